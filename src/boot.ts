@@ -1,0 +1,118 @@
+// Starts every part in order (storage, IdP metadata, provider, MCP server child, listener)
+// and stops them in reverse. Used by main.ts and by the tests.
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from './config/index.js';
+import { AccountStore } from './identity/accounts.js';
+import { UpstreamRefresher } from './identity/refresh.js';
+import { UpstreamIdentity } from './identity/upstream.js';
+import { UpstreamTokenVault } from './identity/vault.js';
+import { startMcpChild, type McpChild } from './mcp/child.js';
+import { createAdapterClass } from './provider/adapter.js';
+import { providerConfiguration } from './provider/configuration.js';
+import { createApp } from './server.js';
+import { MemoryStore } from './storage/memory-store.js';
+import { RedisStore } from './storage/redis-store.js';
+import type { KeyValueStore } from './storage/store.js';
+import { createViews } from './views.js';
+
+export interface RunningProxy {
+  server: Server;
+  provider: Provider;
+  store: KeyValueStore;
+  /** Resolves with the child's exit code if the MCP server process dies on its own. */
+  childExited: Promise<number> | undefined;
+  stop(): Promise<void>;
+}
+
+async function openStore(config: Config, logger: Logger): Promise<KeyValueStore> {
+  if (!config.redis.url) {
+    logger.warn('no MCP_AUTH_PROXY_REDIS_URL: using the in-memory store (local use only; state is lost on restart)');
+    return new MemoryStore();
+  }
+  const store = new RedisStore({ url: config.redis.url, prefix: config.redis.prefix, tlsVerify: config.redis.tlsVerify });
+  store.client.on('error', (err: Error) => logger.warn({ message: err.message }, 'Redis connection error'));
+  try {
+    await Promise.race([
+      store.connect(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref()),
+    ]);
+  } catch (err) {
+    await store.close();
+    const { host } = new URL(config.redis.url);
+    throw new Error(`MCP_AUTH_PROXY_REDIS_URL: cannot connect to Redis at ${host} (${(err as Error).message})`);
+  }
+  return store;
+}
+
+export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
+  if (config.provider.jwksGenerated) {
+    logger.warn('no OIDC_PROVIDER_JWKS: generated a signing key for this process only (tokens do not survive a restart)');
+  }
+  const store = await openStore(config, logger);
+  let child: McpChild | undefined;
+  try {
+    const upstream = await UpstreamIdentity.connect(config.identity);
+    const vault = new UpstreamTokenVault(store, config.vaultKeys);
+    const accounts = new AccountStore(store, config.provider.refreshTokenTtl);
+    const refresher = new UpstreamRefresher(store, vault, upstream, logger);
+    const render = createViews(config);
+
+    const provider = new Provider(
+      config.baseUrl,
+      providerConfiguration({
+        config,
+        adapter: createAdapterClass(store),
+        accounts,
+        async renderError(ctx: KoaContextWithOIDC, out) {
+          const { html } = await render('error', {
+            heading: 'Sign-in could not continue',
+            message: out.error_description ?? 'The request was not valid.',
+            code: out.error,
+          });
+          ctx.type = 'html';
+          ctx.body = html;
+        },
+      }),
+    );
+    // Behind a TLS-terminating router the provider must trust X-Forwarded-Proto to see https.
+    provider.proxy = !config.localInsecure;
+    provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
+
+    if (config.mcp.child) child = await startMcpChild(config.mcp.child, config.mcp.serverUrl, logger);
+
+    const app = createApp({ config, logger, provider, store, upstream, vault, accounts, refresher, render });
+    const server = createServer(app);
+    // Long tool calls and open SSE streams must not be cut by Node's request timeout.
+    server.requestTimeout = 0;
+    server.headersTimeout = 60_000;
+    server.keepAliveTimeout = 65_000;
+    server.listen(config.port, config.listenHost);
+    await once(server, 'listening');
+    logger.info({ url: `${config.baseUrl}${config.mcp.mountPath}` }, 'MCP auth proxy listening');
+
+    let stopped = false;
+    return {
+      server,
+      provider,
+      store,
+      childExited: child?.exited,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        server.closeIdleConnections();
+        const closed = new Promise((resolve) => server.close(resolve));
+        server.closeAllConnections();
+        await closed;
+        await child?.stop();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await child?.stop();
+    await store.close();
+    throw err;
+  }
+}

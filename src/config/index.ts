@@ -1,0 +1,220 @@
+// The configuration: read once from the environment (and a .env file when present), validated
+// as a whole, and handed to every other module. No other module reads process.env.
+import { generateKeyPairSync, hkdfSync, type JsonWebKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { SETTINGS, type SettingName, type SettingValues } from './settings.js';
+import type { ServerMetadata } from './parsers.js';
+
+export { SETTINGS } from './settings.js';
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ChildProcessConfig {
+  command: string;
+  args: string[];
+  cwd: string | undefined;
+  /** The complete environment of the child: ours minus the proxy's secrets, plus MCP_SERVER_RUN_ENV_JSON. */
+  env: Record<string, string>;
+  readyTimeoutMs: number;
+}
+
+export interface Config {
+  production: boolean;
+  port: number;
+  listenHost: string | undefined;
+  /** Public origin without a trailing slash; also the OAuth issuer. */
+  baseUrl: string;
+  localInsecure: boolean;
+  mcp: {
+    serverUrl: URL;
+    /** Public path of the MCP endpoint (the path of MCP_SERVER_URL). */
+    mountPath: string;
+    /** RFC 8707 resource identifier every access token is bound to. */
+    resource: string;
+    /** Absolute URL of the RFC 9728 protected resource metadata for `resource`. */
+    resourceMetadataUrl: string;
+    maxBodyBytes: number;
+    child: ChildProcessConfig | undefined;
+  };
+  redis: { url: string | undefined; prefix: string; tlsVerify: boolean };
+  provider: {
+    jwks: JsonWebKey[];
+    jwksGenerated: boolean;
+    cookieKeys: string[];
+    scopes: string[];
+    accessTokenTtl: number;
+    refreshTokenTtl: number;
+    viewsPath: string | undefined;
+  };
+  vaultKeys: Buffer[];
+  identity: {
+    serverUrl: URL;
+    clientId: string;
+    clientSecret: string | undefined;
+    scopes: string[];
+    metadata: ServerMetadata | undefined;
+    callbackPath: string;
+    /** Exact redirect_uri registered at the IdP. */
+    callbackUrl: string;
+  };
+  branding: { title: string; favicon: string | undefined; heroku: boolean };
+  rateLimit: { max: number; windowMs: number };
+  verifyRelease: boolean;
+  telemetry: { disabled: boolean; serviceName: string };
+  logLevel: string;
+}
+
+// Variables the MCP server child never inherits: the proxy's own secrets.
+const CHILD_ENV_DENYLIST = new Set<string>([
+  ...(Object.keys(SETTINGS) as SettingName[]).filter((name) => SETTINGS[name].secret),
+  ...Object.values(SETTINGS).flatMap((s): readonly string[] => ('aliases' in s && s.aliases ? s.aliases : [])),
+]);
+
+/** The environment plus a `.env` file in the working directory; real variables win. */
+export function readEnvironment(env: Environment, envFile = '.env'): Environment {
+  let fileValues: Record<string, string> = {};
+  try {
+    fileValues = parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return { ...fileValues, ...env };
+}
+
+function readSettings(env: Environment, problems: string[]): SettingValues {
+  const values: Partial<Record<SettingName, unknown>> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const spec = SETTINGS[name];
+    const names = [name, ...('aliases' in spec && spec.aliases ? spec.aliases : [])];
+    const from = names.find((n) => env[n] !== undefined && env[n] !== '');
+    const raw = from ? env[from] : 'default' in spec ? spec.default : undefined;
+    if (raw === undefined) continue;
+    try {
+      values[name] = spec.parse(raw);
+    } catch (err) {
+      problems.push(`${from ?? name}: ${(err as Error).message}`);
+    }
+  }
+  return values as SettingValues;
+}
+
+function deriveKeys(jwks: JsonWebKey[], purpose: string): Buffer[] {
+  return jwks.map((jwk) =>
+    Buffer.from(hkdfSync('sha256', Buffer.from(String(jwk.d), 'base64url'), 'mcp-auth-proxy', purpose, 32)),
+  );
+}
+
+function generatedJwks(): JsonWebKey[] {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return [privateKey.export({ format: 'jwk' })];
+}
+
+/** Parses and validates the whole configuration; throws ConfigError naming every problem. */
+export function loadConfig(env: Environment): Config {
+  const problems: string[] = [];
+  const v = readSettings(env, problems);
+  const production = v.NODE_ENV === 'production';
+  const require = <K extends SettingName>(name: K, why = 'is required'): NonNullable<SettingValues[K]> | undefined => {
+    if (v[name] === undefined && !problems.some((p) => p.startsWith(`${name}:`))) problems.push(`${name}: ${why}`);
+    return v[name] ?? undefined;
+  };
+
+  const baseUrl = require('BASE_URL', 'is required: the public https origin of this proxy');
+  const localInsecure = v.LOCAL_INSECURE ?? false;
+  if (baseUrl && baseUrl.protocol === 'http:' && !localInsecure) {
+    problems.push('BASE_URL: must use https (set LOCAL_INSECURE=true for plain-http local use)');
+  }
+  const serverUrl = require('MCP_SERVER_URL', 'is required: where the MCP server listens, e.g. http://localhost:3000/mcp');
+  if (serverUrl && serverUrl.pathname === '/') {
+    problems.push('MCP_SERVER_URL: must have a path (e.g. /mcp): it is also the public mount of the MCP endpoint');
+  }
+  const identityUrl = require('IDENTITY_SERVER_URL');
+  const clientId = require('IDENTITY_CLIENT_ID');
+
+  if (production && !v.MCP_AUTH_PROXY_REDIS_URL) {
+    problems.push('MCP_AUTH_PROXY_REDIS_URL: is required when NODE_ENV=production (the in-memory store is for local use only)');
+  }
+  if (production && !v.OIDC_PROVIDER_JWKS && !problems.some((p) => p.startsWith('OIDC_PROVIDER_JWKS'))) {
+    problems.push('OIDC_PROVIDER_JWKS: is required when NODE_ENV=production (a JSON array of private JWKs)');
+  }
+  if (problems.length > 0 || !baseUrl || !serverUrl || !identityUrl || !clientId) throw new ConfigError(problems);
+
+  const origin = baseUrl.origin;
+  const mountPath = serverUrl.pathname.replace(/\/+$/, '') || '/';
+  const jwks = v.OIDC_PROVIDER_JWKS ?? generatedJwks();
+  const child = v.MCP_SERVER_RUN_COMMAND
+    ? {
+        command: v.MCP_SERVER_RUN_COMMAND,
+        args: v.MCP_SERVER_RUN_ARGS_JSON ?? [],
+        cwd: v.MCP_SERVER_RUN_DIR,
+        env: childEnvironment(env, serverUrl, v.MCP_SERVER_RUN_ENV_JSON ?? {}),
+        readyTimeoutMs: v.MCP_SERVER_READY_TIMEOUT_MS!,
+      }
+    : undefined;
+
+  return {
+    production,
+    port: v.PORT!,
+    listenHost: v.MCP_AUTH_PROXY_LISTEN_HOST,
+    baseUrl: origin,
+    localInsecure,
+    mcp: {
+      serverUrl,
+      mountPath,
+      resource: `${origin}${mountPath}`,
+      resourceMetadataUrl: `${origin}/.well-known/oauth-protected-resource${mountPath}`,
+      maxBodyBytes: v.MCP_AUTH_PROXY_MAX_BODY_BYTES!,
+      child,
+    },
+    redis: {
+      url: v.MCP_AUTH_PROXY_REDIS_URL?.href,
+      prefix: v.MCP_AUTH_PROXY_REDIS_PREFIX!,
+      tlsVerify: v.MCP_AUTH_PROXY_REDIS_TLS_VERIFY!,
+    },
+    provider: {
+      jwks,
+      jwksGenerated: !v.OIDC_PROVIDER_JWKS,
+      cookieKeys: v.MCP_AUTH_PROXY_COOKIE_KEYS ?? deriveKeys(jwks, 'cookie-keys').map((k) => k.toString('base64url')),
+      scopes: v.PROVIDER_SCOPE!,
+      accessTokenTtl: v.MCP_AUTH_PROXY_ACCESS_TOKEN_TTL!,
+      refreshTokenTtl: v.MCP_AUTH_PROXY_REFRESH_TOKEN_TTL!,
+      viewsPath: v.OIDC_PROVIDER_VIEWS_PATH,
+    },
+    vaultKeys: v.MCP_AUTH_PROXY_VAULT_KEYS ?? deriveKeys(jwks, 'vault-keys'),
+    identity: {
+      serverUrl: identityUrl,
+      clientId,
+      clientSecret: v.IDENTITY_CLIENT_SECRET,
+      scopes: v.IDENTITY_SCOPE!,
+      metadata: v.IDENTITY_SERVER_METADATA_FILE,
+      callbackPath: v.IDENTITY_CALLBACK_PATH!,
+      callbackUrl: `${origin}${v.IDENTITY_CALLBACK_PATH}`,
+    },
+    branding: {
+      heroku: /(^|\.)heroku\.com$/.test(identityUrl.hostname),
+      title: v.BRANDING_TITLE ?? (/(^|\.)heroku\.com$/.test(identityUrl.hostname) ? 'Heroku MCP' : 'MCP Server'),
+      favicon: v.BRANDING_FAVICON?.href,
+    },
+    rateLimit: { max: v.MAX_REQUESTS!, windowMs: v.MAX_REQUESTS_WINDOW! },
+    verifyRelease: v.MCP_AUTH_PROXY_VERIFY_RELEASE!,
+    telemetry: { disabled: v.OTEL_SDK_DISABLED!, serviceName: v.OTEL_SERVICE_NAME! },
+    logLevel: v.LOG_LEVEL!,
+  };
+}
+
+function childEnvironment(env: Environment, serverUrl: URL, extra: Record<string, string>): Record<string, string> {
+  const inherited = Object.entries(env).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && !CHILD_ENV_DENYLIST.has(entry[0]),
+  );
+  // PORT is ours (the public listener); the child listens where MCP_SERVER_URL says.
+  const port = serverUrl.port || (serverUrl.protocol === 'https:' ? '443' : '80');
+  return { ...Object.fromEntries(inherited), PORT: port, ...extra };
+}

@@ -1,0 +1,201 @@
+// Parsers for raw environment text. Each returns the typed value or throws an Error whose
+// message says what is wrong with the value (the loader prefixes the variable's name).
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+
+export const text = (raw: string): string => raw;
+
+export function bool(raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no', ''].includes(value)) return false;
+  throw new Error(`must be true or false, got "${raw}"`);
+}
+
+export function positiveInt(raw: string): number {
+  if (!/^\d+$/.test(raw.trim())) throw new Error(`must be a positive whole number, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value < 1 || !Number.isSafeInteger(value)) throw new Error(`must be a positive whole number, got "${raw}"`);
+  return value;
+}
+
+export function port(raw: string): number {
+  const value = positiveInt(raw);
+  if (value > 65535) throw new Error(`must be a port number (1-65535), got "${raw}"`);
+  return value;
+}
+
+function absoluteUrl(raw: string, protocols: readonly string[]): URL {
+  const url = URL.parse(raw.trim());
+  if (!url) throw new Error(`must be an absolute URL, got "${raw}"`);
+  if (!protocols.includes(url.protocol)) {
+    throw new Error(`must use ${protocols.map((p) => p.slice(0, -1)).join(' or ')}, got "${url.protocol.slice(0, -1)}"`);
+  }
+  return url;
+}
+
+export function httpUrl(raw: string): URL {
+  const url = absoluteUrl(raw, ['http:', 'https:']);
+  if (url.hash) throw new Error('must not contain a #fragment');
+  return url;
+}
+
+/** A bare origin: scheme, host and port, nothing else (it becomes the OAuth issuer). */
+export function origin(raw: string): URL {
+  const url = httpUrl(raw.trim().replace(/\/+$/, ''));
+  if (url.pathname !== '/' || url.search || url.username || url.password) {
+    throw new Error(`must be an origin such as https://my-app.herokuapp.com (no path, query or credentials), got "${raw}"`);
+  }
+  return url;
+}
+
+export function redisUrl(raw: string): URL {
+  return absoluteUrl(raw, ['redis:', 'rediss:']);
+}
+
+export function urlPath(raw: string): string {
+  if (!/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/.test(raw)) {
+    throw new Error(`must be a URL path starting with "/", got "${raw}"`);
+  }
+  return raw;
+}
+
+export function scopeList(raw: string): string[] {
+  const scopes = raw.split(/\s+/).filter(Boolean);
+  if (scopes.length === 0) throw new Error('must list at least one scope');
+  const bad = scopes.find((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s));
+  if (bad) throw new Error(`contains an invalid scope token "${bad}"`);
+  return [...new Set(scopes)];
+}
+
+function json(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`must be valid JSON (${(err as Error).message})`);
+  }
+}
+
+export function stringArrayJson(raw: string): string[] {
+  const value = json(raw);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new Error('must be a JSON array of strings, e.g. ["--port", "3000"]');
+  }
+  return value;
+}
+
+export function stringMapJson(raw: string): Record<string, string> {
+  const value = json(raw);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('must be a JSON object of strings, e.g. {"API_URL": "https://api.example.com"}');
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new Error(`must map names to strings; "${key}" is a ${typeof v}`);
+  }
+  return value as Record<string, string>;
+}
+
+export function existingDirectory(raw: string): string {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(raw).isDirectory();
+  } catch {
+    throw new Error(`"${raw}" does not exist`);
+  }
+  if (!isDirectory) throw new Error(`"${raw}" is not a directory`);
+  return raw;
+}
+
+export function viewsDirectory(raw: string): string {
+  if (!isAbsolute(raw)) throw new Error(`must be an absolute path, got "${raw}"`);
+  existingDirectory(raw);
+  for (const view of ['confirm-login.ejs', '_layout.ejs']) {
+    try {
+      statSync(join(raw, view));
+    } catch {
+      throw new Error(`"${raw}" has no ${view}`);
+    }
+  }
+  return raw;
+}
+
+const SIGNING_KEY_TYPES: Record<string, (jwk: JsonWebKey) => boolean> = {
+  RSA: (jwk) => typeof jwk.n === 'string' && typeof jwk.p === 'string',
+  EC: (jwk) => ['P-256', 'P-384', 'P-521'].includes(String(jwk.crv)),
+  OKP: (jwk) => jwk.crv === 'Ed25519',
+};
+
+export function privateJwks(raw: string): JsonWebKey[] {
+  const value = json(raw);
+  // Also accept the {"keys": [...]} JWKS shape, which key generators commonly print.
+  const keys = Array.isArray(value) ? value : (value as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new Error('must be a non-empty JSON array of private JWKs');
+  keys.forEach((jwk: JsonWebKey, i) => {
+    const where = `key ${i + 1}`;
+    if (typeof jwk !== 'object' || jwk === null) throw new Error(`${where} is not a JSON object`);
+    const check = SIGNING_KEY_TYPES[String(jwk.kty)];
+    if (!check) throw new Error(`${where} has unsupported kty "${jwk.kty}" (use RSA, EC or OKP Ed25519)`);
+    if (!check(jwk)) throw new Error(`${where} (${jwk.kty}) has an unsupported curve or missing parameters`);
+    if (typeof jwk.d !== 'string') throw new Error(`${where} is a public key; private keys (with "d") are required`);
+    try {
+      createPublicKey({ key: jwk, format: 'jwk' });
+    } catch (err) {
+      throw new Error(`${where} is not a valid JWK (${(err as Error).message})`);
+    }
+  });
+  return keys as JsonWebKey[];
+}
+
+function list(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+export function cookieKeys(raw: string): string[] {
+  const keys = list(raw);
+  if (keys.length === 0) throw new Error('must list at least one key');
+  if (keys.some((k) => k.length < 32)) throw new Error('every key must be at least 32 characters long');
+  return keys;
+}
+
+export function vaultKeys(raw: string): Buffer[] {
+  const keys = list(raw).map((k, i) => {
+    const bytes = /^[0-9a-fA-F]{64}$/.test(k) ? Buffer.from(k, 'hex') : Buffer.from(k, 'base64');
+    if (bytes.length !== 32) throw new Error(`key ${i + 1} must be 32 bytes, base64 or hex encoded`);
+    return bytes;
+  });
+  if (keys.length === 0) throw new Error('must list at least one key');
+  return keys;
+}
+
+export interface ServerMetadata {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  [key: string]: unknown;
+}
+
+export function serverMetadataFile(raw: string): ServerMetadata {
+  let content: string;
+  try {
+    content = readFileSync(raw, 'utf8');
+  } catch {
+    throw new Error(`cannot read "${raw}"`);
+  }
+  const value = json(content) as Partial<ServerMetadata> | null;
+  if (typeof value !== 'object' || value === null) throw new Error('must contain a JSON object');
+  for (const field of ['issuer', 'authorization_endpoint', 'token_endpoint'] as const) {
+    const url = typeof value[field] === 'string' ? URL.parse(value[field]) : null;
+    if (!url || !['http:', 'https:'].includes(url.protocol)) {
+      throw new Error(`"${raw}" must have an absolute http(s) URL in "${field}"`);
+    }
+  }
+  return value as ServerMetadata;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export function logLevel(raw: string): string {
+  const level = raw.trim().toLowerCase();
+  if (!LOG_LEVELS.includes(level)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return level;
+}

@@ -1,0 +1,182 @@
+// Every setting the proxy reads from the environment: its description (which is the user
+// documentation), default, whether it is secret, and how its raw text is parsed and validated.
+// Heroku-compatible names (those of mcp-remote-auth-proxy) come first and are kept exactly.
+import * as parse from './parsers.js';
+
+export interface Setting<T> {
+  description: string;
+  /** Raw default, parsed like a value from the environment. */
+  default?: string;
+  /** Other variable names read when this one is unset (first set one wins). */
+  aliases?: readonly string[];
+  /** Masked when the configuration is printed. */
+  secret?: boolean;
+  parse: (raw: string) => T;
+}
+
+function setting<T>(spec: Setting<T>): Setting<T> {
+  return spec;
+}
+
+export const SETTINGS = {
+  NODE_ENV: setting({
+    description: '`production` refuses the in-memory store and generated keys, and logs JSON.',
+    default: 'development',
+    parse: parse.text,
+  }),
+  PORT: setting({ description: 'Port to listen on.', default: '3001', parse: parse.port }),
+  MCP_AUTH_PROXY_LISTEN_HOST: setting({
+    description: 'Address to listen on (default: every interface). `127.0.0.1` keeps a local proxy private.',
+    parse: parse.text,
+  }),
+  BASE_URL: setting({
+    description: 'Public origin of the proxy, e.g. `https://my-app.herokuapp.com` (the OAuth issuer).',
+    parse: parse.origin,
+  }),
+  LOCAL_INSECURE: setting({
+    description: '`true` allows a plain-http BASE_URL for local use; otherwise https is enforced.',
+    default: 'false',
+    parse: parse.bool,
+  }),
+  MCP_SERVER_URL: setting({
+    description: 'Where the MCP server listens, e.g. `http://localhost:3000/mcp`. Its path is also the public mount.',
+    parse: parse.httpUrl,
+  }),
+  MCP_SERVER_RUN_COMMAND: setting({
+    description: 'Command that starts the MCP server as a child process. Unset: the MCP server runs elsewhere.',
+    parse: parse.text,
+  }),
+  MCP_SERVER_RUN_ARGS_JSON: setting({
+    description: 'JSON array of string arguments for MCP_SERVER_RUN_COMMAND.',
+    default: '[]',
+    parse: parse.stringArrayJson,
+  }),
+  MCP_SERVER_RUN_DIR: setting({
+    description: 'Working directory of the MCP server process (default: the current directory).',
+    parse: parse.existingDirectory,
+  }),
+  MCP_SERVER_RUN_ENV_JSON: setting({
+    description:
+      'JSON object of extra environment variables for the MCP server process. The proxy\'s own secrets are never inherited; pass what the server needs here.',
+    default: '{}',
+    parse: parse.stringMapJson,
+  }),
+  MCP_SERVER_READY_TIMEOUT_MS: setting({
+    description: 'How long the MCP server process may take to accept connections on MCP_SERVER_URL\'s port.',
+    default: '30000',
+    parse: parse.positiveInt,
+  }),
+  MCP_AUTH_PROXY_MAX_BODY_BYTES: setting({
+    description: 'Largest /mcp request body passed to the MCP server; larger ones get 413.',
+    default: String(10 * 1024 * 1024),
+    parse: parse.positiveInt,
+  }),
+  MCP_AUTH_PROXY_REDIS_URL: setting({
+    description: 'Redis URL (`redis://` or `rediss://`). Unset: an in-memory store, for local use only.',
+    aliases: ['REDIS_URL'],
+    secret: true,
+    parse: parse.redisUrl,
+  }),
+  MCP_AUTH_PROXY_REDIS_PREFIX: setting({
+    description: 'Prefix of every Redis key the proxy writes.',
+    default: 'mcp-auth-proxy:',
+    parse: parse.text,
+  }),
+  MCP_AUTH_PROXY_REDIS_TLS_VERIFY: setting({
+    description:
+      '`true` verifies the certificate of a `rediss://` server. Heroku Key-Value Store uses a self-signed one, hence the default.',
+    default: 'false',
+    parse: parse.bool,
+  }),
+  OIDC_PROVIDER_JWKS: setting({
+    description:
+      'JSON array of private JWKs (RSA, EC P-256/384/521 or Ed25519). The first signs; the rest still verify. Generated per process outside production when unset.',
+    secret: true,
+    parse: parse.privateJwks,
+  }),
+  MCP_AUTH_PROXY_COOKIE_KEYS: setting({
+    description:
+      'Comma-separated cookie signing secrets (32+ characters each); the first signs, all verify. Default: derived from OIDC_PROVIDER_JWKS.',
+    secret: true,
+    parse: parse.cookieKeys,
+  }),
+  MCP_AUTH_PROXY_VAULT_KEYS: setting({
+    description:
+      'Comma-separated AES-256 keys (base64 or hex of 32 bytes) that encrypt upstream tokens at rest; the first encrypts, all decrypt. Default: derived from OIDC_PROVIDER_JWKS.',
+    secret: true,
+    parse: parse.vaultKeys,
+  }),
+  OIDC_PROVIDER_VIEWS_PATH: setting({
+    description: 'Absolute path of a directory whose `confirm-login.ejs` and `_layout.ejs` replace ours.',
+    parse: parse.viewsDirectory,
+  }),
+  MCP_AUTH_PROXY_ACCESS_TOKEN_TTL: setting({
+    description: 'Lifetime of the access tokens the proxy issues, in seconds.',
+    default: '3600',
+    parse: parse.positiveInt,
+  }),
+  MCP_AUTH_PROXY_REFRESH_TOKEN_TTL: setting({
+    description: 'Lifetime of refresh tokens and grants (with their upstream tokens), in seconds.',
+    default: String(30 * 24 * 3600),
+    parse: parse.positiveInt,
+  }),
+  IDENTITY_SERVER_URL: setting({
+    description: 'Issuer URL of the upstream identity provider (OIDC discovery is used unless a metadata file is given).',
+    parse: parse.httpUrl,
+  }),
+  IDENTITY_CLIENT_ID: setting({ description: 'Client id registered at the identity provider.', parse: parse.text }),
+  IDENTITY_CLIENT_SECRET: setting({
+    description: 'Client secret registered at the identity provider (unset: a public client using PKCE).',
+    secret: true,
+    parse: parse.text,
+  }),
+  IDENTITY_SCOPE: setting({
+    description: 'Scopes requested from the identity provider.',
+    default: 'openid profile email offline_access',
+    parse: parse.scopeList,
+  }),
+  IDENTITY_SERVER_METADATA_FILE: setting({
+    description:
+      'Path of a JSON file with the identity provider\'s server metadata, for IdPs without discovery (Heroku Identity).',
+    parse: parse.serverMetadataFile,
+  }),
+  IDENTITY_CALLBACK_PATH: setting({
+    description: 'Path of the callback URL registered at the identity provider (BASE_URL + this path).',
+    default: '/interaction/identity/callback',
+    parse: parse.urlPath,
+  }),
+  PROVIDER_SCOPE: setting({
+    description: 'Scopes the proxy grants its own clients.',
+    default: 'openid offline_access',
+    parse: parse.scopeList,
+  }),
+  BRANDING_TITLE: setting({ description: 'Title of the sign-in pages.', parse: parse.text }),
+  BRANDING_FAVICON: setting({ description: 'Favicon URL of the sign-in pages.', parse: parse.httpUrl }),
+  MAX_REQUESTS: setting({
+    description: 'Requests allowed per client IP per window on the authorization endpoints.',
+    default: '60',
+    parse: parse.positiveInt,
+  }),
+  MAX_REQUESTS_WINDOW: setting({
+    description: 'Rate limit window of MAX_REQUESTS, in milliseconds.',
+    default: '60000',
+    parse: parse.positiveInt,
+  }),
+  MCP_AUTH_PROXY_VERIFY_RELEASE: setting({
+    description: '`true`: boot everything, print `Verified release launches. Exit status 0`, exit 0.',
+    default: 'false',
+    parse: parse.bool,
+  }),
+  OTEL_SDK_DISABLED: setting({ description: '`true` turns OpenTelemetry off.', default: 'false', parse: parse.bool }),
+  OTEL_SERVICE_NAME: setting({
+    description: 'OpenTelemetry service name.',
+    default: 'unnamed_mcp_remote_auth_proxy',
+    parse: parse.text,
+  }),
+  LOG_LEVEL: setting({ description: 'pino log level.', default: 'info', parse: parse.logLevel }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+export type SettingValues = {
+  [K in SettingName]: ReturnType<(typeof SETTINGS)[K]['parse']> | undefined;
+};

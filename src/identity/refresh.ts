@@ -1,0 +1,67 @@
+// Refreshes a grant's upstream tokens once, however many requests (on however many instances)
+// find them stale at the same time: an in-process single flight plus a Redis lock. When the
+// IdP refuses, the grant is revoked so the client is sent to sign in again.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { destroyGrant } from '../provider/adapter.js';
+import type { KeyValueStore } from '../storage/store.js';
+import type { UpstreamIdentity } from './upstream.js';
+import type { UpstreamTokens, UpstreamTokenVault } from './vault.js';
+
+const LOCK_TTL_SECONDS = 30;
+const WAIT_STEP_MS = 50;
+const WAIT_LIMIT_MS = 15_000;
+
+export class UpstreamRefresher {
+  readonly #inFlight = new Map<string, Promise<UpstreamTokens | undefined>>();
+
+  constructor(
+    private readonly store: KeyValueStore,
+    private readonly vault: UpstreamTokenVault,
+    private readonly upstream: UpstreamIdentity,
+    private readonly logger: Logger,
+  ) {}
+
+  /** New tokens for the grant, or undefined when the grant had to be revoked. */
+  refresh(grantId: string, stale: UpstreamTokens): Promise<UpstreamTokens | undefined> {
+    let flight = this.#inFlight.get(grantId);
+    if (!flight) {
+      flight = this.#refreshOnce(grantId, stale).finally(() => this.#inFlight.delete(grantId));
+      this.#inFlight.set(grantId, flight);
+    }
+    return flight;
+  }
+
+  async #refreshOnce(grantId: string, stale: UpstreamTokens): Promise<UpstreamTokens | undefined> {
+    const lock = `lock:upstream-refresh:${grantId}`;
+    const owner = randomUUID();
+    const deadline = Date.now() + WAIT_LIMIT_MS;
+    while (!(await this.store.setIfAbsent(lock, owner, LOCK_TTL_SECONDS))) {
+      // Another instance is refreshing: use its result as soon as it is stored.
+      const current = await this.vault.load(grantId);
+      if (!current) return undefined;
+      if (current.accessToken !== stale.accessToken) return current;
+      if (Date.now() > deadline) throw new Error('timed out waiting for another instance to refresh upstream tokens');
+      await delay(WAIT_STEP_MS);
+    }
+    try {
+      const current = await this.vault.load(grantId);
+      if (!current) return undefined;
+      if (current.accessToken !== stale.accessToken) return current;
+      let next: UpstreamTokens;
+      try {
+        next = await this.upstream.refresh(current);
+      } catch (err) {
+        this.logger.info({ grantId, reason: (err as Error).message }, 'upstream refresh refused; grant revoked');
+        await destroyGrant(this.store, grantId);
+        return undefined;
+      }
+      if (!(await this.vault.update(grantId, next))) return undefined;
+      this.logger.info({ grantId }, 'upstream tokens refreshed');
+      return next;
+    } finally {
+      if ((await this.store.get(lock)) === owner) await this.store.del(lock);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+// The upstream identity provider, through openid-client: discovery (or a static metadata file),
+// the authorization request with PKCE, state and nonce, the code exchange with the exact
+// registered redirect_uri, the user's identity, and refresh.
+import * as oidc from 'openid-client';
+import type { Config } from '../config/index.js';
+import type { UpstreamTokens } from './vault.js';
+
+export interface AuthorizationChecks {
+  state: string;
+  codeVerifier: string;
+  /** Present when the IdP is an OpenID Provider (the openid scope is requested). */
+  nonce?: string;
+}
+
+export interface UpstreamIdentityResult {
+  subject: string;
+  claims: { email?: string; email_verified?: boolean; name?: string };
+  tokens: UpstreamTokens;
+}
+
+/** The IdP answered the authorization request with an error (e.g. the user declined). */
+export class UpstreamAuthorizationError extends Error {
+  constructor(
+    readonly error: string,
+    readonly description: string | undefined,
+  ) {
+    super(description ? `${error}: ${description}` : error);
+  }
+}
+
+export class UpstreamIdentity {
+  private constructor(
+    private readonly client: oidc.Configuration,
+    private readonly settings: Config['identity'],
+  ) {}
+
+  static async connect(settings: Config['identity']): Promise<UpstreamIdentity> {
+    const auth = settings.clientSecret ? oidc.ClientSecretPost(settings.clientSecret) : oidc.None();
+    const insecure = settings.serverUrl.protocol === 'http:';
+    let client: oidc.Configuration;
+    if (settings.metadata) {
+      client = new oidc.Configuration(settings.metadata as oidc.ServerMetadata, settings.clientId, undefined, auth);
+      if (insecure) oidc.allowInsecureRequests(client);
+    } else {
+      try {
+        client = await oidc.discovery(settings.serverUrl, settings.clientId, undefined, auth, {
+          execute: insecure ? [oidc.allowInsecureRequests] : [],
+          timeout: 10,
+        });
+      } catch (err) {
+        throw new Error(
+          `IDENTITY_SERVER_URL: OpenID Connect discovery of ${settings.serverUrl.href} failed (${(err as Error).message}); ` +
+            'check the URL or provide IDENTITY_SERVER_METADATA_FILE',
+          { cause: err },
+        );
+      }
+    }
+    return new UpstreamIdentity(client, settings);
+  }
+
+  /** OpenID Connect rules (nonce, ID token validation) apply when `openid` is requested. */
+  get isOpenIdProvider(): boolean {
+    return this.settings.scopes.includes('openid');
+  }
+
+  get revocationEndpoint(): string | undefined {
+    return this.client.serverMetadata().revocation_endpoint;
+  }
+
+  newChecks(): AuthorizationChecks {
+    return {
+      state: oidc.randomState(),
+      codeVerifier: oidc.randomPKCECodeVerifier(),
+      ...(this.isOpenIdProvider ? { nonce: oidc.randomNonce() } : {}),
+    };
+  }
+
+  async authorizationUrl(checks: AuthorizationChecks): Promise<URL> {
+    return oidc.buildAuthorizationUrl(this.client, {
+      redirect_uri: this.settings.callbackUrl,
+      scope: this.settings.scopes.join(' '),
+      state: checks.state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(checks.codeVerifier),
+      code_challenge_method: 'S256',
+      ...(checks.nonce ? { nonce: checks.nonce } : {}),
+    });
+  }
+
+  /** Exchanges the code from the IdP's redirect (its query string) and resolves who signed in. */
+  async exchange(callbackQuery: URLSearchParams, checks: AuthorizationChecks): Promise<UpstreamIdentityResult> {
+    // The redirect_uri of the code exchange is derived from this URL minus its query: exactly the registered one.
+    const currentUrl = new URL(this.settings.callbackUrl);
+    currentUrl.search = callbackQuery.toString();
+    let response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+    try {
+      response = await oidc.authorizationCodeGrant(this.client, currentUrl, {
+        pkceCodeVerifier: checks.codeVerifier,
+        expectedState: checks.state,
+        ...(checks.nonce ? { expectedNonce: checks.nonce, idTokenExpected: true } : {}),
+      });
+    } catch (err) {
+      if (err instanceof oidc.AuthorizationResponseError) {
+        throw new UpstreamAuthorizationError(err.error, err.error_description);
+      }
+      throw err;
+    }
+    const tokens = toUpstreamTokens(response);
+    const idClaims = response.claims();
+    let claims: Record<string, unknown> | undefined = idClaims;
+    if (!claims?.email && this.client.serverMetadata().userinfo_endpoint) {
+      const userinfo = await oidc.fetchUserInfo(
+        this.client,
+        tokens.accessToken,
+        idClaims?.sub ?? oidc.skipSubjectCheck,
+      );
+      claims = { ...userinfo, ...idClaims };
+    }
+    // Non-OIDC IdPs (Heroku Identity) name the user in the token response instead.
+    const subject = claims?.sub ?? response.user_id ?? response.id;
+    if (typeof subject !== 'string' && typeof subject !== 'number') {
+      throw new Error('the identity provider did not identify the user (no ID token sub, userinfo sub, user_id or id)');
+    }
+    return {
+      subject: String(subject),
+      claims: {
+        ...(typeof claims?.email === 'string' ? { email: claims.email } : {}),
+        ...(typeof claims?.email_verified === 'boolean' ? { email_verified: claims.email_verified } : {}),
+        ...(typeof claims?.name === 'string' ? { name: claims.name } : {}),
+      },
+      tokens,
+    };
+  }
+
+  /** Spends the refresh token; keeps it when the IdP does not rotate it. */
+  async refresh(current: UpstreamTokens): Promise<UpstreamTokens> {
+    if (!current.refreshToken) throw new Error('no upstream refresh token');
+    const response = await oidc.refreshTokenGrant(this.client, current.refreshToken);
+    const next = toUpstreamTokens(response);
+    return { ...next, refreshToken: next.refreshToken ?? current.refreshToken };
+  }
+}
+
+function toUpstreamTokens(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): UpstreamTokens {
+  const expiresIn = response.expiresIn();
+  return {
+    accessToken: response.access_token,
+    ...(response.refresh_token ? { refreshToken: response.refresh_token } : {}),
+    ...(expiresIn !== undefined ? { expiresAt: Math.floor(Date.now() / 1000) + expiresIn } : {}),
+    ...(response.scope ? { scope: response.scope } : {}),
+    tokenType: response.token_type,
+  };
+}

@@ -1,0 +1,167 @@
+// Sign-in for our authorization requests: the confirm-login page, then the upstream IdP login,
+// then a grant holding the upstream tokens, and back to the MCP client with a code.
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { errors as oidcErrors, type default as Provider } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { AccountStore } from '../identity/accounts.js';
+import { UpstreamAuthorizationError, type UpstreamIdentity } from '../identity/upstream.js';
+import type { UpstreamTokenVault } from '../identity/vault.js';
+import { destroyGrant } from '../provider/adapter.js';
+import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/configuration.js';
+import type { KeyValueStore } from '../storage/store.js';
+import type { RenderView } from '../views.js';
+import { CsrfTokens } from './csrf.js';
+import { UpstreamSignIns } from './upstream-state.js';
+import { renderErrorPage } from '../http/error-page.js';
+
+export interface InteractionDependencies {
+  config: Config;
+  provider: Provider;
+  store: KeyValueStore;
+  upstream: UpstreamIdentity;
+  vault: UpstreamTokenVault;
+  accounts: AccountStore;
+  render: RenderView;
+  logger: Logger;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export function interactionRouter(deps: InteractionDependencies): Router {
+  const { config, provider, store, upstream, vault, accounts, render, logger } = deps;
+  const csrf = new CsrfTokens(store);
+  const signIns = new UpstreamSignIns(store);
+  const router = express.Router();
+  const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
+
+  /** The interaction this browser is in; its cookie must match the uid in the path. */
+  async function interactionOf(req: Request, res: Response): Promise<Details> {
+    const details = await provider.interactionDetails(req, res);
+    if (details.uid !== req.params.uid) throw new oidcErrors.SessionNotFound('interaction mismatch');
+    return details;
+  }
+
+  const finish = (req: Request, res: Response, result: Parameters<Provider['interactionFinished']>[2]) =>
+    provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+
+  // The IdP redirects to one fixed URL, where the interaction cookie (scoped to
+  // /interaction/<uid>) is not sent: route the browser to its interaction's own callback path.
+  router.get(config.identity.callbackPath, async (req, res) => {
+    const signIn = await signIns.peek(req.query.state);
+    if (!signIn) {
+      return renderErrorPage(res, render, 400, {
+        heading: 'This sign-in link has expired',
+        message: 'The sign-in took too long or this link was already used.',
+        code: 'invalid_state',
+      });
+    }
+    const query = req.originalUrl.slice(req.originalUrl.indexOf('?'));
+    res.redirect(303, `/interaction/${encodeURIComponent(signIn.uid)}/identity${query}`);
+  });
+
+  router.get('/interaction/:uid', async (req, res) => {
+    const details = await interactionOf(req, res);
+    const client = await provider.Client.find(String(details.params.client_id));
+    if (!client) throw new oidcErrors.InvalidClient('client not found');
+    const redirectUri = new URL(String(details.params.redirect_uri));
+    const page = await render('confirm-login', {
+      uid: details.uid,
+      csrf: await csrf.issue(details.uid),
+      clientId: client.clientId,
+      clientName: client.clientName ?? redirectUri.host ?? client.clientId,
+      redirectTarget: redirectUri.protocol.startsWith('http') ? redirectUri.origin : `${redirectUri.protocol}//${redirectUri.host}`,
+      loopbackOnly: client.redirectUris?.every((uri) => LOOPBACK_HOSTS.has(new URL(uri).hostname)) ?? false,
+      scopes: requestedScopes(details).filter((s) => s !== 'openid'),
+    });
+    res.type('html').send(page.html);
+  });
+
+  router.post('/interaction/:uid/confirm', form, async (req, res) => {
+    const details = await interactionOf(req, res);
+    if (!(await csrf.redeem(details.uid, req.body?.csrf))) {
+      return renderErrorPage(res, render, 403, {
+        heading: 'This page has expired',
+        message: 'The confirmation form was already used or is too old. Start the connection again.',
+        code: 'invalid_csrf_token',
+      });
+    }
+    if (req.body?.action !== 'confirm') {
+      return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
+    }
+    const checks = upstream.newChecks();
+    await signIns.begin({ uid: details.uid, ...checks });
+    res.redirect(303, (await upstream.authorizationUrl(checks)).href);
+  });
+
+  router.get('/interaction/:uid/identity', async (req, res) => {
+    const details = await interactionOf(req, res);
+    const signIn = await signIns.take(req.query.state);
+    if (!signIn || signIn.uid !== details.uid) {
+      return renderErrorPage(res, render, 400, {
+        heading: 'This sign-in link has expired',
+        message: 'The sign-in took too long or this link was already used.',
+        code: 'invalid_state',
+      });
+    }
+    let identity;
+    try {
+      identity = await upstream.exchange(new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), signIn);
+    } catch (err) {
+      if (err instanceof UpstreamAuthorizationError) {
+        logger.info({ error: err.error }, 'identity provider refused the sign-in');
+        return finish(req, res, { error: 'access_denied', error_description: 'The identity provider refused the sign-in.' });
+      }
+      logger.warn({ err }, 'upstream sign-in failed');
+      return finish(req, res, {
+        error: 'temporarily_unavailable',
+        error_description: 'The identity provider could not complete the sign-in.',
+      });
+    }
+
+    const accountId = identity.subject;
+    const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+    const scopes = requestedScopes(details);
+    const allowedResourceScopes = new Set(resourceScopes(config));
+    grant.addOIDCScope(scopes.filter((s) => OIDC_SCOPES.has(s) && (config.provider.scopes.includes(s) || s === 'openid')).join(' '));
+    for (const resource of requestedResources(details, config)) {
+      grant.addResourceScope(resource, scopes.filter((s) => allowedResourceScopes.has(s)).join(' '));
+    }
+    const grantId = await grant.save();
+    try {
+      await vault.save(grantId, identity.tokens, config.provider.refreshTokenTtl);
+      await accounts.save(accountId, identity.claims);
+    } catch (err) {
+      // Never leave a grant without its upstream tokens.
+      await destroyGrant(store, grantId).catch(() => {});
+      throw err;
+    }
+    logger.info({ accountId, clientId: details.params.client_id, grantId }, 'grant created');
+    await finish(req, res, { login: { accountId }, consent: { grantId } });
+  });
+
+  router.use(async (err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (err instanceof oidcErrors.SessionNotFound) {
+      return renderErrorPage(res, render, 400, {
+        heading: 'This sign-in has expired',
+        message: 'The sign-in session was not found in this browser or has expired.',
+        code: 'session_not_found',
+      });
+    }
+    next(err);
+  });
+
+  return router;
+}
+
+function requestedScopes(details: Details): string[] {
+  return String(details.params.scope ?? '').split(' ').filter(Boolean);
+}
+
+function requestedResources(details: Details, config: Config): string[] {
+  const raw = details.params.resource;
+  const list = (Array.isArray(raw) ? raw : raw ? [raw] : [config.mcp.resource]).map(String);
+  return list.filter((r) => isOurResource(config, r));
+}

@@ -1,0 +1,39 @@
+// Logs: JSON in production, pretty locally. Request logs carry the path only (never the query,
+// which holds codes and states) and no headers, so no token, code or cookie reaches a line.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { pinoHttp, type HttpLogger } from 'pino-http';
+import type { Config } from './config/index.js';
+
+/** `destination` replaces stdout (tests read every line written). */
+export function createLogger(config: Pick<Config, 'production' | 'logLevel'>, destination?: DestinationStream): Logger {
+  const pretty = !config.production && !destination;
+  const options = {
+    level: config.logLevel,
+    base: undefined,
+    redact: { paths: ['*.authorization', '*.cookie', '*.accessToken', '*.refreshToken', '*.token'], censor: '[redacted]' },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+const REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
+export function requestLogger(logger: Logger): HttpLogger {
+  return pinoHttp({
+    logger,
+    // Heroku's router sets X-Request-Id; keep it so our lines match the router's.
+    genReqId(req: IncomingMessage, res: ServerResponse) {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    serializers: {
+      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+  });
+}

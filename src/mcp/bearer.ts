@@ -1,0 +1,51 @@
+// Checks the client's bearer token on every /mcp request: present, issued by us, unexpired,
+// bound to this resource, and backed by a live grant with upstream tokens.
+import type { NextFunction, Request, Response } from 'express';
+import type { default as Provider } from 'oidc-provider';
+import type { Config } from '../config/index.js';
+import type { UpstreamTokens, UpstreamTokenVault } from '../identity/vault.js';
+import { sendChallenge } from './challenge.js';
+
+export interface McpCaller {
+  grantId: string;
+  clientId: string;
+  accountId: string;
+  scope: string;
+  upstream: UpstreamTokens;
+}
+
+// Our opaque tokens are 43 base64url characters; anything far off is rejected without a lookup.
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,256}$/;
+
+export function callerOf(res: Response): McpCaller {
+  return res.locals.mcpCaller as McpCaller;
+}
+
+export function bearerAuth(config: Config, provider: Provider, vault: UpstreamTokenVault) {
+  return async function checkBearer(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const header = req.headers.authorization;
+    if (!header) return sendChallenge(res, config);
+    const match = /^Bearer +(\S+) *$/i.exec(header);
+    if (!match) return sendChallenge(res, config, 'invalid_request', 'Authorization must be a Bearer token');
+    const value = match[1]!;
+    if (!TOKEN_SHAPE.test(value)) return sendChallenge(res, config, 'invalid_token', 'The access token is invalid');
+
+    const token = await provider.AccessToken.find(value);
+    if (!token || token.isExpired) return sendChallenge(res, config, 'invalid_token', 'The access token is invalid or expired');
+    const audiences = ([] as unknown[]).concat(token.aud ?? []);
+    if (!audiences.includes(config.mcp.resource)) {
+      return sendChallenge(res, config, 'invalid_token', 'The access token is not for this resource');
+    }
+    const upstream = token.grantId ? await vault.load(token.grantId) : undefined;
+    if (!upstream || !token.grantId) return sendChallenge(res, config, 'invalid_token', 'The grant of this token was revoked');
+
+    res.locals.mcpCaller = {
+      grantId: token.grantId,
+      clientId: token.clientId!,
+      accountId: token.accountId!,
+      scope: token.scope ?? '',
+      upstream,
+    } satisfies McpCaller;
+    next();
+  };
+}

@@ -1,0 +1,21 @@
+// RFC 9728 protected resource metadata for the MCP endpoint, at the path-suffixed URL that
+// MCP clients derive from the endpoint and at the root for older clients.
+import express, { type Router } from 'express';
+import type { Config } from '../config/index.js';
+import { resourceScopes } from '../provider/configuration.js';
+
+export function protectedResourceRouter(config: Config): Router {
+  const router = express.Router();
+  const document = JSON.stringify({
+    resource: config.mcp.resource,
+    authorization_servers: [config.baseUrl],
+    scopes_supported: resourceScopes(config).length ? resourceScopes(config) : config.provider.scopes.filter((s) => s !== 'offline_access'),
+    bearer_methods_supported: ['header'],
+    resource_name: config.branding.title,
+  });
+  const paths = ['/.well-known/oauth-protected-resource', `/.well-known/oauth-protected-resource${config.mcp.mountPath}`];
+  router.get(paths, (_req, res) => {
+    res.set('Access-Control-Allow-Origin', '*').set('Cache-Control', 'public, max-age=3600').type('json').send(document);
+  });
+  return router;
+}

@@ -1,0 +1,216 @@
+// Proxies /mcp to the MCP server with the caller's upstream access token. express-http-proxy
+// builds the request; our sendProxyRequest streams it both ways (it would otherwise buffer
+// responses as soon as a 401 must be intercepted), flushes response headers at once (SSE),
+// and, when the MCP server answers 401, refreshes the upstream token and retries once.
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { Request, RequestHandler, Response } from 'express';
+import proxy from 'express-http-proxy';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { UpstreamRefresher } from '../identity/refresh.js';
+import type { UpstreamTokens } from '../identity/vault.js';
+import { callerOf, type McpCaller } from './bearer.js';
+import { sendChallenge } from './challenge.js';
+
+// RFC 9110 §7.6.1 hop-by-hop headers, plus what the proxy itself must own.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+// Never forwarded from the client: its credentials, and identity headers only we may set.
+const CLIENT_ONLY = new Set(['authorization', 'cookie', 'x-authorization-scope', 'x-dynamic-client-id']);
+
+/** Headers listed in Connection are hop-by-hop too. */
+function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+  const value = headers.connection;
+  return new Set((value ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, caller: McpCaller, upstream: UpstreamTokens): OutgoingHttpHeaders {
+  const listed = connectionTokens(incoming);
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || listed.has(name)) continue;
+    headers[name] = value;
+  }
+  headers.authorization = `Bearer ${upstream.accessToken}`;
+  headers['x-authorization-scope'] = caller.scope;
+  headers['x-dynamic-client-id'] = caller.clientId;
+  headers.connection = 'keep-alive';
+  return headers;
+}
+
+function copyResponseHead(from: IncomingMessage, to: Response): void {
+  const listed = connectionTokens(from.headers);
+  to.statusCode = from.statusCode ?? 502;
+  for (const [name, value] of Object.entries(from.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    to.setHeader(name, value);
+  }
+  // Tell buffering intermediaries (nginx, some routers) to pass events through as they come.
+  if (String(from.headers['content-type']).startsWith('text/event-stream')) to.setHeader('X-Accel-Buffering', 'no');
+}
+
+function sendJsonError(res: Response, status: number, error: string, description: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: description });
+}
+
+export interface McpProxyOptions {
+  config: Config;
+  refresher: UpstreamRefresher;
+  logger: Logger;
+}
+
+export function mcpProxy({ config, refresher, logger }: McpProxyOptions): RequestHandler {
+  const target = config.mcp.serverUrl;
+  const isHttps = target.protocol === 'https:';
+  // Our own keep-alive agent: express-http-proxy asks for `connection: close` yet pools sockets.
+  const agent = isHttps ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  const targetPath = target.pathname.replace(/\/+$/, '');
+  const maxBody = config.mcp.maxBodyBytes;
+
+  const options: proxy.ProxyOptions & { sendProxyRequest(container: ProxyContainer): Promise<ProxyContainer> } = {
+    parseReqBody: false,
+    memoizeHost: true,
+    // req.url is relative to the mount: "/" is the endpoint itself, "/x" a sub-path.
+    proxyReqPathResolver: (req) => (req.url === '/' || req.url.startsWith('/?') ? targetPath + req.url.slice(1) : targetPath + req.url),
+    proxyReqOptDecorator(options, req) {
+      const caller = callerOf(req.res!);
+      return { ...options, agent, headers: upstreamRequestHeaders(req.headers, caller, caller.upstream) };
+    },
+    // Not in the type definitions, but part of express-http-proxy 2.x's options.
+    sendProxyRequest(container) {
+      return new Promise<ProxyContainer>((resolve) => {
+        const { req, res } = container.user;
+        const options = container.proxy.reqBuilder;
+        const caller = callerOf(res);
+        const chunks: Buffer[] = [];
+        let received = 0;
+        let bodyDone = false;
+        let current: http.ClientRequest | undefined;
+        let retried = false;
+        // Requests we stopped on purpose (retried, oversized): their errors are not the MCP server's.
+        const abandoned = new WeakSet<http.ClientRequest>();
+        const abandonCurrent = () => {
+          if (!current) return;
+          abandoned.add(current);
+          current.destroy();
+        };
+
+        const done = () => resolve(container);
+        const fail = (status: number, error: string, description: string) => {
+          sendJsonError(res, status, error, description);
+          done();
+        };
+
+        const send = (upstream: UpstreamTokens, replay: boolean) => {
+          const headers = upstreamRequestHeaders(req.headers, caller, upstream);
+          const upstreamReq = (isHttps ? https : http).request({ ...options, headers }, (upstreamRes) => {
+            if (upstreamRes.statusCode === 401 && !retried) {
+              retried = true;
+              upstreamRes.resume();
+              void retryAfterRefresh(upstream);
+              return;
+            }
+            if (upstreamRes.statusCode === 401) {
+              // Still refused with fresh tokens: this grant cannot reach the MCP server.
+              upstreamRes.resume();
+              sendChallenge(res, config, 'invalid_token', 'The MCP server refused the upstream credentials');
+              return done();
+            }
+            container.proxy.res = upstreamRes;
+            copyResponseHead(upstreamRes, res);
+            res.flushHeaders();
+            upstreamRes.pipe(res);
+            upstreamRes.on('error', () => res.destroy());
+            done();
+          });
+          current = upstreamReq;
+          upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
+            if (abandoned.has(upstreamReq) || res.destroyed) return done();
+            logger.warn({ code: err.code, message: err.message }, 'MCP server request failed');
+            const timeout = err.code === 'ETIMEDOUT' || err.code === 'ESOCKETTIMEDOUT';
+            fail(timeout ? 504 : 502, 'bad_gateway', 'The MCP server is unavailable');
+          });
+          if (replay) upstreamReq.end(Buffer.concat(chunks, received));
+          else if (bodyDone) upstreamReq.end();
+        };
+
+        const retryAfterRefresh = async (stale: UpstreamTokens) => {
+          abandonCurrent();
+          let fresh: UpstreamTokens | undefined;
+          try {
+            fresh = await refresher.refresh(caller.grantId, stale);
+          } catch (err) {
+            logger.warn({ message: (err as Error).message }, 'upstream refresh failed');
+            return fail(503, 'temporarily_unavailable', 'The identity provider could not refresh the session');
+          }
+          if (!fresh) {
+            sendChallenge(res, config, 'invalid_token', 'The session with the identity provider ended; sign in again');
+            return done();
+          }
+          if (!bodyDone) await new Promise((r) => req.once('end', r));
+          send(fresh, true);
+        };
+
+        // Stream the request body as it arrives, keeping a copy for a retry after a 401.
+        req.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxBody) {
+            req.removeAllListeners('data');
+            abandonCurrent();
+            req.resume();
+            return fail(413, 'payload_too_large', `Request bodies are limited to ${maxBody} bytes`);
+          }
+          chunks.push(chunk);
+          if (!retried && current && !current.destroyed) current.write(chunk);
+        });
+        req.on('end', () => {
+          bodyDone = true;
+          if (!retried && current && !current.destroyed) current.end();
+        });
+        // The client went away: stop the upstream request (and any stream it holds open).
+        res.on('close', () => {
+          if (!res.writableFinished) current?.destroy();
+        });
+
+        send(caller.upstream, false);
+      });
+    },
+    proxyErrorHandler(err, res: Response) {
+      logger.warn({ message: (err as Error)?.message }, 'MCP proxy error');
+      sendJsonError(res, 502, 'bad_gateway', 'The MCP server is unavailable');
+    },
+  };
+  return proxy(target.origin, options);
+}
+
+/** The part of express-http-proxy's internal container that sendProxyRequest uses. */
+interface ProxyContainer {
+  user: { req: Request; res: Response };
+  proxy: { reqBuilder: http.RequestOptions; res?: IncomingMessage };
+}
+
+/** Rejects bodies whose declared length is over the cap before any work is done. */
+export function bodyLimit(maxBytes: number): RequestHandler {
+  return (req, res, next) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > maxBytes) {
+      return sendJsonError(res, 413, 'payload_too_large', `Request bodies are limited to ${maxBytes} bytes`);
+    }
+    next();
+  };
+}

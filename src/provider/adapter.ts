@@ -1,0 +1,80 @@
+// oidc-provider storage adapter over our KeyValueStore. Every record has a TTL; tokens of a
+// grant are indexed under the grant so the whole grant can be revoked at once.
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { KeyValueStore } from '../storage/store.js';
+import { nowSeconds } from '../storage/store.js';
+
+/** Records the provider stores without an expiry (registered clients) live this long since last use. */
+export const DEFAULT_RECORD_TTL_SECONDS = 30 * 24 * 3600;
+
+const CONSUMABLE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+// Models whose lifetime slides forward while they are used.
+const SLIDING = new Set(['Client']);
+
+export const recordKey = (model: string, id: string): string => `${model}:${id}`;
+export const grantIndexKey = (grantId: string): string => `grant:${grantId}`;
+const userCodeKey = (userCode: string): string => `userCode:${userCode}`;
+const uidKey = (uid: string): string => `uid:${uid}`;
+
+async function deleteGrantIndex(store: KeyValueStore, grantId: string): Promise<void> {
+  const index = grantIndexKey(grantId);
+  await store.del(...(await store.indexMembers(index)), index);
+}
+
+/** Removes a grant and everything that belongs to it, whoever asks (upstream refresh failure, operators). */
+export async function destroyGrant(store: KeyValueStore, grantId: string): Promise<void> {
+  await store.del(recordKey('Grant', grantId));
+  await deleteGrantIndex(store, grantId);
+}
+
+export function createAdapterClass(store: KeyValueStore): new (model: string) => Adapter {
+  return class StoreAdapter implements Adapter {
+    constructor(readonly model: string) {}
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      const key = recordKey(this.model, id);
+      const ttl = expiresIn && expiresIn > 0 ? expiresIn : DEFAULT_RECORD_TTL_SECONDS;
+      await store.set(key, JSON.stringify(payload), ttl);
+      const expiresAt = nowSeconds() + ttl;
+      if (payload.grantId) await store.indexAdd(grantIndexKey(payload.grantId), key, expiresAt);
+      if (payload.userCode) await store.set(userCodeKey(payload.userCode), id, ttl);
+      if (payload.uid) await store.set(uidKey(payload.uid), id, ttl);
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      const key = recordKey(this.model, id);
+      const raw = await store.get(key);
+      if (raw === undefined) return undefined;
+      if (SLIDING.has(this.model)) await store.touch(key, DEFAULT_RECORD_TTL_SECONDS);
+      return JSON.parse(raw) as AdapterPayload;
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      const id = await store.get(userCodeKey(userCode));
+      return id === undefined ? undefined : this.find(id);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const id = await store.get(uidKey(uid));
+      return id === undefined ? undefined : this.find(id);
+    }
+
+    async consume(id: string): Promise<void> {
+      if (!CONSUMABLE.has(this.model)) return;
+      const key = recordKey(this.model, id);
+      const raw = await store.get(key);
+      if (raw === undefined) return;
+      await store.replace(key, JSON.stringify({ ...JSON.parse(raw), consumed: nowSeconds() }));
+    }
+
+    async destroy(id: string): Promise<void> {
+      await store.del(recordKey(this.model, id));
+      // A destroyed grant takes everything indexed under it (tokens, upstream tokens) along.
+      if (this.model === 'Grant') await deleteGrantIndex(store, id);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await deleteGrantIndex(store, grantId);
+    }
+  };
+}

@@ -1,0 +1,111 @@
+// node-oidc-provider configuration: OAuth 2.1 for MCP clients. PKCE S256 for every client,
+// opaque access tokens audience-bound to the MCP resource, refresh tokens for every client that
+// registers the grant type, and sign-in delegated to our interaction routes.
+import type { JsonWebKey } from 'node:crypto';
+import { errors, type Configuration, type KoaContextWithOIDC, type SigningAlgorithmWithNone } from 'oidc-provider';
+import type { Config } from '../config/index.js';
+import type { AccountStore } from '../identity/accounts.js';
+
+// Scopes oidc-provider treats as OpenID Connect scopes; every other configured scope is a scope
+// of the MCP resource and ends up in its access tokens.
+export const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
+
+export interface ProviderDependencies {
+  config: Config;
+  adapter: Configuration['adapter'];
+  accounts: AccountStore;
+  renderError: (ctx: KoaContextWithOIDC, error: { error: string; error_description?: string }) => Promise<void>;
+}
+
+/** The JWS algorithm of a signing key, so ID tokens are signed with the operator's first key. */
+export function signingAlgorithm(jwk: JsonWebKey): SigningAlgorithmWithNone {
+  if (jwk.kty === 'RSA') return 'RS256';
+  if (jwk.kty === 'OKP') return 'EdDSA';
+  const byCurve: Record<string, SigningAlgorithmWithNone> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
+  return byCurve[String(jwk.crv)] ?? 'ES256';
+}
+
+/** RFC 8707: the one resource we serve, tolerating a trailing slash some clients add. */
+export function isOurResource(config: Config, resource: string): boolean {
+  return resource.replace(/\/$/, '') === config.mcp.resource;
+}
+
+export function resourceScopes(config: Config): string[] {
+  return config.provider.scopes.filter((scope) => !OIDC_SCOPES.has(scope));
+}
+
+export function providerConfiguration({ config, adapter, accounts, renderError }: ProviderDependencies): Configuration {
+  const { provider: settings } = config;
+  const idTokenAlg = signingAlgorithm(settings.jwks[0]!);
+  return {
+    adapter,
+    jwks: { keys: settings.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },
+    cookies: {
+      keys: settings.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    scopes: settings.scopes,
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    async findAccount(_ctx, sub) {
+      return { accountId: sub, claims: async () => ({ sub, ...(await accounts.find(sub)) }) };
+    },
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: idTokenAlg,
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'],
+    },
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => config.mcp.resource,
+        useGrantedResource: () => true,
+        getResourceServerInfo(_ctx, resourceIndicator) {
+          if (!isOurResource(config, resourceIndicator)) {
+            throw new errors.InvalidTarget(`this server only issues tokens for ${config.mcp.resource}`);
+          }
+          return {
+            scope: resourceScopes(config).join(' '),
+            audience: config.mcp.resource,
+            accessTokenTTL: settings.accessTokenTtl,
+            accessTokenFormat: 'opaque',
+          };
+        },
+      },
+    },
+    // Every client that registered the refresh_token grant gets refresh tokens: MCP clients do not
+    // reliably send offline_access with prompt=consent.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    // Each authorization gets its own grant with its own upstream tokens: never reuse another one.
+    async loadExistingGrant(ctx) {
+      const grantId = ctx.oidc.result?.consent?.grantId;
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
+    ttl: {
+      AccessToken: settings.accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 14 * 24 * 3600,
+      Grant: settings.refreshTokenTtl,
+      RefreshToken: settings.refreshTokenTtl,
+      DeviceCode: 600,
+    },
+    clientBasedCORS: () => true,
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    async renderError(ctx, out) {
+      await renderError(ctx, out as { error: string; error_description?: string });
+    },
+  };
+}

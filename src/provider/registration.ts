@@ -1,0 +1,63 @@
+// Dynamic Client Registration as real MCP clients send it. oidc-provider defaults
+// application_type to `web`, which refuses loopback-on-any-port and custom-scheme redirects
+// (cursor://, vscode://); such clients are native apps (RFC 8252), so infer that. Plain http to
+// a non-loopback host is refused, and unknown scopes are dropped rather than failing the
+// registration.
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export interface RegistrationProblem {
+  error: 'invalid_redirect_uri' | 'invalid_client_metadata';
+  error_description: string;
+}
+export type NormalizedRegistration = { ok: true; metadata: Record<string, unknown> } | { ok: false; problem: RegistrationProblem };
+
+const refuse = (error: RegistrationProblem['error'], error_description: string): NormalizedRegistration => ({
+  ok: false,
+  problem: { error, error_description },
+});
+
+/** The metadata to register, or the problem to report. */
+export function normalizeRegistration(body: unknown, supportedScopes: readonly string[]): NormalizedRegistration {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return refuse('invalid_client_metadata', 'the registration must be a JSON object');
+  }
+  const metadata = { ...(body as Record<string, unknown>) };
+  const uris = metadata.redirect_uris;
+  if (Array.isArray(uris) && uris.every((u) => typeof u === 'string')) {
+    const parsed = uris.map((u) => URL.parse(u));
+    const bad = parsed.findIndex((u) => u === null);
+    if (bad !== -1) return refuse('invalid_redirect_uri', `redirect_uris[${bad}] is not a valid URI`);
+    for (const url of parsed as URL[]) {
+      if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+        return refuse('invalid_redirect_uri', `plain http redirect URIs must use a loopback host: ${url.href}`);
+      }
+    }
+    const webOnly = (parsed as URL[]).every((u) => u.protocol === 'https:' && !LOOPBACK_HOSTS.has(u.hostname));
+    if (!webOnly) metadata.application_type = 'native';
+  }
+  if (typeof metadata.scope === 'string') {
+    const kept = metadata.scope.split(' ').filter((s) => s && supportedScopes.includes(s));
+    if (kept.length) metadata.scope = kept.join(' ');
+    else delete metadata.scope;
+  }
+  return { ok: true, metadata };
+}
+
+/** Mounted on POST of the registration endpoint only. */
+export function registrationNormalizer(supportedScopes: readonly string[]): RequestHandler[] {
+  return [
+    express.json({ limit: '56kb', type: () => true }),
+    (req: Request, res: Response, next: NextFunction) => {
+      const result = normalizeRegistration(req.body, ['openid', 'offline_access', ...supportedScopes]);
+      if (!result.ok) {
+        res.status(400).set('Cache-Control', 'no-store').json(result.problem);
+        return;
+      }
+      // oidc-provider reads an already parsed body when the stream has been consumed.
+      req.body = result.metadata;
+      next();
+    },
+  ];
+}

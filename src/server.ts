@@ -1,0 +1,60 @@
+// Builds the Express app from its parts; nothing else.
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { default as Provider } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from './config/index.js';
+import type { AccountStore } from './identity/accounts.js';
+import type { UpstreamRefresher } from './identity/refresh.js';
+import type { UpstreamIdentity } from './identity/upstream.js';
+import type { UpstreamTokenVault } from './identity/vault.js';
+import { errorHandler } from './http/errors.js';
+import { interactionRouter } from './interactions/router.js';
+import { requestLogger } from './logging.js';
+import { bearerAuth } from './mcp/bearer.js';
+import { protectedResourceRouter } from './mcp/protected-resource.js';
+import { bodyLimit, mcpProxy } from './mcp/proxy.js';
+import { registrationNormalizer } from './provider/registration.js';
+import type { KeyValueStore } from './storage/store.js';
+import type { RenderView } from './views.js';
+
+export interface AppParts {
+  config: Config;
+  logger: Logger;
+  provider: Provider;
+  store: KeyValueStore;
+  upstream: UpstreamIdentity;
+  vault: UpstreamTokenVault;
+  accounts: AccountStore;
+  refresher: UpstreamRefresher;
+  render: RenderView;
+}
+
+export function createApp(parts: AppParts): Express {
+  const { config, logger, provider, vault, refresher } = parts;
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind Heroku's router: trust its one hop for the client address and protocol.
+  if (!config.localInsecure) app.set('trust proxy', 1);
+  app.use(requestLogger(logger));
+
+  app.use(protectedResourceRouter(config));
+  // The MCP endpoint: no body parser, no page headers; bytes and streams pass as they are.
+  app.use(config.mcp.mountPath, bodyLimit(config.mcp.maxBodyBytes), bearerAuth(config, provider, vault), mcpProxy({ config, refresher, logger }));
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        // form-action also governs the redirects after the confirm form (to the IdP, then to the
+        // client's own scheme); Chromium would block them.
+        directives: { formAction: null },
+      },
+    }),
+  );
+  app.use(interactionRouter(parts));
+  app.post('/reg', ...registrationNormalizer(config.provider.scopes));
+  // Serves discovery (RFC 8414 and OpenID), registration, authorize, token, revocation.
+  app.use(provider.callback());
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,90 @@
+// In-process store for local development and tests of a single instance. Refused in
+// production by the configuration: state would vanish on restart and not be shared.
+import { nowSeconds, type KeyValueStore } from './store.js';
+
+interface Entry {
+  value: string;
+  expiresAt: number;
+}
+
+export class MemoryStore implements KeyValueStore {
+  readonly #values = new Map<string, Entry>();
+  readonly #indexes = new Map<string, Map<string, number>>();
+  readonly #sweeper = setInterval(() => this.#sweep(), 60_000).unref();
+
+  #live(key: string): Entry | undefined {
+    const entry = this.#values.get(key);
+    if (entry && entry.expiresAt <= nowSeconds()) {
+      this.#values.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  #sweep(): void {
+    const now = nowSeconds();
+    for (const [key, entry] of this.#values) if (entry.expiresAt <= now) this.#values.delete(key);
+    for (const [key, members] of this.#indexes) {
+      for (const [member, expiresAt] of members) if (expiresAt <= now) members.delete(member);
+      if (members.size === 0) this.#indexes.delete(key);
+    }
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return this.#live(key)?.value;
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.#values.set(key, { value, expiresAt: nowSeconds() + ttlSeconds });
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    if (this.#live(key)) return false;
+    await this.set(key, value, ttlSeconds);
+    return true;
+  }
+
+  async replace(key: string, value: string): Promise<boolean> {
+    const entry = this.#live(key);
+    if (!entry) return false;
+    entry.value = value;
+    return true;
+  }
+
+  async take(key: string): Promise<string | undefined> {
+    const entry = this.#live(key);
+    this.#values.delete(key);
+    return entry?.value;
+  }
+
+  async touch(key: string, ttlSeconds: number): Promise<void> {
+    const entry = this.#live(key);
+    if (entry) entry.expiresAt = nowSeconds() + ttlSeconds;
+  }
+
+  async del(...keys: string[]): Promise<void> {
+    for (const key of keys) {
+      this.#values.delete(key);
+      this.#indexes.delete(key);
+    }
+  }
+
+  async indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void> {
+    const members = this.#indexes.get(index) ?? new Map<string, number>();
+    const now = nowSeconds();
+    for (const [m, expiresAt] of members) if (expiresAt <= now) members.delete(m);
+    members.set(member, Math.max(members.get(member) ?? 0, expiresAtSeconds));
+    this.#indexes.set(index, members);
+  }
+
+  async indexMembers(index: string): Promise<string[]> {
+    const now = nowSeconds();
+    return [...(this.#indexes.get(index) ?? [])].filter(([, expiresAt]) => expiresAt > now).map(([m]) => m);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+  }
+}

@@ -1,0 +1,84 @@
+// Redis-backed store shared by every instance of the proxy (Heroku Key-Value Store in production).
+import { Redis } from 'ioredis';
+import { nowSeconds, type KeyValueStore } from './store.js';
+
+export interface RedisStoreOptions {
+  url: string;
+  prefix: string;
+  /** Verify the server certificate of rediss:// URLs (Heroku's is self-signed). */
+  tlsVerify: boolean;
+}
+
+export class RedisStore implements KeyValueStore {
+  readonly client: Redis;
+
+  constructor({ url, prefix, tlsVerify }: RedisStoreOptions) {
+    this.client = new Redis(url, {
+      keyPrefix: prefix,
+      lazyConnect: true,
+      // Fail requests fast while disconnected instead of queueing them unboundedly.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+      ...(url.startsWith('rediss:') ? { tls: { rejectUnauthorized: tlsVerify } } : {}),
+    });
+  }
+
+  /** Connects once at startup so a wrong URL or an unreachable server stops the boot with a clear error. */
+  async connect(): Promise<void> {
+    await this.client.connect();
+    await this.ping();
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.client.get(key)) ?? undefined;
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.client.set(key, value, 'EX', ttlSeconds);
+  }
+
+  async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.client.set(key, value, 'EX', ttlSeconds, 'NX')) === 'OK';
+  }
+
+  async replace(key: string, value: string): Promise<boolean> {
+    return (await this.client.set(key, value, 'KEEPTTL', 'XX')) === 'OK';
+  }
+
+  async take(key: string): Promise<string | undefined> {
+    return (await this.client.getdel(key)) ?? undefined;
+  }
+
+  async touch(key: string, ttlSeconds: number): Promise<void> {
+    await this.client.expire(key, ttlSeconds);
+  }
+
+  async del(...keys: string[]): Promise<void> {
+    if (keys.length > 0) await this.client.del(...keys);
+  }
+
+  async indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void> {
+    // A sorted set scored by expiry: pruning on every write keeps it bounded by live members,
+    // and the key itself lives as long as its longest-lived member.
+    await this.client
+      .multi()
+      .zremrangebyscore(index, '-inf', nowSeconds())
+      .zadd(index, 'GT', expiresAtSeconds, member)
+      .expireat(index, expiresAtSeconds, 'GT')
+      .expireat(index, expiresAtSeconds, 'NX')
+      .exec();
+  }
+
+  async indexMembers(index: string): Promise<string[]> {
+    return this.client.zrangebyscore(index, `(${nowSeconds()}`, '+inf');
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}

@@ -1,0 +1,26 @@
+// The key-value operations the proxy needs from its storage, small enough to implement on
+// Redis (shared by every instance) and in memory (local use only). Keys are unprefixed here;
+// each implementation applies its own namespace.
+
+export interface KeyValueStore {
+  get(key: string): Promise<string | undefined>;
+  /** Writes a value that expires after ttlSeconds. */
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Writes only if the key does not exist; true when written (used for locks and one-time markers). */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /** Replaces an existing value and keeps its expiry; false when the key does not exist. */
+  replace(key: string, value: string): Promise<boolean>;
+  /** Reads and deletes in one step, so a one-time value can be used once. */
+  take(key: string): Promise<string | undefined>;
+  /** Pushes the expiry of an existing key to ttlSeconds from now (sliding lifetimes). */
+  touch(key: string, ttlSeconds: number): Promise<void>;
+  del(...keys: string[]): Promise<void>;
+  /** Adds a member to a set whose members expire on their own; expired members are pruned on write. */
+  indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void>;
+  /** The unexpired members of a set. */
+  indexMembers(index: string): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);

@@ -1,0 +1,96 @@
+// The official MCP SDK client, with an OAuthClientProvider whose "browser" is our cookie-jar
+// user agent: it opens the authorization URL, confirms on our page, signs in at the upstream
+// IdP and catches the redirect back to the client with the code.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { Browser, type Page } from './browser.js';
+import { TEST_USER } from './upstream-idp.js';
+
+export type UserAction = 'confirm' | 'cancel';
+
+export class TestOAuthProvider implements OAuthClientProvider {
+  readonly browser = new Browser();
+  client?: OAuthClientInformationMixed;
+  savedTokens?: OAuthTokens;
+  verifier?: string;
+  /** The authorization code (or error) the client received on its redirect URI. */
+  callback?: URL;
+  /** Pages seen along the way, for assertions. */
+  readonly pages: Page[] = [];
+  userAction: UserAction = 'confirm';
+
+  constructor(readonly redirectUrl = 'http://127.0.0.1:33418/callback') {}
+
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: 'SDK Test Client',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.client = info;
+  }
+  tokens() {
+    return this.savedTokens;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.savedTokens = tokens;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    if (!this.verifier) throw new Error('no code verifier saved');
+    return this.verifier;
+  }
+
+  async redirectToAuthorization(url: URL): Promise<void> {
+    const atClient = (u: URL) => u.href.startsWith(this.redirectUrl);
+    const consent = await this.browser.open(url.href, atClient);
+    this.pages.push(consent);
+    if (consent.redirectedTo) return void (this.callback = new URL(consent.redirectedTo));
+    const afterConsent = await this.browser.submit(consent, {
+      actionIncludes: '/confirm',
+      button: { name: 'action', value: this.userAction },
+      stopAt: atClient,
+    });
+    this.pages.push(afterConsent);
+    if (afterConsent.redirectedTo) return void (this.callback = new URL(afterConsent.redirectedTo));
+    const done = await this.browser.submit(afterConsent, {
+      fields: { username: TEST_USER.username, password: TEST_USER.password },
+      stopAt: atClient,
+    });
+    this.pages.push(done);
+    if (!done.redirectedTo) throw new Error(`sign-in did not return to the client: ${done.status} ${done.url}\n${done.html.slice(0, 500)}`);
+    this.callback = new URL(done.redirectedTo);
+  }
+}
+
+/** Connects an SDK client through the full OAuth flow (401 → discovery → DCR → authorize → token). */
+export async function connectWithOAuth(mcpUrl: string, auth: TestOAuthProvider): Promise<Client> {
+  const first = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: auth });
+  const client = new Client({ name: 'e2e', version: '1.0.0' });
+  try {
+    await client.connect(first);
+    return client;
+  } catch (err) {
+    if (!(err instanceof UnauthorizedError)) throw err;
+  }
+  const code = auth.callback?.searchParams.get('code');
+  if (!code) throw new Error(`no authorization code: ${auth.callback?.href}`);
+  await first.finishAuth(code);
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: auth });
+  const connected = new Client({ name: 'e2e', version: '1.0.0' });
+  await connected.connect(transport);
+  return connected;
+}

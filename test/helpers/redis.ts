@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort, waitForPort } from './ports.js';
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+
+/** Starts a throwaway, non-persistent redis-server on 127.0.0.1:<free port>. */
+export async function startRedis(): Promise<RedisServer> {
+  // freePort() -> spawn is racy; retry a couple of times if the port got taken meanwhile.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await startOn(port);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startOn(port: number): Promise<RedisServer> {
+  const child = spawn(
+    REDIS_BIN,
+    [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--save', '',
+      '--appendonly', 'no',
+      '--daemonize', 'no',
+      '--loglevel', 'warning',
+      '--logfile', '', // log to stdout (which we capture), not to a file
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  child.once('error', (err) => (output += err.message)); // e.g. ENOENT when redis-server is missing
+  const exited = exitPromise(child);
+
+  // Either the port opens, or redis exits early (bad flag, port taken) and we surface its output.
+  const early = exited.then(() => {
+    throw new Error(`redis-server exited early (code ${child.exitCode}, signal ${child.signalCode}): ${output.trim()}`);
+  });
+  try {
+    await Promise.race([waitForPort(port), early]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  }
+  early.catch(() => {}); // the exit on stop() is expected, not an error
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await exited;
+      })();
+      return stopping;
+    },
+  };
+}
+
+function exitPromise(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    // spawn failure (e.g. ENOENT) emits 'error' and may never emit 'exit'
+    child.once('error', () => resolve());
+  });
+}

@@ -1,0 +1,91 @@
+// The whole product on real parts, for end-to-end tests: a Redis server, an upstream OpenID
+// Provider, and the proxy (in this process, for coverage) spawning the MCP server fixture.
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/logging.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { startProxy, type RunningProxy } from '../../src/boot.js';
+import { freePort } from './ports.js';
+import { startRedis, type RedisServer } from './redis.js';
+import { startUpstreamIdp, type UpstreamIdp } from './upstream-idp.js';
+
+export interface StackOptions {
+  /** Extra or overriding proxy settings. */
+  env?: Record<string, string>;
+  /** Settings of the MCP server fixture (MCP_FIXTURE_*). */
+  mcpEnv?: Record<string, string>;
+  upstreamAccessTokenTtlSeconds?: number;
+  /** Share a Redis with another stack. */
+  redis?: RedisServer;
+}
+
+export interface Stack {
+  redis: RedisServer;
+  idp: UpstreamIdp;
+  proxy: RunningProxy;
+  config: Config;
+  baseUrl: string;
+  mcpUrl: string;
+  /** Every log line the proxy wrote (JSON). */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export const MCP_FIXTURE_ARGS = ['--import', 'tsx', 'test/fixtures/mcp-server.ts'];
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const redis = options.redis ?? (await startRedis());
+  const [port, mcpPort] = [await freePort(), await freePort()];
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const idp = await startUpstreamIdp({
+    redirectUris: [`${baseUrl}/interaction/identity/callback`],
+    accessTokenTtlSeconds: options.upstreamAccessTokenTtlSeconds,
+  });
+  const env = {
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    PORT: String(port),
+    MCP_AUTH_PROXY_LISTEN_HOST: '127.0.0.1',
+    BASE_URL: baseUrl,
+    LOCAL_INSECURE: 'true',
+    MCP_SERVER_URL: `http://127.0.0.1:${mcpPort}/mcp`,
+    MCP_SERVER_RUN_COMMAND: process.execPath,
+    MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(MCP_FIXTURE_ARGS),
+    MCP_SERVER_RUN_ENV_JSON: JSON.stringify({ MCP_FIXTURE_TOKEN_CHECK_URL: `${idp.issuer}/me`, ...options.mcpEnv }),
+    MCP_AUTH_PROXY_REDIS_URL: redis.url,
+    IDENTITY_SERVER_URL: idp.issuer,
+    IDENTITY_CLIENT_ID: idp.clientId,
+    IDENTITY_CLIENT_SECRET: idp.clientSecret,
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(config, createLogger(config, sink));
+  } catch (err) {
+    await idp.stop();
+    if (!options.redis) await redis.stop();
+    throw err;
+  }
+  return {
+    redis,
+    idp,
+    proxy,
+    config,
+    baseUrl,
+    mcpUrl: `${baseUrl}/mcp`,
+    logs,
+    async stop() {
+      await proxy.stop();
+      await idp.stop();
+      if (!options.redis) await redis.stop();
+    },
+  };
+}
