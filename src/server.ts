@@ -9,6 +9,7 @@ import type { UpstreamRefresher } from './identity/refresh.js';
 import type { UpstreamIdentity } from './identity/upstream.js';
 import type { UpstreamTokenVault } from './identity/vault.js';
 import { errorHandler } from './http/errors.js';
+import { rateLimit } from './http/rate-limit.js';
 import { interactionRouter } from './interactions/router.js';
 import { requestLogger } from './logging.js';
 import { bearerAuth } from './mcp/bearer.js';
@@ -51,6 +52,8 @@ export function createApp(parts: AppParts): Express {
       },
     }),
   );
+  // Rate limits apply to the endpoints people and clients sign in through, not to discovery.
+  app.use(['/auth', '/token', '/reg', '/interaction', '/device', '/session'], rateLimit(parts.store, config.rateLimit));
   app.use(interactionRouter(parts));
   app.post('/reg', ...registrationNormalizer(config.provider.scopes));
   // Serves discovery (RFC 8414 and OpenID), registration, authorize, token, revocation.

@@ -69,6 +69,14 @@ export class MemoryStore implements KeyValueStore {
     }
   }
 
+  async increment(key: string, ttlSeconds: number): Promise<number> {
+    const entry = this.#live(key);
+    const count = entry ? Number(entry.value) + 1 : 1;
+    if (entry) entry.value = String(count);
+    else await this.set(key, '1', ttlSeconds);
+    return count;
+  }
+
   async indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void> {
     const members = this.#indexes.get(index) ?? new Map<string, number>();
     const now = nowSeconds();

@@ -58,6 +58,13 @@ export class RedisStore implements KeyValueStore {
     if (keys.length > 0) await this.client.del(...keys);
   }
 
+  async increment(key: string, ttlSeconds: number): Promise<number> {
+    const results = await this.client.multi().incr(key).expire(key, ttlSeconds, 'NX').exec();
+    const [error, count] = results?.[0] ?? [new Error('INCR returned nothing'), 0];
+    if (error) throw error;
+    return Number(count);
+  }
+
   async indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void> {
     // A sorted set scored by expiry: pruning on every write keeps it bounded by live members,
     // and the key itself lives as long as its longest-lived member.

@@ -15,6 +15,8 @@ export interface KeyValueStore {
   /** Pushes the expiry of an existing key to ttlSeconds from now (sliding lifetimes). */
   touch(key: string, ttlSeconds: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
+  /** Adds one to a counter that expires ttlSeconds after its first increment; returns the new count. */
+  increment(key: string, ttlSeconds: number): Promise<number>;
   /** Adds a member to a set whose members expire on their own; expired members are pruned on write. */
   indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void>;
   /** The unexpired members of a set. */
