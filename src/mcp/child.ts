@@ -37,16 +37,22 @@ export async function startMcpChild(settings: ChildProcessConfig, serverUrl: URL
 
   let stopping = false;
   let exitCode: number | undefined;
-  const exited = new Promise<number>((resolve) => {
+  let reportUnexpectedExit: (code: number) => void = () => {};
+  // `exited` is for the supervisor: it settles only when the child dies on its own.
+  const exited = new Promise<number>((resolve) => (reportUnexpectedExit = resolve));
+  const gone = new Promise<number>((resolve) => {
+    const onGone = (code: number) => {
+      exitCode = code;
+      if (!stopping) reportUnexpectedExit(code);
+      resolve(code);
+    };
     child.once('exit', (code, signal) => {
-      exitCode = code ?? (signal ? 128 : 1);
       if (!stopping) log.error({ code, signal }, 'MCP server process exited');
-      resolve(exitCode);
+      onGone(code ?? (signal ? 128 : 1));
     });
     child.once('error', (err) => {
       log.error({ message: err.message }, 'MCP server process could not start');
-      exitCode = 127;
-      resolve(127);
+      onGone(127);
     });
   });
 
@@ -55,7 +61,7 @@ export async function startMcpChild(settings: ChildProcessConfig, serverUrl: URL
     if (exitCode !== undefined) return;
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-    await exited;
+    await gone;
     clearTimeout(killer);
   };
 
