@@ -9,6 +9,6 @@ export interface ErrorPage {
 }
 
 export async function renderErrorPage(res: Response, render: RenderView, status: number, page: ErrorPage): Promise<void> {
-  const { html } = await render('error', { code: undefined, ...page });
+  const { html } = await render('error', { ...page });
   res.status(status).type('html').set('Cache-Control', 'no-store').send(html);
 }

@@ -106,29 +106,17 @@ export class UpstreamIdentity {
     }
     const tokens = toUpstreamTokens(response);
     const idClaims = response.claims();
-    let claims: Record<string, unknown> | undefined = idClaims;
-    if (!claims?.email && this.client.serverMetadata().userinfo_endpoint) {
-      const userinfo = await oidc.fetchUserInfo(
-        this.client,
-        tokens.accessToken,
-        idClaims?.sub ?? oidc.skipSubjectCheck,
-      );
-      claims = { ...userinfo, ...idClaims };
+    let userinfo: Record<string, unknown> | undefined;
+    if (!idClaims?.email && this.client.serverMetadata().userinfo_endpoint) {
+      userinfo = await oidc
+        .fetchUserInfo(this.client, tokens.accessToken, idClaims?.sub ?? oidc.skipSubjectCheck)
+        .catch((err: unknown) => {
+          // Userinfo only adds claims when the user is already identified (ID token or user_id).
+          if (idClaims?.sub || response.user_id || response.id) return undefined;
+          throw err;
+        });
     }
-    // Non-OIDC IdPs (Heroku Identity) name the user in the token response instead.
-    const subject = claims?.sub ?? response.user_id ?? response.id;
-    if (typeof subject !== 'string' && typeof subject !== 'number') {
-      throw new Error('the identity provider did not identify the user (no ID token sub, userinfo sub, user_id or id)');
-    }
-    return {
-      subject: String(subject),
-      claims: {
-        ...(typeof claims?.email === 'string' ? { email: claims.email } : {}),
-        ...(typeof claims?.email_verified === 'boolean' ? { email_verified: claims.email_verified } : {}),
-        ...(typeof claims?.name === 'string' ? { name: claims.name } : {}),
-      },
-      tokens,
-    };
+    return { ...identify(idClaims, userinfo, response), tokens };
   }
 
   /** Spends the refresh token; keeps it when the IdP does not rotate it. */
@@ -138,6 +126,32 @@ export class UpstreamIdentity {
     const next = toUpstreamTokens(response);
     return { ...next, refreshToken: next.refreshToken ?? current.refreshToken };
   }
+}
+
+/**
+ * Who signed in: the ID token's `sub`, else userinfo's `sub`, else (non-OIDC IdPs such as
+ * Heroku Identity) the token response's `user_id` or `id`. Claims come from the ID token first.
+ */
+export function identify(
+  idClaims: Record<string, unknown> | undefined,
+  userinfo: Record<string, unknown> | undefined,
+  tokenResponse: Record<string, unknown>,
+): Omit<UpstreamIdentityResult, 'tokens'> {
+  const claims = { ...userinfo, ...idClaims };
+  const subject = [claims.sub, tokenResponse.user_id, tokenResponse.id].find(
+    (v): v is string | number => (typeof v === 'string' && v !== '') || typeof v === 'number',
+  );
+  if (subject === undefined) {
+    throw new Error('the identity provider did not identify the user (no ID token sub, userinfo sub, user_id or id)');
+  }
+  return {
+    subject: String(subject),
+    claims: {
+      ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
+      ...(typeof claims.email_verified === 'boolean' ? { email_verified: claims.email_verified } : {}),
+      ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
+    },
+  };
 }
 
 function toUpstreamTokens(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): UpstreamTokens {

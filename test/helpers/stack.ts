@@ -1,5 +1,6 @@
 // The whole product on real parts, for end-to-end tests: a Redis server, an upstream OpenID
 // Provider, and the proxy (in this process, for coverage) spawning the MCP server fixture.
+import { writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
@@ -14,6 +15,11 @@ export interface StackOptions {
   /** Settings of the MCP server fixture (MCP_FIXTURE_*). */
   mcpEnv?: Record<string, string>;
   upstreamAccessTokenTtlSeconds?: number;
+  /**
+   * Configure the IdP through IDENTITY_SERVER_METADATA_FILE (written from its discovery document)
+   * with an IDENTITY_SERVER_URL where nothing listens, so discovery cannot be what works.
+   */
+  metadataFile?: string;
   /** Share a Redis with another stack. */
   redis?: RedisServer;
 }
@@ -58,6 +64,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     IDENTITY_CLIENT_SECRET: idp.clientSecret,
     ...options.env,
   };
+  if (options.metadataFile) {
+    const metadata = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).text();
+    await writeFile(options.metadataFile, metadata);
+    Object.assign(env, { IDENTITY_SERVER_METADATA_FILE: options.metadataFile, IDENTITY_SERVER_URL: `http://127.0.0.1:${await freePort()}` });
+  }
   const config = loadConfig(env);
   const logs: string[] = [];
   const sink = new Writable({
