@@ -9,12 +9,14 @@ import { AccountStore } from './identity/accounts.js';
 import { UpstreamRefresher } from './identity/refresh.js';
 import { UpstreamIdentity } from './identity/upstream.js';
 import { UpstreamTokenVault } from './identity/vault.js';
+import { CallerCache } from './mcp/caller-cache.js';
 import { startMcpChild, type McpChild } from './mcp/child.js';
 import { createAdapterClass } from './provider/adapter.js';
 import { providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
 import { RedisStore } from './storage/redis-store.js';
+import { InvalidationBus } from './storage/invalidation.js';
 import type { KeyValueStore } from './storage/store.js';
 import { createViews } from './views.js';
 
@@ -47,7 +49,8 @@ async function openStore(config: Config, logger: Logger): Promise<KeyValueStore>
   return store;
 }
 
-export async function startProxy(config: Config, logger: Logger): Promise<RunningProxy> {
+/** `signal` interrupts startup (SIGTERM before we listen): what was started is stopped. */
+export async function startProxy(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningProxy> {
   if (config.provider.jwksGenerated) {
     logger.warn('no OIDC_PROVIDER_JWKS: generated a signing key for this process only (tokens do not survive a restart)');
   }
@@ -57,14 +60,17 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
     const upstream = await UpstreamIdentity.connect(config.identity);
     const vault = new UpstreamTokenVault(store, config.vaultKeys);
     const accounts = new AccountStore(store, config.provider.refreshTokenTtl);
-    const refresher = new UpstreamRefresher(store, vault, upstream, logger);
+    const bus = new InvalidationBus(store);
+    await bus.start();
+    const callers = new CallerCache(bus, { ttlMs: config.mcp.tokenCacheTtlMs, maxEntries: 10_000 });
+    const refresher = new UpstreamRefresher(store, vault, upstream, bus, logger);
     const render = createViews(config);
 
     const provider = new Provider(
       config.baseUrl,
       providerConfiguration({
         config,
-        adapter: createAdapterClass(store),
+        adapter: createAdapterClass(store, bus),
         accounts,
         async renderError(ctx: KoaContextWithOIDC, out) {
           const { html } = await render('error', {
@@ -81,9 +87,11 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
     provider.proxy = !config.localInsecure;
     provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
 
-    if (config.mcp.child) child = await startMcpChild(config.mcp.child, config.mcp.serverUrl, logger);
+    signal?.throwIfAborted();
+    if (config.mcp.child) child = await startMcpChild(config.mcp.child, config.mcp.serverUrl, logger, signal);
+    signal?.throwIfAborted();
 
-    const app = createApp({ config, logger, provider, store, upstream, vault, accounts, refresher, render });
+    const app = createApp({ config, logger, provider, store, upstream, vault, accounts, refresher, callers, render });
     const server = createServer(app);
     // Long tool calls and open SSE streams must not be cut by Node's request timeout.
     server.requestTimeout = 0;

@@ -15,10 +15,21 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     process.exit(1);
   }
   const logger = createLogger(config);
+  // Signals are handled from the start: one during startup stops what has started (the MCP server).
+  const startup = new AbortController();
+  let shutdown = (signal: string) => startup.abort(new Error(signal));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
   let running;
   try {
-    running = await startProxy(config, logger);
+    running = await startProxy(config, logger, startup.signal);
   } catch (err) {
+    if (startup.signal.aborted) {
+      logger.info('startup interrupted by a signal');
+      logger.flush();
+      process.exit(0);
+    }
     logger.fatal({ message: (err as Error).message }, 'startup failed');
     process.stderr.write(`Startup failed: ${(err as Error).message}\n`);
     logger.flush();
@@ -31,13 +42,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     process.exit(0);
   }
 
-  const shutdown = async (signal: string, code: number) => {
-    logger.info({ signal }, 'shutting down');
+  const stop = async (reason: string, code: number) => {
+    logger.info({ reason }, 'shutting down');
     await running.stop();
     logger.flush();
     process.exit(code);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
-  process.once('SIGINT', () => void shutdown('SIGINT', 0));
-  void running.childExited?.then((code) => shutdown(`mcp-server exited with ${code}`, 1));
+  shutdown = (signal) => void stop(signal, 0);
+  void running.childExited?.then((code) => stop(`mcp-server exited with ${code}`, 1));
 }

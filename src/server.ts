@@ -13,6 +13,8 @@ import { rateLimit } from './http/rate-limit.js';
 import { interactionRouter } from './interactions/router.js';
 import { requestLogger } from './logging.js';
 import { bearerAuth } from './mcp/bearer.js';
+import type { CallerCache } from './mcp/caller-cache.js';
+import { originCheck } from './mcp/origin.js';
 import { protectedResourceRouter } from './mcp/protected-resource.js';
 import { bodyLimit, mcpProxy } from './mcp/proxy.js';
 import { registrationNormalizer } from './provider/registration.js';
@@ -28,11 +30,12 @@ export interface AppParts {
   vault: UpstreamTokenVault;
   accounts: AccountStore;
   refresher: UpstreamRefresher;
+  callers: CallerCache;
   render: RenderView;
 }
 
 export function createApp(parts: AppParts): Express {
-  const { config, logger, provider, vault, refresher } = parts;
+  const { config, logger, provider, vault, refresher, callers } = parts;
   const app = express();
   app.disable('x-powered-by');
   // Behind Heroku's router: trust its one hop for the client address and protocol.
@@ -41,7 +44,13 @@ export function createApp(parts: AppParts): Express {
 
   app.use(protectedResourceRouter(config));
   // The MCP endpoint: no body parser, no page headers; bytes and streams pass as they are.
-  app.use(config.mcp.mountPath, bodyLimit(config.mcp.maxBodyBytes), bearerAuth(config, provider, vault), mcpProxy({ config, refresher, logger }));
+  app.use(
+    config.mcp.mountPath,
+    originCheck(config),
+    bodyLimit(config.mcp.maxBodyBytes),
+    bearerAuth(config, provider, vault, callers),
+    mcpProxy({ config, refresher, logger }),
+  );
 
   app.use(
     helmet({

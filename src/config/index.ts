@@ -42,6 +42,9 @@ export interface Config {
     /** Absolute URL of the RFC 9728 protected resource metadata for `resource`. */
     resourceMetadataUrl: string;
     maxBodyBytes: number;
+    tokenCacheTtlMs: number;
+    /** Browser origins allowed at /mcp besides our own and loopback; `*` for any. */
+    allowedOrigins: string[];
     child: ChildProcessConfig | undefined;
   };
   redis: { url: string | undefined; prefix: string; tlsVerify: boolean };
@@ -133,16 +136,17 @@ export function loadConfig(env: Environment): Config {
     problems.push('BASE_URL: must use https (set LOCAL_INSECURE=true for plain-http local use)');
   }
   const serverUrl = require('MCP_SERVER_URL', 'is required: where the MCP server listens, e.g. http://localhost:3000/mcp');
-  if (serverUrl && serverUrl.pathname === '/') {
+  if (serverUrl && serverUrl.pathname.replace(/\/+$/, '') === '') {
     problems.push('MCP_SERVER_URL: must have a path (e.g. /mcp): it is also the public mount of the MCP endpoint');
   }
   const identityUrl = require('IDENTITY_SERVER_URL');
   const clientId = require('IDENTITY_CLIENT_ID');
 
-  if (production && !v.MCP_AUTH_PROXY_REDIS_URL) {
+  const reported = (name: string) => problems.some((p) => p.startsWith(`${name}:`));
+  if (production && !v.MCP_AUTH_PROXY_REDIS_URL && !reported('MCP_AUTH_PROXY_REDIS_URL') && !reported('REDIS_URL')) {
     problems.push('MCP_AUTH_PROXY_REDIS_URL: is required when NODE_ENV=production (the in-memory store is for local use only)');
   }
-  if (production && !v.OIDC_PROVIDER_JWKS && !problems.some((p) => p.startsWith('OIDC_PROVIDER_JWKS'))) {
+  if (production && !v.OIDC_PROVIDER_JWKS && !reported('OIDC_PROVIDER_JWKS')) {
     problems.push('OIDC_PROVIDER_JWKS: is required when NODE_ENV=production (a JSON array of private JWKs)');
   }
   if (problems.length > 0 || !baseUrl || !serverUrl || !identityUrl || !clientId) throw new ConfigError(problems);
@@ -172,6 +176,8 @@ export function loadConfig(env: Environment): Config {
       resource: `${origin}${mountPath}`,
       resourceMetadataUrl: `${origin}/.well-known/oauth-protected-resource${mountPath}`,
       maxBodyBytes: v.MCP_AUTH_PROXY_MAX_BODY_BYTES!,
+      tokenCacheTtlMs: v.MCP_AUTH_PROXY_TOKEN_CACHE_TTL_MS!,
+      allowedOrigins: v.MCP_AUTH_PROXY_ALLOWED_ORIGINS ?? [],
       child,
     },
     redis: {

@@ -1,6 +1,6 @@
 // Parsers for raw environment text. Each returns the typed value or throws an Error whose
 // message says what is wrong with the value (the loader prefixes the variable's name).
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, verify, type JsonWebKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 
@@ -18,6 +18,23 @@ export function positiveInt(raw: string): number {
   const value = Number(raw.trim());
   if (value < 1 || !Number.isSafeInteger(value)) throw new Error(`must be a positive whole number, got "${raw}"`);
   return value;
+}
+
+export function nonNegativeInt(raw: string): number {
+  return raw.trim() === '0' ? 0 : positiveInt(raw);
+}
+
+/** Origins such as https://app.example.com, or `*`. */
+export function originList(raw: string): string[] {
+  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return entries.map((entry) => {
+    if (entry === '*') return entry;
+    const url = URL.parse(entry);
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== entry.replace(/\/$/, '')) {
+      throw new Error(`"${entry}" is not an origin such as https://app.example.com`);
+    }
+    return url.origin;
+  });
 }
 
 export function port(raw: string): number {
@@ -138,13 +155,29 @@ export function privateJwks(raw: string): JsonWebKey[] {
     if (!check) throw new Error(`${where} has unsupported kty "${jwk.kty}" (use RSA, EC or OKP Ed25519)`);
     if (!check(jwk)) throw new Error(`${where} (${jwk.kty}) has an unsupported curve or missing parameters`);
     if (typeof jwk.d !== 'string') throw new Error(`${where} is a public key; private keys (with "d") are required`);
-    try {
-      createPublicKey({ key: jwk, format: 'jwk' });
-    } catch (err) {
-      throw new Error(`${where} is not a valid JWK (${(err as Error).message})`);
+    if (!signsAndVerifies(jwk, where)) {
+      throw new Error(`${where} has a private part ("d") that does not match its public parameters`);
     }
   });
   return keys as JsonWebKey[];
+}
+
+/**
+ * Loads the private key itself (the public half alone would accept a broken "d") and checks that
+ * what it signs verifies with the key's public parameters (Node does not compare them).
+ */
+function signsAndVerifies(jwk: JsonWebKey, where: string): boolean {
+  const { kty, crv, n, e, x, y } = jwk;
+  const publicJwk = Object.fromEntries(Object.entries({ kty, crv, n, e, x, y }).filter(([, v]) => v !== undefined));
+  try {
+    const privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
+    const publicKey = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' });
+    const digest = kty === 'OKP' ? null : 'sha256';
+    const probe = Buffer.from('mcp-auth-proxy key check');
+    return verify(digest, probe, publicKey, sign(digest, probe, privateKey));
+  } catch (err) {
+    throw new Error(`${where} is not a valid private JWK (${(err as Error).message})`);
+  }
 }
 
 function list(raw: string): string[] {

@@ -71,6 +71,17 @@ export const SETTINGS = {
     default: String(10 * 1024 * 1024),
     parse: parse.positiveInt,
   }),
+  MCP_AUTH_PROXY_TOKEN_CACHE_TTL_MS: setting({
+    description:
+      'How long a validated /mcp bearer token is remembered in process (0 turns the cache off). Revocations reach every instance at once regardless.',
+    default: '30000',
+    parse: parse.nonNegativeInt,
+  }),
+  MCP_AUTH_PROXY_ALLOWED_ORIGINS: setting({
+    description:
+      'Comma-separated browser origins allowed to call /mcp (MCP Origin validation), `*` for any. BASE_URL\'s origin and loopback origins are always allowed; requests without Origin (native clients) always pass.',
+    parse: parse.originList,
+  }),
   MCP_AUTH_PROXY_REDIS_URL: setting({
     description: 'Redis URL (`redis://` or `rediss://`). Unset: an in-memory store, for local use only.',
     aliases: ['REDIS_URL'],

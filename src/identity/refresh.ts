@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { destroyGrant } from '../provider/adapter.js';
+import type { InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
 import type { UpstreamIdentity } from './upstream.js';
 import type { UpstreamTokens, UpstreamTokenVault } from './vault.js';
@@ -20,6 +21,7 @@ export class UpstreamRefresher {
     private readonly store: KeyValueStore,
     private readonly vault: UpstreamTokenVault,
     private readonly upstream: UpstreamIdentity,
+    private readonly bus: InvalidationBus,
     private readonly logger: Logger,
   ) {}
 
@@ -54,10 +56,12 @@ export class UpstreamRefresher {
         next = await this.upstream.refresh(current);
       } catch (err) {
         this.logger.info({ grantId, reason: (err as Error).message }, 'upstream refresh refused; grant revoked');
-        await destroyGrant(this.store, grantId);
+        await destroyGrant(this.store, grantId, this.bus);
         return undefined;
       }
       if (!(await this.vault.update(grantId, next))) return undefined;
+      // Cached callers of this grant hold the old upstream token.
+      await this.bus.publish({ grantId });
       this.logger.info({ grantId }, 'upstream tokens refreshed');
       return next;
     } finally {

@@ -4,6 +4,8 @@ import type { NextFunction, Request, Response } from 'express';
 import type { default as Provider } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { UpstreamTokens, UpstreamTokenVault } from '../identity/vault.js';
+import { tokenHash } from '../storage/invalidation.js';
+import type { CallerCache } from './caller-cache.js';
 import { sendChallenge } from './challenge.js';
 
 export interface McpCaller {
@@ -21,7 +23,7 @@ export function callerOf(res: Response): McpCaller {
   return res.locals.mcpCaller as McpCaller;
 }
 
-export function bearerAuth(config: Config, provider: Provider, vault: UpstreamTokenVault) {
+export function bearerAuth(config: Config, provider: Provider, vault: UpstreamTokenVault, cache: CallerCache) {
   return async function checkBearer(req: Request, res: Response, next: NextFunction): Promise<void> {
     const header = req.headers.authorization;
     if (!header) return sendChallenge(res, config);
@@ -29,6 +31,13 @@ export function bearerAuth(config: Config, provider: Provider, vault: UpstreamTo
     if (!match) return sendChallenge(res, config, 'invalid_request', 'Authorization must be a Bearer token');
     const value = match[1]!;
     if (!TOKEN_SHAPE.test(value)) return sendChallenge(res, config, 'invalid_token', 'The access token is invalid');
+
+    const hash = tokenHash(value);
+    const cached = cache.get(hash);
+    if (cached) {
+      res.locals.mcpCaller = cached;
+      return next();
+    }
 
     const token = await provider.AccessToken.find(value);
     if (!token || token.isExpired) return sendChallenge(res, config, 'invalid_token', 'The access token is invalid or expired');
@@ -39,13 +48,15 @@ export function bearerAuth(config: Config, provider: Provider, vault: UpstreamTo
     const upstream = token.grantId ? await vault.load(token.grantId) : undefined;
     if (!upstream || !token.grantId) return sendChallenge(res, config, 'invalid_token', 'The grant of this token was revoked');
 
-    res.locals.mcpCaller = {
+    const caller: McpCaller = {
       grantId: token.grantId,
       clientId: token.clientId!,
       accountId: token.accountId!,
       scope: token.scope ?? '',
       upstream,
-    } satisfies McpCaller;
+    };
+    cache.set(hash, caller, token.exp! * 1000);
+    res.locals.mcpCaller = caller;
     next();
   };
 }

@@ -24,7 +24,13 @@ function portAccepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-export async function startMcpChild(settings: ChildProcessConfig, serverUrl: URL, logger: Logger): Promise<McpChild> {
+/** `signal` aborts the wait for readiness (a SIGTERM during startup) and stops the child. */
+export async function startMcpChild(
+  settings: ChildProcessConfig,
+  serverUrl: URL,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<McpChild> {
   const log = logger.child({ child: 'mcp-server' });
   const child: ChildProcess = spawn(settings.command, settings.args, {
     cwd: settings.cwd,
@@ -69,6 +75,10 @@ export async function startMcpChild(settings: ChildProcessConfig, serverUrl: URL
   const port = Number(serverUrl.port || (serverUrl.protocol === 'https:' ? 443 : 80));
   const deadline = Date.now() + settings.readyTimeoutMs;
   for (;;) {
+    if (signal?.aborted) {
+      await stop();
+      throw new Error('startup interrupted');
+    }
     if (exitCode !== undefined) {
       throw new Error(`MCP_SERVER_RUN_COMMAND: the MCP server exited with code ${exitCode} before accepting connections`);
     }

@@ -93,7 +93,7 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
     },
     // Not in the type definitions, but part of express-http-proxy 2.x's options.
     sendProxyRequest(container) {
-      return new Promise<ProxyContainer>((resolve) => {
+      return new Promise<ProxyContainer>((resolve, reject) => {
         const { req, res } = container.user;
         const options = container.proxy.reqBuilder;
         const caller = callerOf(res);
@@ -140,7 +140,9 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
           });
           current = upstreamReq;
           upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
-            if (abandoned.has(upstreamReq) || res.destroyed) return done();
+            // A request we replaced (retry, oversize) is not the outcome; the replacement is.
+            if (abandoned.has(upstreamReq)) return;
+            if (res.destroyed) return reject(CLIENT_GONE);
             logger.warn({ code: err.code, message: err.message }, 'MCP server request failed');
             const timeout = err.code === 'ETIMEDOUT' || err.code === 'ESOCKETTIMEDOUT';
             fail(timeout ? 504 : 502, 'bad_gateway', 'The MCP server is unavailable');
@@ -191,12 +193,16 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
       });
     },
     proxyErrorHandler(err, res: Response) {
+      if (err === CLIENT_GONE || res.destroyed) return;
       logger.warn({ message: (err as Error)?.message }, 'MCP proxy error');
       sendJsonError(res, 502, 'bad_gateway', 'The MCP server is unavailable');
     },
   };
   return proxy(target.origin, options);
 }
+
+/** The client went away before the MCP server answered: nothing to send, nothing to log. */
+const CLIENT_GONE = new Error('client closed the connection');
 
 /** The part of express-http-proxy's internal container that sendProxyRequest uses. */
 interface ProxyContainer {

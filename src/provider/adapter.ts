@@ -1,6 +1,7 @@
 // oidc-provider storage adapter over our KeyValueStore. Every record has a TTL; tokens of a
 // grant are indexed under the grant so the whole grant can be revoked at once.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { tokenHash, type InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { nowSeconds } from '../storage/store.js';
 
@@ -16,18 +17,20 @@ export const grantIndexKey = (grantId: string): string => `grant:${grantId}`;
 const userCodeKey = (userCode: string): string => `userCode:${userCode}`;
 const uidKey = (uid: string): string => `uid:${uid}`;
 
-async function deleteGrantIndex(store: KeyValueStore, grantId: string): Promise<void> {
+async function deleteGrantIndex(store: KeyValueStore, grantId: string, bus: InvalidationBus | undefined): Promise<void> {
   const index = grantIndexKey(grantId);
   await store.del(...(await store.indexMembers(index)), index);
+  await bus?.publish({ grantId });
 }
 
 /** Removes a grant and everything that belongs to it, whoever asks (upstream refresh failure, operators). */
-export async function destroyGrant(store: KeyValueStore, grantId: string): Promise<void> {
+export async function destroyGrant(store: KeyValueStore, grantId: string, bus?: InvalidationBus): Promise<void> {
   await store.del(recordKey('Grant', grantId));
-  await deleteGrantIndex(store, grantId);
+  await deleteGrantIndex(store, grantId, bus);
 }
 
-export function createAdapterClass(store: KeyValueStore): new (model: string) => Adapter {
+/** `bus` tells every instance's caches about revoked tokens and grants. */
+export function createAdapterClass(store: KeyValueStore, bus?: InvalidationBus): new (model: string) => Adapter {
   return class StoreAdapter implements Adapter {
     constructor(readonly model: string) {}
 
@@ -70,11 +73,12 @@ export function createAdapterClass(store: KeyValueStore): new (model: string) =>
     async destroy(id: string): Promise<void> {
       await store.del(recordKey(this.model, id));
       // A destroyed grant takes everything indexed under it (tokens, upstream tokens) along.
-      if (this.model === 'Grant') await deleteGrantIndex(store, id);
+      if (this.model === 'Grant') await deleteGrantIndex(store, id, bus);
+      if (this.model === 'AccessToken') await bus?.publish({ tokenHash: tokenHash(id) });
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await deleteGrantIndex(store, grantId);
+      await deleteGrantIndex(store, grantId, bus);
     }
   };
 }

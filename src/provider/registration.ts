@@ -34,8 +34,10 @@ export function normalizeRegistration(body: unknown, supportedScopes: readonly s
         return refuse('invalid_redirect_uri', `plain http redirect URIs must use a loopback host: ${url.href}`);
       }
     }
-    const webOnly = (parsed as URL[]).every((u) => u.protocol === 'https:' && !LOOPBACK_HOSTS.has(u.hostname));
-    if (!webOnly) metadata.application_type = 'native';
+    // Loopback http and custom schemes are native-app redirects (RFC 8252). https stays as the
+    // client says: oidc-provider refuses https loopback URIs for native clients.
+    const nativeOnly = (parsed as URL[]).some((u) => u.protocol === 'http:' || !u.protocol.startsWith('http'));
+    if (nativeOnly) metadata.application_type = 'native';
   }
   if (typeof metadata.scope === 'string') {
     const kept = metadata.scope.split(' ').filter((s) => s && supportedScopes.includes(s));

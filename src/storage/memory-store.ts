@@ -1,9 +1,11 @@
 // In-process store for local development and tests of a single instance. Refused in
 // production by the configuration: state would vanish on restart and not be shared.
+import { EventEmitter } from 'node:events';
 import { nowSeconds, type KeyValueStore } from './store.js';
 
 interface Entry {
   value: string;
+  /** Epoch milliseconds, so a 1 s TTL lasts a full second, as in Redis. */
   expiresAt: number;
 }
 
@@ -11,10 +13,11 @@ export class MemoryStore implements KeyValueStore {
   readonly #values = new Map<string, Entry>();
   readonly #indexes = new Map<string, Map<string, number>>();
   readonly #sweeper = setInterval(() => this.#sweep(), 60_000).unref();
+  readonly #channels = new EventEmitter();
 
   #live(key: string): Entry | undefined {
     const entry = this.#values.get(key);
-    if (entry && entry.expiresAt <= nowSeconds()) {
+    if (entry && entry.expiresAt <= Date.now()) {
       this.#values.delete(key);
       return undefined;
     }
@@ -22,8 +25,8 @@ export class MemoryStore implements KeyValueStore {
   }
 
   #sweep(): void {
+    for (const [key, entry] of this.#values) if (entry.expiresAt <= Date.now()) this.#values.delete(key);
     const now = nowSeconds();
-    for (const [key, entry] of this.#values) if (entry.expiresAt <= now) this.#values.delete(key);
     for (const [key, members] of this.#indexes) {
       for (const [member, expiresAt] of members) if (expiresAt <= now) members.delete(member);
       if (members.size === 0) this.#indexes.delete(key);
@@ -35,7 +38,7 @@ export class MemoryStore implements KeyValueStore {
   }
 
   async set(key: string, value: string, ttlSeconds: number): Promise<void> {
-    this.#values.set(key, { value, expiresAt: nowSeconds() + ttlSeconds });
+    this.#values.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
@@ -59,7 +62,7 @@ export class MemoryStore implements KeyValueStore {
 
   async touch(key: string, ttlSeconds: number): Promise<void> {
     const entry = this.#live(key);
-    if (entry) entry.expiresAt = nowSeconds() + ttlSeconds;
+    if (entry) entry.expiresAt = Date.now() + ttlSeconds * 1000;
   }
 
   async del(...keys: string[]): Promise<void> {
@@ -90,9 +93,18 @@ export class MemoryStore implements KeyValueStore {
     return [...(this.#indexes.get(index) ?? [])].filter(([, expiresAt]) => expiresAt > now).map(([m]) => m);
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    this.#channels.emit(channel, message);
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    this.#channels.on(channel, onMessage);
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#channels.removeAllListeners();
   }
 }

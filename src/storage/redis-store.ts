@@ -11,8 +11,11 @@ export interface RedisStoreOptions {
 
 export class RedisStore implements KeyValueStore {
   readonly client: Redis;
+  readonly #prefix: string;
+  #subscriber: Redis | undefined;
 
   constructor({ url, prefix, tlsVerify }: RedisStoreOptions) {
+    this.#prefix = prefix;
     this.client = new Redis(url, {
       keyPrefix: prefix,
       lazyConnect: true,
@@ -81,11 +84,35 @@ export class RedisStore implements KeyValueStore {
     return this.client.zrangebyscore(index, `(${nowSeconds()}`, '+inf');
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    // keyPrefix does not apply to channels: prefix them so deployments sharing a Redis stay apart.
+    await this.client.publish(this.#prefix + channel, message);
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void, onGap: () => void): Promise<void> {
+    // A subscribed connection can run no other command: use a dedicated one, with an offline queue
+    // so it resubscribes by itself after a reconnect.
+    this.#subscriber ??= this.client.duplicate({ keyPrefix: '', enableOfflineQueue: true, lazyConnect: false });
+    const subscriber = this.#subscriber;
+    const name = this.#prefix + channel;
+    let connectedBefore = false;
+    subscriber.on('ready', () => {
+      if (connectedBefore) onGap();
+      connectedBefore = true;
+    });
+    subscriber.on('error', () => {}); // reported by the main connection's handler
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === name) onMessage(message);
+    });
+    await subscriber.subscribe(name);
+  }
+
   async ping(): Promise<void> {
     await this.client.ping();
   }
 
   async close(): Promise<void> {
+    this.#subscriber?.disconnect();
     this.client.disconnect();
   }
 }

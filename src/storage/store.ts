@@ -21,6 +21,13 @@ export interface KeyValueStore {
   indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void>;
   /** The unexpired members of a set. */
   indexMembers(index: string): Promise<string[]>;
+  /** Broadcasts to every subscriber of the channel, on every instance. */
+  publish(channel: string, message: string): Promise<void>;
+  /**
+   * Receives the channel's messages. `onGap` is called when messages may have been missed
+   * (the subscription reconnected), so callers can drop what they derived from them.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void, onGap: () => void): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

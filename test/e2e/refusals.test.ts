@@ -132,18 +132,35 @@ describe('refusals on the real stack', function () {
     });
 
     it('refuses an expired token and a token bound to another resource', async () => {
-      const token = await validToken();
-      assert.equal((await callMcp(token)).status, 200);
-      const key = `AccessToken:${token}`;
-      const payload = JSON.parse((await stack.proxy.store.get(key))!) as Record<string, unknown>;
+      // Edit the stored tokens before their first use (a used token is remembered briefly in process).
+      const rewrite = async (token: string, change: Record<string, unknown>) => {
+        const key = `AccessToken:${token}`;
+        const payload = JSON.parse((await stack.proxy.store.get(key))!) as Record<string, unknown>;
+        await stack.proxy.store.replace(key, JSON.stringify({ ...payload, ...change }));
+      };
+      const expired = await validToken();
+      await rewrite(expired, { exp: Math.floor(Date.now() / 1000) - 10 });
+      assert.equal((await callMcp(expired)).status, 401);
 
-      await stack.proxy.store.replace(key, JSON.stringify({ ...payload, exp: Math.floor(Date.now() / 1000) - 10 }));
-      assert.equal((await callMcp(token)).status, 401);
-
-      await stack.proxy.store.replace(key, JSON.stringify({ ...payload, aud: 'https://other.example.com/mcp' }));
-      const response = await callMcp(token);
+      const foreign = await validToken();
+      await rewrite(foreign, { aud: 'https://other.example.com/mcp' });
+      const response = await callMcp(foreign);
       assert.equal(response.status, 401);
       assert.match(response.headers.get('www-authenticate')!, /invalid_token/);
+
+      assert.equal((await callMcp(await validToken())).status, 200);
+    });
+
+    it('sees a revoked token at once, although validated tokens are cached', async () => {
+      const token = await validToken();
+      assert.equal((await callMcp(token)).status, 200);
+      const revoke = await fetch(`${stack.baseUrl}/token/revocation`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, client_id: clientId }),
+      });
+      assert.equal(revoke.status, 200);
+      assert.equal((await callMcp(token)).status, 401);
     });
 
     it('refuses a non-Bearer Authorization scheme with invalid_request', async () => {

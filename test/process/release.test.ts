@@ -1,0 +1,417 @@
+// The compiled command-line entry as a real process: `verify` (the release-phase check), the
+// configuration errors it must name, and `start`'s life cycle with its MCP server child.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort, waitForPort } from '../helpers/ports.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
+import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'mcp-auth-proxy.js');
+const FIXTURE_URL = pathToFileURL(join(ROOT, 'test', 'fixtures', 'mcp-server.ts')).href;
+const RELEASE_LINE = 'Verified release launches. Exit status 0';
+const STACK_TRACE_LINE = /^\s+at \S/m;
+const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'LC_ALL', 'TZ', 'SYSTEMROOT'];
+
+type Env = Record<string, string>;
+
+interface ProxyResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface ProxyProcess {
+  readonly proc: ChildProcess;
+  readonly exited: Promise<ProxyResult>;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once stdout matches `pattern`; rejects if the proxy exits first. */
+  waitForOutput(pattern: RegExp): Promise<void>;
+}
+
+const live = new Set<ProxyProcess>();
+
+/** Spawns `node bin/mcp-auth-proxy.js <args>` in the project root with exactly `env`. */
+function spawnProxy(args: string[], env: Env): ProxyProcess {
+  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<ProxyResult>((resolve, reject) => {
+    proc.once('error', reject);
+    // 'close' (not 'exit'): every byte of stdout and stderr has been read by then.
+    proc.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  const waitForOutput = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!pattern.test(stdout)) return;
+        proc.stdout!.off('data', check);
+        resolve();
+      };
+      proc.stdout!.on('data', check);
+      check();
+      void exited.then((r) => reject(new Error(`the proxy exited (code ${r.code}) before printing ${pattern}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`)));
+    });
+  const handle: ProxyProcess = { proc, exited, stdout: () => stdout, stderr: () => stderr, waitForOutput };
+  live.add(handle);
+  void exited.finally(() => live.delete(handle)).catch(() => {});
+  return handle;
+}
+
+function runProxy(args: string[], env: Env): Promise<ProxyResult> {
+  return spawnProxy(args, env).exited;
+}
+
+/** Stops a proxy that is still running: SIGTERM (which stops its child), SIGKILL if it hangs. */
+async function stopProxy(handle: ProxyProcess): Promise<void> {
+  if (handle.proc.exitCode !== null || handle.proc.signalCode !== null) return;
+  handle.proc.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 15_000)));
+  if ((await Promise.race([handle.exited.catch(() => undefined), hung])) === 'hung') {
+    handle.proc.kill('SIGKILL');
+    await handle.exited.catch(() => undefined);
+  }
+  clearTimeout(timer);
+}
+
+/** One connection attempt: does anything listen on 127.0.0.1:port right now? */
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/** Resolves once the proxy's port accepts connections; fails at once if the proxy exits first. */
+async function waitForListening(handle: ProxyProcess, port: number): Promise<void> {
+  await Promise.race([
+    waitForPort(port, '127.0.0.1', 25_000),
+    handle.exited.then((r) => {
+      throw new Error(`the proxy exited (code ${r.code}) before listening\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    }),
+  ]);
+}
+
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function privateJwks(): string {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return JSON.stringify([privateKey.export({ format: 'jwk' })]);
+}
+
+describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
+  this.timeout(30_000);
+  let redis: RedisServer;
+  let idp: UpstreamIdp;
+  let tmp: string;
+
+  before(async function () {
+    this.timeout(180_000);
+    await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT });
+    tmp = await mkdtemp(join(tmpdir(), 'mcp-auth-proxy-release-'));
+    redis = await startRedis();
+    // No sign-in happens here: the redirect URI is registered but never used.
+    idp = await startUpstreamIdp({ redirectUris: ['http://127.0.0.1:9/interaction/identity/callback'] });
+  });
+
+  afterEach(async () => {
+    await Promise.all([...live].map(stopProxy));
+  });
+
+  after(async () => {
+    await Promise.all([...live].map(stopProxy));
+    await idp?.stop();
+    await redis?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  interface Setup {
+    env: Env;
+    port: number;
+    mcpPort: number;
+    baseUrl: string;
+  }
+
+  /** A complete, valid configuration on fresh ports, running the MCP fixture as the child. */
+  async function goodSetup(overrides: Env = {}): Promise<Setup> {
+    const [port, mcpPort] = [await freePort(), await freePort()];
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const inherited = Object.fromEntries(
+      INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]!]])),
+    );
+    const env: Env = {
+      ...inherited,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      PORT: String(port),
+      BASE_URL: baseUrl,
+      LOCAL_INSECURE: 'true',
+      MCP_AUTH_PROXY_LISTEN_HOST: '127.0.0.1',
+      MCP_SERVER_URL: `http://127.0.0.1:${mcpPort}/mcp`,
+      MCP_SERVER_RUN_COMMAND: process.execPath,
+      MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(MCP_FIXTURE_ARGS),
+      MCP_AUTH_PROXY_REDIS_URL: redis.url,
+      IDENTITY_SERVER_URL: idp.issuer,
+      IDENTITY_CLIENT_ID: idp.clientId,
+      IDENTITY_CLIENT_SECRET: idp.clientSecret,
+      ...overrides,
+    };
+    return { env, port, mcpPort, baseUrl };
+  }
+
+  /** Child args that record the child's pid in `pidFile`, then run `then` (JavaScript). */
+  function pidRecordingArgs(pidFile: string, then: string, loader: string[] = []): string {
+    const script = `require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); ${then}`;
+    return JSON.stringify([...loader, '-e', script]);
+  }
+
+  async function readPid(pidFile: string): Promise<number> {
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    assert.ok(Number.isInteger(pid) && pid > 0, `no pid in ${pidFile}`);
+    return pid;
+  }
+
+  describe('release verification', () => {
+    const ways: [string, string[], Env][] = [
+      ['`verify`', ['verify'], {}],
+      ['MCP_AUTH_PROXY_VERIFY_RELEASE=true `start`', ['start'], { MCP_AUTH_PROXY_VERIFY_RELEASE: 'true' }],
+    ];
+    for (const [name, args, extra] of ways) {
+      it(`${name} boots everything, prints the release line, exits 0 and stops the MCP server`, async () => {
+        // Production: JSON logs, which tag the child's lines with "child":"mcp-server".
+        const { env, mcpPort } = await goodSetup({ NODE_ENV: 'production', OIDC_PROVIDER_JWKS: privateJwks(), ...extra });
+        const result = await runProxy(args, env);
+
+        assert.equal(result.code, 0, `stderr:\n${result.stderr}`);
+        assert.equal(result.stdout.split('\n').filter((line) => line === RELEASE_LINE).length, 1, result.stdout);
+        const childLines = jsonLines(result.stdout).filter((line) => line.child === 'mcp-server');
+        assert.ok(
+          childLines.some((line) => line.msg === 'MCP server is accepting connections' && line.port === mcpPort),
+          `no readiness line for port ${mcpPort} in:\n${result.stdout}`,
+        );
+        assert.ok(
+          childLines.some((line) => line.stream === 'stdout' && line.msg === `mcp fixture listening on ${mcpPort}`),
+          `no line from the MCP fixture itself in:\n${result.stdout}`,
+        );
+        assert.equal(await portAccepts(mcpPort), false, 'the MCP server still listens after verify');
+      });
+    }
+  });
+
+  describe('bad configuration', () => {
+    const cases: { name: string; variable: string; env: () => Promise<Env> }[] = [
+      {
+        name: 'missing BASE_URL',
+        variable: 'BASE_URL',
+        env: async () => {
+          const { env } = await goodSetup();
+          delete env.BASE_URL;
+          return env;
+        },
+      },
+      {
+        name: 'MCP_SERVER_RUN_ARGS_JSON that is not JSON',
+        variable: 'MCP_SERVER_RUN_ARGS_JSON',
+        env: async () => (await goodSetup({ MCP_SERVER_RUN_ARGS_JSON: '[--import, tsx' })).env,
+      },
+      {
+        name: 'NODE_ENV=production without a Redis URL',
+        variable: 'MCP_AUTH_PROXY_REDIS_URL',
+        env: async () => {
+          const { env } = await goodSetup({ NODE_ENV: 'production', OIDC_PROVIDER_JWKS: privateJwks() });
+          delete env.MCP_AUTH_PROXY_REDIS_URL;
+          return env;
+        },
+      },
+      {
+        name: 'an unreachable Redis',
+        variable: 'MCP_AUTH_PROXY_REDIS_URL',
+        env: async () => (await goodSetup({ MCP_AUTH_PROXY_REDIS_URL: `redis://127.0.0.1:${await freePort()}` })).env,
+      },
+      {
+        name: 'an identity provider whose discovery fails',
+        variable: 'IDENTITY_SERVER_URL',
+        env: async () => (await goodSetup({ IDENTITY_SERVER_URL: `http://127.0.0.1:${await freePort()}` })).env,
+      },
+      {
+        name: 'an MCP server that exits at once',
+        variable: 'MCP_SERVER_RUN_COMMAND',
+        env: async () => (await goodSetup({ MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(['-e', 'process.exit(3)']) })).env,
+      },
+    ];
+    for (const { name, variable, env } of cases) {
+      it(`${name}: exits non-zero naming ${variable}, without a stack trace`, async () => {
+        const result = await runProxy(['verify'], await env());
+        assert.notEqual(result.code, 0);
+        assert.equal(result.signal, null);
+        assert.ok(result.stderr.includes(variable), `stderr does not name ${variable}:\n${result.stderr}`);
+        assert.doesNotMatch(result.stderr, STACK_TRACE_LINE);
+        assert.doesNotMatch(result.stdout, STACK_TRACE_LINE);
+        assert.ok(!result.stdout.includes(RELEASE_LINE));
+      });
+    }
+
+    it('an MCP server that never opens its port: exits non-zero naming MCP_SERVER_READY_TIMEOUT_MS and stops it', async () => {
+      const pidFile = join(tmp, 'never-ready.pid');
+      const { env, mcpPort } = await goodSetup({
+        MCP_SERVER_RUN_ARGS_JSON: pidRecordingArgs(pidFile, 'setInterval(() => {}, 1000);'),
+        MCP_SERVER_READY_TIMEOUT_MS: '1500',
+      });
+      const result = await runProxy(['verify'], env);
+
+      assert.notEqual(result.code, 0);
+      assert.ok(result.stderr.includes('MCP_SERVER_READY_TIMEOUT_MS'), result.stderr);
+      assert.doesNotMatch(result.stderr, STACK_TRACE_LINE);
+      assert.doesNotMatch(result.stdout, STACK_TRACE_LINE);
+      assert.equal(isAlive(await readPid(pidFile)), false, 'the MCP server process outlived the proxy');
+      assert.equal(await portAccepts(mcpPort), false);
+    });
+  });
+
+  describe('`start`', () => {
+    it('serves the resource metadata and the 401 challenge, and exits non-zero by itself when the MCP server dies', async () => {
+      const pidFile = join(tmp, 'crashing-child.pid');
+      const { env, port, mcpPort, baseUrl } = await goodSetup({
+        MCP_SERVER_RUN_ARGS_JSON: pidRecordingArgs(pidFile, `import(${JSON.stringify(FIXTURE_URL)});`, ['--import', 'tsx']),
+      });
+      const proxy = spawnProxy(['start'], env);
+      await waitForListening(proxy, port);
+
+      const metadataUrl = `${baseUrl}/.well-known/oauth-protected-resource/mcp`;
+      const metadata = await fetch(metadataUrl);
+      assert.equal(metadata.status, 200);
+      assert.equal(((await metadata.json()) as { resource: string }).resource, `${baseUrl}/mcp`);
+
+      const unauthenticated = await fetch(`${baseUrl}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      await unauthenticated.body?.cancel();
+      assert.equal(unauthenticated.status, 401);
+      assert.ok(
+        unauthenticated.headers.get('www-authenticate')?.includes(`resource_metadata="${metadataUrl}"`),
+        `WWW-Authenticate: ${unauthenticated.headers.get('www-authenticate')}`,
+      );
+
+      const childPid = await readPid(pidFile);
+      assert.equal(await portAccepts(mcpPort), true);
+      process.kill(childPid, 'SIGKILL');
+      const result = await proxy.exited;
+
+      assert.equal(result.signal, null, 'the proxy was killed instead of exiting by itself');
+      assert.notEqual(result.code, 0);
+      assert.equal(await portAccepts(port), false);
+    });
+
+    it('exits 0 on SIGTERM and stops the MCP server', async () => {
+      const pidFile = join(tmp, 'sigterm-child.pid');
+      const { env, port, mcpPort } = await goodSetup({
+        MCP_SERVER_RUN_ARGS_JSON: pidRecordingArgs(pidFile, `import(${JSON.stringify(FIXTURE_URL)});`, ['--import', 'tsx']),
+      });
+      const proxy = spawnProxy(['start'], env);
+      try {
+        await waitForListening(proxy, port);
+        // Our own proxy listens (not whatever else got the port), and its signal handlers are set.
+        await proxy.waitForOutput(/MCP auth proxy listening/);
+        assert.equal(await portAccepts(mcpPort), true);
+        const childPid = await readPid(pidFile);
+
+        proxy.proc.kill('SIGTERM');
+        const result = await proxy.exited;
+
+        assert.equal(result.code, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+        assert.equal(await portAccepts(mcpPort), false, 'the MCP server still listens');
+        assert.equal(isAlive(childPid), false, 'the MCP server process outlived the proxy');
+      } finally {
+        // If the assertions failed before the proxy stopped, do not leave its child behind.
+        await stopProxy(proxy);
+      }
+    });
+
+    it('stops the MCP server when SIGTERM arrives while it is still starting', async () => {
+      const pidFile = join(tmp, 'starting-child.pid');
+      const { env } = await goodSetup({
+        MCP_SERVER_RUN_ARGS_JSON: pidRecordingArgs(pidFile, "console.log('child started'); setInterval(() => {}, 1000);"),
+        MCP_SERVER_READY_TIMEOUT_MS: '25000',
+      });
+      const proxy = spawnProxy(['start'], env);
+      let childPid: number | undefined;
+      try {
+        // The proxy logs the child's output: the child runs, and the proxy waits for its port.
+        await proxy.waitForOutput(/child started/);
+        childPid = await readPid(pidFile);
+
+        proxy.proc.kill('SIGTERM');
+        await proxy.exited;
+
+        assert.equal(isAlive(childPid), false, 'the MCP server process outlived the proxy (orphaned)');
+      } finally {
+        if (childPid !== undefined && isAlive(childPid)) process.kill(childPid, 'SIGKILL');
+      }
+    });
+  });
+
+  describe('the MCP server child environment', () => {
+    it("has none of the proxy's secrets, PORT = MCP_SERVER_URL's port, and MCP_SERVER_RUN_ENV_JSON", async () => {
+      const dump = join(tmp, 'child-env.json');
+      const script =
+        `require('node:fs').writeFileSync(${JSON.stringify(dump)}, JSON.stringify(process.env));` +
+        `require('node:http').createServer((req, res) => res.end()).listen(Number(process.env.PORT), '127.0.0.1');`;
+      const secrets: Env = {
+        IDENTITY_CLIENT_SECRET: idp.clientSecret,
+        OIDC_PROVIDER_JWKS: privateJwks(),
+        MCP_AUTH_PROXY_REDIS_URL: redis.url,
+        MCP_AUTH_PROXY_COOKIE_KEYS: 'c'.repeat(40),
+        MCP_AUTH_PROXY_VAULT_KEYS: 'ab'.repeat(32),
+      };
+      const { env, mcpPort } = await goodSetup({
+        ...secrets,
+        MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(['-e', script]),
+        MCP_SERVER_RUN_ENV_JSON: JSON.stringify({ GIVEN_TO_CHILD: 'from-run-env-json' }),
+      });
+      const result = await runProxy(['verify'], env);
+      assert.equal(result.code, 0, `stderr:\n${result.stderr}`);
+
+      const childEnv = JSON.parse(await readFile(dump, 'utf8')) as Env;
+      for (const [name, value] of Object.entries(secrets)) {
+        assert.equal(childEnv[name], undefined, `the child inherited ${name}`);
+        assert.ok(!Object.values(childEnv).includes(value), `the child got the value of ${name} under another name`);
+      }
+      assert.equal(childEnv.PORT, String(mcpPort));
+      assert.equal(childEnv.GIVEN_TO_CHILD, 'from-run-env-json');
+    });
+  });
+});
