@@ -22,6 +22,8 @@ export interface StackOptions {
   metadataFile?: string;
   /** Share a Redis with another stack. */
   redis?: RedisServer;
+  /** Share an upstream IdP with another stack (the first stack's callback is registered there). */
+  idp?: UpstreamIdp;
 }
 
 export interface Stack {
@@ -42,7 +44,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redis = options.redis ?? (await startRedis());
   const [port, mcpPort] = [await freePort(), await freePort()];
   const baseUrl = `http://127.0.0.1:${port}`;
-  const idp = await startUpstreamIdp({
+  const idp = options.idp ?? await startUpstreamIdp({
     redirectUris: [`${baseUrl}/interaction/identity/callback`],
     accessTokenTtlSeconds: options.upstreamAccessTokenTtlSeconds,
   });
@@ -83,7 +85,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     proxy = await startProxy(config, createLogger(config, sink));
   } catch (err) {
-    await idp.stop();
+    if (!options.idp) await idp.stop();
     if (!options.redis) await redis.stop();
     throw err;
   }
@@ -97,7 +99,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logs,
     async stop() {
       await proxy.stop();
-      await idp.stop();
+      if (!options.idp) await idp.stop();
       if (!options.redis) await redis.stop();
     },
   };
