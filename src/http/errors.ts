@@ -1,6 +1,7 @@
 // The last error handler: a clear JSON error in OAuth's shape, never a stack trace.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { sendJsonError } from './json-error.js';
 
 interface HttpError {
   status?: number;
@@ -21,10 +22,9 @@ export function errorHandler(logger: Logger) {
     if (status >= 400 && status < 500 && e.expose !== false) {
       // Body parser and similar client errors.
       const error = status === 413 ? 'payload_too_large' : 'invalid_request';
-      res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: e.message ?? 'Bad request' });
-      return;
+      return sendJsonError(res, status, error, e.message ?? 'Bad request');
     }
     logger.error({ err }, 'unhandled error');
-    res.status(500).set('Cache-Control', 'no-store').json({ error: 'server_error', error_description: 'An unexpected error occurred' });
+    sendJsonError(res, 500, 'server_error', 'An unexpected error occurred');
   };
 }

@@ -3,6 +3,7 @@
 // MAX_REQUESTS_WINDOW); /mcp is not limited by IP.
 import type { RequestHandler } from 'express';
 import type { KeyValueStore } from '../storage/store.js';
+import { sendJsonError } from './json-error.js';
 
 export interface RateLimitOptions {
   max: number;
@@ -19,10 +20,7 @@ export function rateLimit(store: KeyValueStore, { max, windowMs }: RateLimitOpti
     res.setHeader('RateLimit-Remaining', String(Math.max(0, max - count)));
     if (count <= max) return next();
     const retryAfter = Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000));
-    res
-      .status(429)
-      .set('Retry-After', String(retryAfter))
-      .set('Cache-Control', 'no-store')
-      .json({ error: 'too_many_requests', error_description: `Too many requests; retry in ${retryAfter} s` });
+    res.set('Retry-After', String(retryAfter));
+    sendJsonError(res, 429, 'too_many_requests', `Too many requests; retry in ${retryAfter} s`);
   };
 }

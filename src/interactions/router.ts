@@ -14,6 +14,7 @@ import type { RenderView } from '../views.js';
 import { CsrfTokens } from './csrf.js';
 import { UpstreamSignIns } from './upstream-state.js';
 import { renderErrorPage } from '../http/error-page.js';
+import { isLoopbackHost } from '../http/loopback.js';
 
 export interface InteractionDependencies {
   config: Config;
@@ -26,7 +27,11 @@ export interface InteractionDependencies {
   logger: Logger;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const EXPIRED_SIGN_IN = {
+  heading: 'This sign-in link has expired',
+  message: 'The sign-in took too long or this link was already used.',
+  code: 'invalid_state',
+};
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -52,11 +57,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   router.get(config.identity.callbackPath, async (req, res) => {
     const signIn = await signIns.peek(req.query.state);
     if (!signIn) {
-      return renderErrorPage(res, render, 400, {
-        heading: 'This sign-in link has expired',
-        message: 'The sign-in took too long or this link was already used.',
-        code: 'invalid_state',
-      });
+      return renderErrorPage(res, render, 400, EXPIRED_SIGN_IN);
     }
     const query = req.originalUrl.slice(req.originalUrl.indexOf('?'));
     res.redirect(303, `/interaction/${encodeURIComponent(signIn.uid)}/identity${query}`);
@@ -73,7 +74,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       clientId: client.clientId,
       clientName: client.clientName ?? redirectUri.host ?? client.clientId,
       redirectTarget: redirectUri.protocol.startsWith('http') ? redirectUri.origin : `${redirectUri.protocol}//${redirectUri.host}`,
-      loopbackOnly: client.redirectUris?.every((uri) => LOOPBACK_HOSTS.has(new URL(uri).hostname)) ?? false,
+      loopbackOnly: client.redirectUris?.every((uri) => isLoopbackHost(new URL(uri).hostname)) ?? false,
       scopes: requestedScopes(details).filter((s) => s !== 'openid'),
     });
     res.type('html').send(page.html);
@@ -100,11 +101,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const details = await interactionOf(req, res);
     const signIn = await signIns.take(req.query.state);
     if (!signIn || signIn.uid !== details.uid) {
-      return renderErrorPage(res, render, 400, {
-        heading: 'This sign-in link has expired',
-        message: 'The sign-in took too long or this link was already used.',
-        code: 'invalid_state',
-      });
+      return renderErrorPage(res, render, 400, EXPIRED_SIGN_IN);
     }
     let identity;
     try {

@@ -1,6 +1,7 @@
 // RFC 6750 / RFC 9728 bearer challenges for the MCP endpoint.
 import type { Response } from 'express';
 import type { Config } from '../config/index.js';
+import { sendJsonError } from '../http/json-error.js';
 import { resourceScopes } from '../provider/configuration.js';
 
 export type BearerError = 'invalid_token' | 'invalid_request';
@@ -13,9 +14,6 @@ export function sendChallenge(res: Response, config: Config, error?: BearerError
     `resource_metadata="${config.mcp.resourceMetadataUrl}"`,
     ...(scopes.length ? [`scope="${scopes.join(' ')}"`] : []),
   ];
-  res
-    .status(error === 'invalid_request' ? 400 : 401)
-    .set('WWW-Authenticate', `Bearer ${params.join(', ')}`)
-    .set('Cache-Control', 'no-store')
-    .json({ error: error ?? 'invalid_token', error_description: description ?? 'Authorization required' });
+  res.set('WWW-Authenticate', `Bearer ${params.join(', ')}`);
+  sendJsonError(res, error === 'invalid_request' ? 400 : 401, error ?? 'invalid_token', description ?? 'Authorization required');
 }

@@ -4,8 +4,8 @@
 // headers MCP clients must read exposed.
 import type { RequestHandler } from 'express';
 import type { Config } from '../config/index.js';
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+import { sendJsonError } from '../http/json-error.js';
+import { isLoopbackHost } from '../http/loopback.js';
 const EXPOSED = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version';
 const METHODS = 'GET, POST, DELETE, OPTIONS';
 
@@ -13,7 +13,7 @@ export function isAllowedOrigin(origin: string, config: Config): boolean {
   const allowed = config.mcp.allowedOrigins;
   if (allowed.includes('*') || origin === config.baseUrl || allowed.includes(origin)) return true;
   const url = URL.parse(origin);
-  return url !== null && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  return url !== null && url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
 
 export function originCheck(config: Config): RequestHandler {
@@ -21,8 +21,7 @@ export function originCheck(config: Config): RequestHandler {
     const origin = req.headers.origin;
     if (origin === undefined) return next();
     if (!isAllowedOrigin(origin, config)) {
-      res.status(403).set('Cache-Control', 'no-store').json({ error: 'forbidden_origin', error_description: `Origin ${origin} is not allowed` });
-      return;
+      return sendJsonError(res, 403, 'forbidden_origin', `Origin ${origin} is not allowed`);
     }
     res.set('Access-Control-Allow-Origin', origin).set('Vary', 'Origin').set('Access-Control-Expose-Headers', EXPOSED);
     if (req.method === 'OPTIONS') {

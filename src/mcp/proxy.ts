@@ -11,6 +11,7 @@ import type { Config } from '../config/index.js';
 import type { UpstreamRefresher } from '../identity/refresh.js';
 import type { UpstreamTokens } from '../identity/vault.js';
 import { callerOf, type McpCaller } from './bearer.js';
+import { sendJsonError } from '../http/json-error.js';
 import { sendChallenge } from './challenge.js';
 
 // RFC 9110 §7.6.1 hop-by-hop headers, plus what the proxy itself must own.
@@ -60,12 +61,10 @@ function copyResponseHead(from: IncomingMessage, to: Response): void {
   if (String(from.headers['content-type']).startsWith('text/event-stream')) to.setHeader('X-Accel-Buffering', 'no');
 }
 
-function sendJsonError(res: Response, status: number, error: string, description: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: description });
+/** Mid-stream there is no status left to send: cutting the response is the only signal. */
+function sendProxyError(res: Response, status: number, error: string, description: string): void {
+  if (res.headersSent) res.destroy();
+  else sendJsonError(res, status, error, description);
 }
 
 export interface McpProxyOptions {
@@ -112,7 +111,7 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
 
         const done = () => resolve(container);
         const fail = (status: number, error: string, description: string) => {
-          sendJsonError(res, status, error, description);
+          sendProxyError(res, status, error, description);
           done();
         };
 
@@ -195,7 +194,7 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
     proxyErrorHandler(err, res: Response) {
       if (err === CLIENT_GONE || res.destroyed) return;
       logger.warn({ message: (err as Error)?.message }, 'MCP proxy error');
-      sendJsonError(res, 502, 'bad_gateway', 'The MCP server is unavailable');
+      sendProxyError(res, 502, 'bad_gateway', 'The MCP server is unavailable');
     },
   };
   return proxy(target.origin, options);
@@ -215,7 +214,7 @@ export function bodyLimit(maxBytes: number): RequestHandler {
   return (req, res, next) => {
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > maxBytes) {
-      return sendJsonError(res, 413, 'payload_too_large', `Request bodies are limited to ${maxBytes} bytes`);
+      return sendProxyError(res, 413, 'payload_too_large', `Request bodies are limited to ${maxBytes} bytes`);
     }
     next();
   };

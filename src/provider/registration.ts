@@ -4,8 +4,8 @@
 // a non-loopback host is refused, and unknown scopes are dropped rather than failing the
 // registration.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+import { sendJsonError } from '../http/json-error.js';
+import { isLoopbackHost } from '../http/loopback.js';
 
 export interface RegistrationProblem {
   error: 'invalid_redirect_uri' | 'invalid_client_metadata';
@@ -30,7 +30,7 @@ export function normalizeRegistration(body: unknown, supportedScopes: readonly s
     const bad = parsed.findIndex((u) => u === null);
     if (bad !== -1) return refuse('invalid_redirect_uri', `redirect_uris[${bad}] is not a valid URI`);
     for (const url of parsed as URL[]) {
-      if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+      if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
         return refuse('invalid_redirect_uri', `plain http redirect URIs must use a loopback host: ${url.href}`);
       }
     }
@@ -54,8 +54,7 @@ export function registrationNormalizer(supportedScopes: readonly string[]): Requ
     (req: Request, res: Response, next: NextFunction) => {
       const result = normalizeRegistration(req.body, ['openid', 'offline_access', ...supportedScopes]);
       if (!result.ok) {
-        res.status(400).set('Cache-Control', 'no-store').json(result.problem);
-        return;
+        return sendJsonError(res, 400, result.problem.error, result.problem.error_description);
       }
       // oidc-provider reads an already parsed body when the stream has been consumed.
       req.body = result.metadata;
