@@ -122,6 +122,16 @@ describe('refusals on the real stack', function () {
       );
     });
 
+    it('keeps the router\'s X-Request-Id on the response and in the log line', async () => {
+      const response = await fetch(stack.mcpUrl, { method: 'POST', headers: { 'x-request-id': 'router-req-42' } });
+      assert.equal(response.headers.get('x-request-id'), 'router-req-42');
+      const line = stack.logs.map((l) => JSON.parse(l) as { req?: { id?: string; path?: string } }).find((l) => l.req?.id === 'router-req-42');
+      assert.equal(line?.req?.path, '/mcp');
+      // An unusable id (here: too long) is replaced by our own.
+      const replaced = await fetch(stack.mcpUrl, { method: 'POST', headers: { 'x-request-id': 'x'.repeat(300) } });
+      assert.match(replaced.headers.get('x-request-id')!, /^[0-9a-f-]{36}$/);
+    });
+
     it('answers a garbage or unknown token with invalid_token', async () => {
       for (const token of ['garbage', 'x'.repeat(43), 'a!b@c#']) {
         const response = await callMcp(token);
