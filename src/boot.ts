@@ -81,6 +81,10 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
           ctx.type = 'html';
           ctx.body = html;
         },
+        async renderPage(ctx: KoaContextWithOIDC, view, data) {
+          ctx.type = 'html';
+          ctx.body = (await render(view, data)).html;
+        },
       }),
     );
     // Behind a TLS-terminating router the provider must trust X-Forwarded-Proto to see https.

@@ -67,14 +67,19 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const details = await interactionOf(req, res);
     const client = await provider.Client.find(String(details.params.client_id));
     if (!client) throw new oidcErrors.InvalidClient('client not found');
-    const redirectUri = new URL(String(details.params.redirect_uri));
+    // A device authorization (RFC 8628) has no redirect: the user returns to the device.
+    const redirectUri = typeof details.params.redirect_uri === 'string' ? new URL(details.params.redirect_uri) : undefined;
     const page = await render('confirm-login', {
       uid: details.uid,
       csrf: await csrf.issue(details.uid),
       clientId: client.clientId,
-      clientName: client.clientName ?? redirectUri.host ?? client.clientId,
-      redirectTarget: redirectUri.protocol.startsWith('http') ? redirectUri.origin : `${redirectUri.protocol}//${redirectUri.host}`,
-      loopbackOnly: client.redirectUris?.every((uri) => isLoopbackHost(new URL(uri).hostname)) ?? false,
+      clientName: client.clientName ?? redirectUri?.host ?? client.clientId,
+      redirectTarget: !redirectUri
+        ? 'your device'
+        : redirectUri.protocol.startsWith('http')
+          ? redirectUri.origin
+          : `${redirectUri.protocol}//${redirectUri.host}`,
+      loopbackOnly: redirectUri !== undefined && (client.redirectUris?.every((uri) => isLoopbackHost(new URL(uri).hostname)) ?? false),
       scopes: requestedScopes(details).filter((s) => s !== 'openid'),
     });
     res.type('html').send(page.html);

@@ -15,7 +15,17 @@ export interface ProviderDependencies {
   adapter: Configuration['adapter'];
   accounts: AccountStore;
   renderError: (ctx: KoaContextWithOIDC, error: { error: string; error_description?: string }) => Promise<void>;
+  /** Renders one of our views (in the layout) as a provider page. */
+  renderPage: (ctx: KoaContextWithOIDC, view: string, data: Record<string, unknown>) => Promise<void>;
 }
+
+const DEVICE_CODE_ERRORS: Record<string, string> = {
+  NoCodeError: 'Enter the code shown on your device.',
+  NotFoundError: 'That code is not valid. Check it and try again.',
+  ExpiredError: 'That code has expired. Start again on your device.',
+  AlreadyUsedError: 'That code was already used. Start again on your device.',
+  AbortedError: 'The connection was cancelled.',
+};
 
 /** The JWS algorithm of a signing key, so ID tokens are signed with the operator's first key. */
 export function signingAlgorithm(jwk: JsonWebKey): SigningAlgorithmWithNone {
@@ -34,7 +44,7 @@ export function resourceScopes(config: Config): string[] {
   return config.provider.scopes.filter((scope) => !OIDC_SCOPES.has(scope));
 }
 
-export function providerConfiguration({ config, adapter, accounts, renderError }: ProviderDependencies): Configuration {
+export function providerConfiguration({ config, adapter, accounts, renderError, renderPage }: ProviderDependencies): Configuration {
   const { provider: settings } = config;
   const idTokenAlg = signingAlgorithm(settings.jwks[0]!);
   return {
@@ -65,6 +75,23 @@ export function providerConfiguration({ config, adapter, accounts, renderError }
       devInteractions: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
+      // RFC 8628 for clients without a browser of their own; sign-in continues in our interaction.
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        async userCodeInputSource(ctx, form, _out, err) {
+          const error = err ? (DEVICE_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.') : undefined;
+          await renderPage(ctx, 'device-input', { form, error });
+        },
+        async userCodeConfirmSource(ctx, form, client, _deviceInfo, userCode) {
+          await renderPage(ctx, 'device-confirm', { form, userCode, clientName: client.clientName ?? client.clientId });
+        },
+        async successSource(ctx) {
+          const client = ctx.oidc.client;
+          await renderPage(ctx, 'device-success', { clientName: client?.clientName ?? client?.clientId ?? 'The application' });
+        },
+      },
       userinfo: { enabled: true },
       resourceIndicators: {
         enabled: true,
