@@ -35,9 +35,13 @@ export function signingAlgorithm(jwk: JsonWebKey): SigningAlgorithmWithNone {
   return byCurve[String(jwk.crv)] ?? 'ES256';
 }
 
-/** RFC 8707: the one resource we serve, tolerating a trailing slash some clients add. */
+/**
+ * RFC 8707: the one resource we serve. Clients also send it with a trailing slash, or as the bare
+ * origin (Claude Code adds a slash to an origin-only resource); all name the same MCP endpoint.
+ */
 export function isOurResource(config: Config, resource: string): boolean {
-  return resource.replace(/\/$/, '') === config.mcp.resource;
+  const trimmed = resource.replace(/\/$/, '');
+  return trimmed === config.mcp.resource || trimmed === config.baseUrl;
 }
 
 export function resourceScopes(config: Config): string[] {

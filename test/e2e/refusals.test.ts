@@ -206,6 +206,17 @@ describe('refusals on the real stack', function () {
       assert.match(page.html, /redirect_uri/);
     });
 
+    for (const variant of ['/mcp/', '', '/']) {
+      it(`accepts the resource as <BASE_URL>${variant} and binds the token to /mcp`, async () => {
+        const v = verifier();
+        const { callback } = await signIn({ resource: `${stack.baseUrl}${variant}`, code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+        const response = await exchange(callback.searchParams.get('code')!, v);
+        assert.equal(response.status, 200);
+        const { access_token } = (await response.json()) as { access_token: string };
+        assert.equal((await callMcp(access_token)).status, 200);
+      });
+    }
+
     it('refuses a token for another resource', async () => {
       const page = await new Browser().open(
         authorizeUrl({ resource: 'https://other.example.com/mcp', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }),
@@ -272,6 +283,28 @@ describe('refusals on the real stack', function () {
       assert.equal(replay.redirectedTo, undefined);
       assert.equal(replay.status, 400);
       assert.match(replay.html, /expired/);
+    });
+  });
+
+  describe('token endpoint', () => {
+    it('answers an unknown client with 401 invalid_client, so clients register again', async () => {
+      const response = await fetch(`${stack.baseUrl}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x'.repeat(43), client_id: 'no-such-client' }),
+      });
+      assert.equal(response.status, 401);
+      assert.equal(((await response.json()) as { error: string }).error, 'invalid_client');
+    });
+
+    it('answers CORS preflights for browser clients without credentials', async () => {
+      const response = await fetch(`${stack.baseUrl}/token`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:6274', 'access-control-request-method': 'POST' },
+      });
+      assert.equal(response.status, 204);
+      assert.equal(response.headers.get('access-control-allow-origin'), 'http://localhost:6274');
+      assert.equal(response.headers.get('access-control-allow-credentials'), null);
     });
   });
 
