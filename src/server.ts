@@ -17,6 +17,7 @@ import type { CallerCache } from './mcp/caller-cache.js';
 import { originCheck } from './mcp/origin.js';
 import { protectedResourceRouter } from './mcp/protected-resource.js';
 import { bodyLimit, mcpProxy } from './mcp/proxy.js';
+import { defaultScopeFiller } from './provider/default-scope.js';
 import { registrationNormalizer } from './provider/registration.js';
 import type { KeyValueStore } from './storage/store.js';
 import type { RenderView } from './views.js';
@@ -65,6 +66,7 @@ export function createApp(parts: AppParts): Express {
   app.use(['/auth', '/token', '/reg', '/interaction', '/device', '/session'], rateLimit(parts.store, config.rateLimit));
   app.use(interactionRouter(parts));
   app.post('/reg', ...registrationNormalizer(config.provider.scopes));
+  app.use(['/auth', '/device/auth'], ...defaultScopeFiller(provider, config.provider.scopes));
   // Serves discovery (RFC 8414 and OpenID), registration, authorize, token, revocation.
   app.use(provider.callback());
   app.use(errorHandler(logger));

@@ -34,7 +34,8 @@ describe('device authorization grant', function () {
   });
 
   it('signs the user in through our pages and gives the device tokens for /mcp', async () => {
-    const start = await form(`${stack.baseUrl}/device/auth`, { client_id: clientId, scope: 'openid offline_access' });
+    // No scope: the default (PROVIDER_SCOPE) applies, as for clients that omit it at /auth.
+    const start = await form(`${stack.baseUrl}/device/auth`, { client_id: clientId });
     assert.equal(start.status, 200);
     const device = (await start.json()) as { device_code: string; user_code: string; verification_uri: string };
     assert.match(device.user_code, /^[B-DF-HJ-NP-TV-XZ]{4}-[B-DF-HJ-NP-TV-XZ]{4}$/);
