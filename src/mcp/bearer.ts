@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { default as Provider } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { UpstreamTokens, UpstreamTokenVault } from '../identity/vault.js';
+import { resourceScopes } from '../provider/configuration.js';
 import { tokenHash } from '../storage/invalidation.js';
 import type { CallerCache } from './caller-cache.js';
 import { sendChallenge } from './challenge.js';
@@ -23,7 +24,14 @@ export function callerOf(res: Response): McpCaller {
   return res.locals.mcpCaller as McpCaller;
 }
 
+/** Every scope of the MCP resource in PROVIDER_SCOPE is required; a token without one gets a step-up challenge. */
+function missingScopes(required: readonly string[], granted: string): string[] {
+  const have = new Set(granted.split(' '));
+  return required.filter((scope) => !have.has(scope));
+}
+
 export function bearerAuth(config: Config, provider: Provider, vault: UpstreamTokenVault, cache: CallerCache) {
+  const required = resourceScopes(config);
   return async function checkBearer(req: Request, res: Response, next: NextFunction): Promise<void> {
     const header = req.headers.authorization;
     if (!header) return sendChallenge(res, config);
@@ -44,6 +52,9 @@ export function bearerAuth(config: Config, provider: Provider, vault: UpstreamTo
     const audiences = ([] as unknown[]).concat(token.aud ?? []);
     if (!audiences.includes(config.mcp.resource)) {
       return sendChallenge(res, config, 'invalid_token', 'The access token is not for this resource');
+    }
+    if (missingScopes(required, token.scope ?? '').length > 0) {
+      return sendChallenge(res, config, 'insufficient_scope', 'The access token lacks scopes this resource requires');
     }
     const upstream = token.grantId ? await vault.load(token.grantId) : undefined;
     if (!upstream || !token.grantId) return sendChallenge(res, config, 'invalid_token', 'The grant of this token was revoked');

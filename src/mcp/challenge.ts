@@ -4,7 +4,9 @@ import type { Config } from '../config/index.js';
 import { sendJsonError } from '../http/json-error.js';
 import { resourceScopes } from '../provider/configuration.js';
 
-export type BearerError = 'invalid_token' | 'invalid_request';
+export type BearerError = 'invalid_token' | 'invalid_request' | 'insufficient_scope';
+
+const STATUS: Record<BearerError, number> = { invalid_request: 400, invalid_token: 401, insufficient_scope: 403 };
 
 export function sendChallenge(res: Response, config: Config, error?: BearerError, description?: string): void {
   const scopes = resourceScopes(config);
@@ -15,5 +17,5 @@ export function sendChallenge(res: Response, config: Config, error?: BearerError
     ...(scopes.length ? [`scope="${scopes.join(' ')}"`] : []),
   ];
   res.set('WWW-Authenticate', `Bearer ${params.join(', ')}`);
-  sendJsonError(res, error === 'invalid_request' ? 400 : 401, error ?? 'invalid_token', description ?? 'Authorization required');
+  sendJsonError(res, error ? STATUS[error] : 401, error ?? 'invalid_token', description ?? 'Authorization required');
 }

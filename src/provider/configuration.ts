@@ -2,13 +2,27 @@
 // opaque access tokens audience-bound to the MCP resource, refresh tokens for every client that
 // registers the grant type, and sign-in delegated to our interaction routes.
 import type { JsonWebKey } from 'node:crypto';
-import { errors, type Configuration, type KoaContextWithOIDC, type SigningAlgorithmWithNone } from 'oidc-provider';
+import { errors, type Configuration, type default as Provider, type KoaContextWithOIDC, type SigningAlgorithmWithNone } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { AccountStore } from '../identity/accounts.js';
 
 // Scopes oidc-provider treats as OpenID Connect scopes; every other configured scope is a scope
 // of the MCP resource and ends up in its access tokens.
 export const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
+const CLAIMS_BY_SCOPE: Record<string, string[]> = { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] };
+
+/** oidc-provider lists only OpenID scopes in discovery; MCP clients also need the resource's. */
+export function advertiseResourceScopes(provider: Provider, config: Config): void {
+  const extra = resourceScopes(config);
+  if (extra.length === 0) return;
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
+      const body = ctx.body as { scopes_supported?: string[] };
+      body.scopes_supported = [...new Set([...(body.scopes_supported ?? []), ...extra])];
+    }
+  });
+}
 
 export interface ProviderDependencies {
   config: Config;
@@ -59,8 +73,13 @@ export function providerConfiguration({ config, adapter, accounts, renderError, 
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
-    scopes: settings.scopes,
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    // Only OpenID scopes here: oidc-provider would treat any scope listed here as one. Resource
+    // scopes come from getResourceServerInfo and are advertised through `discovery`.
+    scopes: settings.scopes.filter((scope) => OIDC_SCOPES.has(scope)),
+    // Every key here is also a scope: declare only the ones we grant.
+    claims: Object.fromEntries(
+      Object.entries(CLAIMS_BY_SCOPE).filter(([scope]) => scope === 'openid' || settings.scopes.includes(scope)),
+    ),
     async findAccount(_ctx, sub) {
       return { accountId: sub, claims: async () => ({ sub, ...(await accounts.find(sub)) }) };
     },
