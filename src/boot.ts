@@ -71,6 +71,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       providerConfiguration({
         config,
         adapter: createAdapterClass(store, bus),
+        store,
         accounts,
         async renderError(ctx: KoaContextWithOIDC, out) {
           const { html } = await render('error', {

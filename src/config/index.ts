@@ -56,6 +56,7 @@ export interface Config {
     accessTokenTtl: number;
     refreshTokenTtl: number;
     viewsPath: string | undefined;
+    clientMetadataDocuments: { enabled: boolean; allowedHosts: string[]; deniedHosts: string[]; allowLoopback: boolean };
   };
   vaultKeys: Buffer[];
   identity: {
@@ -149,6 +150,9 @@ export function loadConfig(env: Environment): Config {
   if (production && !v.OIDC_PROVIDER_JWKS && !reported('OIDC_PROVIDER_JWKS')) {
     problems.push('OIDC_PROVIDER_JWKS: is required when NODE_ENV=production (a JSON array of private JWKs)');
   }
+  if (production && v.MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK) {
+    problems.push('MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK: is for tests only and refused when NODE_ENV=production');
+  }
   if (problems.length > 0 || !baseUrl || !serverUrl || !identityUrl || !clientId) throw new ConfigError(problems);
 
   const origin = baseUrl.origin;
@@ -193,6 +197,12 @@ export function loadConfig(env: Environment): Config {
       accessTokenTtl: v.MCP_AUTH_PROXY_ACCESS_TOKEN_TTL!,
       refreshTokenTtl: v.MCP_AUTH_PROXY_REFRESH_TOKEN_TTL!,
       viewsPath: v.OIDC_PROVIDER_VIEWS_PATH,
+      clientMetadataDocuments: {
+        enabled: v.MCP_AUTH_PROXY_CIMD!,
+        allowedHosts: v.MCP_AUTH_PROXY_CIMD_ALLOWED_HOSTS ?? [],
+        deniedHosts: v.MCP_AUTH_PROXY_CIMD_DENIED_HOSTS ?? [],
+        allowLoopback: v.MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK!,
+      },
     },
     vaultKeys: v.MCP_AUTH_PROXY_VAULT_KEYS ?? deriveKeys(jwks, 'vault-keys'),
     identity: {

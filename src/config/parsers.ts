@@ -37,6 +37,14 @@ export function originList(raw: string): string[] {
   });
 }
 
+/** Host names, or `*.example.com` wildcards. */
+export function hostList(raw: string): string[] {
+  const hosts = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const bad = hosts.find((h) => !/^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(h));
+  if (bad !== undefined) throw new Error(`"${bad}" is not a host name (or *.example.com)`);
+  return hosts;
+}
+
 export function port(raw: string): number {
   const value = positiveInt(raw);
   if (value > 65535) throw new Error(`must be a port number (1-65535), got "${raw}"`);

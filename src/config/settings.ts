@@ -82,6 +82,25 @@ export const SETTINGS = {
       'Comma-separated browser origins allowed to call /mcp (MCP Origin validation), `*` for any. BASE_URL\'s origin and loopback origins are always allowed; requests without Origin (native clients) always pass.',
     parse: parse.originList,
   }),
+  MCP_AUTH_PROXY_CIMD: setting({
+    description:
+      '`false` turns off Client ID Metadata Documents (an https URL as client_id, fetched and cached); clients then use Dynamic Client Registration.',
+    default: 'true',
+    parse: parse.bool,
+  }),
+  MCP_AUTH_PROXY_CIMD_ALLOWED_HOSTS: setting({
+    description: 'Comma-separated hosts (exact, or `*.example.com`) allowed to publish client metadata documents; unset: any public host.',
+    parse: parse.hostList,
+  }),
+  MCP_AUTH_PROXY_CIMD_DENIED_HOSTS: setting({
+    description: 'Comma-separated hosts (exact, or `*.example.com`) whose client metadata documents are refused.',
+    parse: parse.hostList,
+  }),
+  MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK: setting({
+    description: 'Tests only (refused in production): fetch client metadata documents from loopback hosts with self-signed certificates.',
+    default: 'false',
+    parse: parse.bool,
+  }),
   MCP_AUTH_PROXY_REDIS_URL: setting({
     description: 'Redis URL (`redis://` or `rediss://`). Unset: an in-memory store, for local use only.',
     aliases: ['REDIS_URL'],

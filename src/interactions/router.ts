@@ -74,6 +74,8 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       csrf: await csrf.issue(details.uid),
       clientId: client.clientId,
       clientName: client.clientName ?? redirectUri?.host ?? client.clientId,
+      // A Client ID Metadata Document client is vouched for by the host that publishes it.
+      documentHost: (client as { clientIdMetadataDocument?: boolean }).clientIdMetadataDocument ? new URL(client.clientId).host : undefined,
       redirectTarget: !redirectUri
         ? 'your device'
         : redirectUri.protocol.startsWith('http')

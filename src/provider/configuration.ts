@@ -5,6 +5,8 @@ import type { JsonWebKey } from 'node:crypto';
 import { errors, type Configuration, type default as Provider, type KoaContextWithOIDC, type SigningAlgorithmWithNone } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { AccountStore } from '../identity/accounts.js';
+import type { KeyValueStore } from '../storage/store.js';
+import { cachingFetch, clientMetadataDocumentFeature } from './client-metadata-documents.js';
 
 // Scopes oidc-provider treats as OpenID Connect scopes; every other configured scope is a scope
 // of the MCP resource and ends up in its access tokens.
@@ -27,6 +29,7 @@ export function advertiseResourceScopes(provider: Provider, config: Config): voi
 export interface ProviderDependencies {
   config: Config;
   adapter: Configuration['adapter'];
+  store: KeyValueStore;
   accounts: AccountStore;
   renderError: (ctx: KoaContextWithOIDC, error: { error: string; error_description?: string }) => Promise<void>;
   /** Renders one of our views (in the layout) as a provider page. */
@@ -62,11 +65,13 @@ export function resourceScopes(config: Config): string[] {
   return config.provider.scopes.filter((scope) => !OIDC_SCOPES.has(scope));
 }
 
-export function providerConfiguration({ config, adapter, accounts, renderError, renderPage }: ProviderDependencies): Configuration {
+export function providerConfiguration({ config, adapter, store, accounts, renderError, renderPage }: ProviderDependencies): Configuration {
   const { provider: settings } = config;
   const idTokenAlg = signingAlgorithm(settings.jwks[0]!);
   return {
     adapter,
+    // Outbound fetches (client metadata documents) shared by every instance through the store.
+    fetch: cachingFetch(store, settings.clientMetadataDocuments) as unknown as Configuration['fetch'],
     jwks: { keys: settings.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },
     cookies: {
       keys: settings.cookieKeys,
@@ -98,6 +103,7 @@ export function providerConfiguration({ config, adapter, accounts, renderError, 
       devInteractions: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
+      clientIdMetadataDocument: clientMetadataDocumentFeature(settings.clientMetadataDocuments),
       // RFC 8628 for clients without a browser of their own; sign-in continues in our interaction.
       deviceFlow: {
         enabled: true,

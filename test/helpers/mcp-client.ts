@@ -22,7 +22,11 @@ export class TestOAuthProvider implements OAuthClientProvider {
   readonly pages: Page[] = [];
   userAction: UserAction = 'confirm';
 
-  constructor(readonly redirectUrl = 'http://127.0.0.1:33418/callback') {}
+  /** With clientMetadataUrl the SDK uses it as client_id (CIMD) when the server supports that. */
+  constructor(
+    readonly redirectUrl = 'http://127.0.0.1:33418/callback',
+    readonly clientMetadataUrl?: string,
+  ) {}
 
   get clientMetadata(): OAuthClientMetadata {
     return {

@@ -1,0 +1,121 @@
+// Client ID Metadata Documents (MCP 2025-11-25): an https URL as client_id, whose JSON document
+// oidc-provider fetches and validates (SSRF-guarded dispatcher, 2.5 s timeout, 5 kB limit,
+// client_id equal to the URL, no shared secrets). We add what it lacks: documents cached in the
+// shared store, so every instance uses one fetch (within the document's own cache headers, 30 s to
+// 1 day), and operator allow/deny lists of hosts.
+import { createHash } from 'node:crypto';
+import https from 'node:https';
+import type { Configuration } from 'oidc-provider';
+import { isLoopbackHost } from '../http/loopback.js';
+import type { KeyValueStore } from '../storage/store.js';
+
+export interface ClientMetadataDocumentOptions {
+  enabled: boolean;
+  /** Hosts (exact, or `*.example.com`) allowed to publish documents; empty: any public host. */
+  allowedHosts: string[];
+  deniedHosts: string[];
+  /** Test-only: fetch documents from loopback hosts, trusting their self-signed certificates. */
+  allowLoopback: boolean;
+}
+
+export const CACHE_BOUNDS = { min: 30, max: 86_400 };
+const MAX_DOCUMENT_BYTES = 64 * 1024; // oidc-provider then enforces its own 5 kB limit
+
+interface CachedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  expiresAt: number;
+}
+
+export function hostMatches(host: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => (pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern));
+}
+
+export function cacheSeconds(headers: Headers): number | undefined {
+  const cacheControl = headers.get('cache-control') ?? '';
+  if (/(^|,)\s*(no-store|no-cache|private)\b/i.test(cacheControl)) return undefined;
+  const maxAge = /(?:^|,)\s*max-age\s*=\s*(\d+)/i.exec(cacheControl)?.[1];
+  let seconds = maxAge !== undefined ? Number(maxAge) : undefined;
+  const expires = headers.get('expires');
+  if (seconds === undefined && expires && !Number.isNaN(Date.parse(expires))) {
+    seconds = Math.floor((Date.parse(expires) - Date.now()) / 1000);
+  }
+  return Math.max(CACHE_BOUNDS.min, Math.min(CACHE_BOUNDS.max, seconds ?? CACHE_BOUNDS.min));
+}
+
+async function readBounded(response: Response): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for await (const chunk of response.body ?? []) {
+    received += chunk.length;
+    if (received > MAX_DOCUMENT_BYTES) throw new Error('response too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Test-only: GET over https from a loopback host with a self-signed certificate. */
+function loopbackGet(url: string, signal: AbortSignal | undefined): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { rejectUnauthorized: false, signal, headers: { accept: 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') headers.set(name, value);
+        resolve(new Response(new Uint8Array(Buffer.concat(chunks)), { status: res.statusCode ?? 502, headers }));
+      });
+      res.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
+
+const cacheKey = (url: string): string => `fetch-cache:${createHash('sha256').update(url).digest('base64url')}`;
+
+/** oidc-provider's outbound fetch, with GET responses shared through the store. */
+export function cachingFetch(store: KeyValueStore, options: Pick<ClientMetadataDocumentOptions, 'allowLoopback'>) {
+  return async (url: URL | string, init: RequestInit & { signal?: AbortSignal }): Promise<Response> => {
+    const href = String(url);
+    if ((init.method ?? 'GET') !== 'GET') return globalThis.fetch(href, init);
+    const key = cacheKey(href);
+    const cached = await store.get(key);
+    if (cached !== undefined) {
+      const hit = JSON.parse(cached) as CachedResponse;
+      const remaining = Math.max(0, Math.floor((hit.expiresAt - Date.now()) / 1000));
+      return new Response(hit.body, { status: hit.status, headers: { ...hit.headers, 'cache-control': `max-age=${remaining}` } });
+    }
+    const loopback = options.allowLoopback && isLoopbackHost(new URL(href).hostname);
+    const response = loopback ? await loopbackGet(href, init.signal) : await globalThis.fetch(href, init);
+    const body = await readBounded(response);
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'cache-control', 'expires']) {
+      const value = response.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    const ttl = response.status === 200 ? cacheSeconds(response.headers) : undefined;
+    if (ttl !== undefined) {
+      const entry: CachedResponse = { status: 200, headers, body: body.toString('utf8'), expiresAt: Date.now() + ttl * 1000 };
+      await store.set(key, JSON.stringify(entry), ttl);
+    }
+    return new Response(new Uint8Array(body), { status: response.status, headers });
+  };
+}
+
+type CimdFeature = NonNullable<NonNullable<Configuration['features']>['clientIdMetadataDocument']>;
+
+export function clientMetadataDocumentFeature(options: ClientMetadataDocumentOptions): CimdFeature {
+  return {
+    enabled: options.enabled,
+    ack: 'draft-02',
+    cacheDuration: CACHE_BOUNDS,
+    async allowFetch(_ctx, clientId) {
+      const host = new URL(clientId).hostname;
+      if (hostMatches(host, options.deniedHosts)) return false;
+      if (options.allowedHosts.length > 0 && !hostMatches(host, options.allowedHosts)) return false;
+      // oidc-provider's dispatcher refuses special-use addresses; loopback names are refused here too.
+      return options.allowLoopback || !isLoopbackHost(host);
+    },
+  } as CimdFeature;
+}
