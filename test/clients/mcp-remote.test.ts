@@ -1,0 +1,100 @@
+// Real MCP client programs against the proxy: mcp-remote through its own OAuth flow (we play the
+// user's browser from the URL it prints), and the MCP Inspector CLI, whose HTTP transport cannot
+// send headers on Node 20, through mcp-remote with a bearer token.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Browser } from '../helpers/browser.js';
+import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { freePort } from '../helpers/ports.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { TEST_USER } from '../helpers/upstream-idp.js';
+
+const require = createRequire(import.meta.url);
+const MCP_REMOTE = join(dirname(require.resolve('mcp-remote/package.json')), 'dist/proxy.js');
+const INSPECTOR_CLI = join(dirname(require.resolve('@modelcontextprotocol/inspector/package.json')), 'cli/build/cli.js');
+
+describe('real client programs', function () {
+  this.timeout(90_000);
+  let stack: Stack;
+  let configDir: string;
+
+  /** A clean environment: no way to open a real browser, tokens kept in a temporary directory. */
+  const env = (): Record<string, string> => ({
+    PATH: process.env.PATH ?? '',
+    HOME: configDir,
+    MCP_REMOTE_CONFIG_DIR: configDir,
+    BROWSER: '/bin/true',
+    DISPLAY: '',
+  });
+
+  before(async () => {
+    stack = await startStack();
+    configDir = await mkdtemp(join(tmpdir(), 'mcp-remote-'));
+  });
+  after(async () => {
+    await stack?.stop();
+    await rm(configDir, { recursive: true, force: true });
+  });
+
+  it('mcp-remote completes its OAuth flow and proxies tools over stdio', async () => {
+    const callbackPort = await freePort();
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [MCP_REMOTE, stack.mcpUrl, String(callbackPort), '--allow-http'],
+      env: env(),
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    const authorizeUrl = new Promise<string>((resolve) => {
+      transport.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const match = /Please authorize this client by visiting:\s+(\S+)/.exec(stderr);
+        if (match) resolve(match[1]!);
+      });
+    });
+    const client = new Client({ name: 'via-mcp-remote', version: '1.0.0' });
+    const connected = client.connect(transport);
+    try {
+      // Play the user: consent, upstream sign-in, and the redirect to mcp-remote's callback server.
+      const browser = new Browser();
+      const consent = await browser.open(await authorizeUrl);
+      assert.equal(consent.status, 200, stderr);
+      const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' } });
+      const done = await browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password } });
+      assert.match(done.url, new RegExp(`^http://(localhost|127\\.0\\.0\\.1):${callbackPort}/`), stderr);
+      await connected;
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((t) => t.name === 'whoami'), stderr);
+      const echoed = await client.callTool({ name: 'echo', arguments: { text: 'via mcp-remote' } });
+      assert.deepEqual(echoed.content, [{ type: 'text', text: 'via mcp-remote' }]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the MCP Inspector CLI lists and calls tools with a bearer token', async () => {
+    const auth = new TestOAuthProvider('http://127.0.0.1:33420/callback');
+    const sdk = await connectWithOAuth(stack.mcpUrl, auth);
+    await sdk.close();
+    const token = auth.savedTokens!.access_token;
+    const run = (...method: string[]) =>
+      promisify(execFile)(
+        process.execPath,
+        [INSPECTOR_CLI, '--cli', process.execPath, MCP_REMOTE, stack.mcpUrl, '--header', `Authorization:Bearer ${token}`, '--allow-http', ...method],
+        { env: env(), timeout: 60_000 },
+      );
+    const listed = JSON.parse((await run('--method', 'tools/list')).stdout) as { tools: { name: string }[] };
+    assert.deepEqual(listed.tools.map((t) => t.name).sort(), ['echo', 'whoami']);
+    const called = JSON.parse((await run('--method', 'tools/call', '--tool-name', 'echo', '--tool-arg', 'text=inspected')).stdout) as {
+      content: { text: string }[];
+    };
+    assert.equal(called.content[0]?.text, 'inspected');
+  });
+});
