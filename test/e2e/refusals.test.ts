@@ -297,6 +297,24 @@ describe('refusals on the real stack', function () {
       assert.equal(((await response.json()) as { error: string }).error, 'invalid_client');
     });
 
+    it('serves discovery, registration and revocation to browser clients (CORS, no credentials)', async () => {
+      const origin = 'http://localhost:6274';
+      const discovery = await fetch(`${stack.baseUrl}/.well-known/oauth-authorization-server`, { headers: { origin } });
+      assert.ok(['*', origin].includes(discovery.headers.get('access-control-allow-origin')!));
+      assert.equal(discovery.headers.get('access-control-allow-credentials'), null);
+      const prm = await fetch(`${stack.baseUrl}/.well-known/oauth-protected-resource/mcp`, { headers: { origin } });
+      assert.equal(prm.headers.get('access-control-allow-origin'), '*');
+      for (const path of ['/reg', '/token/revocation']) {
+        const preflight = await fetch(`${stack.baseUrl}${path}`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+        });
+        assert.equal(preflight.status, 204, path);
+        assert.ok(['*', origin].includes(preflight.headers.get('access-control-allow-origin')!), path);
+        assert.equal(preflight.headers.get('access-control-allow-credentials'), null, path);
+      }
+    });
+
     it('answers CORS preflights for browser clients without credentials', async () => {
       const response = await fetch(`${stack.baseUrl}/token`, {
         method: 'OPTIONS',
@@ -313,6 +331,14 @@ describe('refusals on the real stack', function () {
       const response = await register({ redirect_uris: ['http://evil.example.com/cb'] });
       assert.equal(response.status, 400);
       assert.equal(((await response.json()) as { error: string }).error, 'invalid_redirect_uri');
+    });
+
+    it('refuses javascript: and data: redirect URIs', async () => {
+      for (const uri of ['javascript:alert(1)', 'data:text/html,hi']) {
+        const response = await register({ redirect_uris: [uri], token_endpoint_auth_method: 'none' });
+        assert.equal(response.status, 400, uri);
+        assert.match(((await response.json()) as { error: string }).error, /invalid_redirect_uri|invalid_client_metadata/, uri);
+      }
     });
 
     it('accepts custom-scheme, https and loopback redirect URIs in one registration', async () => {
