@@ -18,7 +18,7 @@ import { originCheck } from './mcp/origin.js';
 import { protectedResourceRouter } from './mcp/protected-resource.js';
 import { bodyLimit, mcpProxy } from './mcp/proxy.js';
 import { defaultScopeFiller } from './provider/default-scope.js';
-import { registrationNormalizer } from './provider/registration.js';
+import { registrationCors, registrationNormalizer } from './provider/registration.js';
 import type { KeyValueStore } from './storage/store.js';
 import type { RenderView } from './views.js';
 
@@ -65,6 +65,7 @@ export function createApp(parts: AppParts): Express {
   // Rate limits apply to the endpoints people and clients sign in through, not to discovery.
   app.use(['/auth', '/token', '/reg', '/interaction', '/device', '/session'], rateLimit(parts.store, config.rateLimit));
   app.use(interactionRouter(parts));
+  app.use('/reg', registrationCors);
   app.post('/reg', ...registrationNormalizer(config.provider.scopes));
   app.use(['/auth', '/device/auth'], ...defaultScopeFiller(provider, config.provider.scopes));
   // Serves discovery (RFC 8414 and OpenID), registration, authorize, token, revocation.

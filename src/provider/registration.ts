@@ -47,6 +47,23 @@ export function normalizeRegistration(body: unknown, supportedScopes: readonly s
   return { ok: true, metadata };
 }
 
+/**
+ * CORS for the registration endpoint, which oidc-provider serves without: browser clients (MCP
+ * Inspector) register from their own origin. No credentials are involved, so any origin may.
+ */
+export const registrationCors: RequestHandler = (req, res, next) => {
+  const origin = req.headers.origin;
+  if (origin === undefined) return next();
+  res.set('Access-Control-Allow-Origin', origin).set('Vary', 'Origin');
+  if (req.method !== 'OPTIONS') return next();
+  res
+    .status(204)
+    .set('Access-Control-Allow-Methods', 'POST')
+    .set('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? 'Content-Type, Authorization')
+    .set('Access-Control-Max-Age', '600')
+    .end();
+};
+
 /** Mounted on POST of the registration endpoint only. */
 export function registrationNormalizer(supportedScopes: readonly string[]): RequestHandler[] {
   return [

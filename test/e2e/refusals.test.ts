@@ -313,6 +313,13 @@ describe('refusals on the real stack', function () {
         assert.ok(['*', origin].includes(preflight.headers.get('access-control-allow-origin')!), path);
         assert.equal(preflight.headers.get('access-control-allow-credentials'), null, path);
       }
+      const registered = await fetch(`${stack.baseUrl}/reg`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['http://localhost:6274/oauth/callback'], token_endpoint_auth_method: 'none' }),
+      });
+      assert.equal(registered.status, 201);
+      assert.equal(registered.headers.get('access-control-allow-origin'), origin);
     });
 
     it('answers CORS preflights for browser clients without credentials', async () => {
