@@ -36,7 +36,7 @@ export interface AppParts {
 }
 
 export function createApp(parts: AppParts): Express {
-  const { config, logger, provider, vault, refresher, callers } = parts;
+  const { config, logger, provider, vault, accounts, refresher, callers } = parts;
   const app = express();
   app.disable('x-powered-by');
   // Behind Heroku's router: trust its one hop for the client address and protocol.
@@ -49,7 +49,7 @@ export function createApp(parts: AppParts): Express {
     config.mcp.mountPath,
     originCheck(config),
     bodyLimit(config.mcp.maxBodyBytes),
-    bearerAuth(config, provider, vault, callers),
+    bearerAuth({ config, provider, vault, accounts, cache: callers }),
     mcpProxy({ config, refresher, logger }),
   );
 

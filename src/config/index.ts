@@ -43,6 +43,9 @@ export interface Config {
     resourceMetadataUrl: string;
     maxBodyBytes: number;
     tokenCacheTtlMs: number;
+    /** Identity headers for the MCP server; `send: false` only strips inbound copies. */
+    identityHeaders: { send: boolean; userId: string; userEmail: string; clientId: string };
+    upstreamRefreshSkewSeconds: number;
     /** Browser origins allowed at /mcp besides our own and loopback; `*` for any. */
     allowedOrigins: string[];
     child: ChildProcessConfig | undefined;
@@ -181,6 +184,13 @@ export function loadConfig(env: Environment): Config {
       resourceMetadataUrl: `${origin}/.well-known/oauth-protected-resource${mountPath}`,
       maxBodyBytes: v.MCP_AUTH_PROXY_MAX_BODY_BYTES!,
       tokenCacheTtlMs: v.MCP_AUTH_PROXY_TOKEN_CACHE_TTL_MS!,
+      identityHeaders: {
+        send: v.MCP_AUTH_PROXY_IDENTITY_HEADERS!,
+        userId: v.MCP_AUTH_PROXY_USER_ID_HEADER!,
+        userEmail: v.MCP_AUTH_PROXY_USER_EMAIL_HEADER!,
+        clientId: v.MCP_AUTH_PROXY_CLIENT_ID_HEADER!,
+      },
+      upstreamRefreshSkewSeconds: v.MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS!,
       allowedOrigins: v.MCP_AUTH_PROXY_ALLOWED_ORIGINS ?? [],
       child,
     },

@@ -45,6 +45,12 @@ export function hostList(raw: string): string[] {
   return hosts;
 }
 
+/** An HTTP header name (RFC 9110 token), kept lower-case as Node does. */
+export function headerName(raw: string): string {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(raw)) throw new Error(`"${raw}" is not a valid header name`);
+  return raw.toLowerCase();
+}
+
 export function port(raw: string): number {
   const value = positiveInt(raw);
   if (value > 65535) throw new Error(`must be a port number (1-65535), got "${raw}"`);

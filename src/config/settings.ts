@@ -71,6 +71,20 @@ export const SETTINGS = {
     default: String(10 * 1024 * 1024),
     parse: parse.positiveInt,
   }),
+  MCP_AUTH_PROXY_IDENTITY_HEADERS: setting({
+    description:
+      '`false` stops sending the user id, email and client id headers to the MCP server (inbound copies are stripped either way).',
+    default: 'true',
+    parse: parse.bool,
+  }),
+  MCP_AUTH_PROXY_USER_ID_HEADER: setting({ description: 'Header carrying the user\'s id (upstream `sub`).', default: 'X-MCP-User-Id', parse: parse.headerName }),
+  MCP_AUTH_PROXY_USER_EMAIL_HEADER: setting({ description: 'Header carrying the user\'s email, when known.', default: 'X-MCP-User-Email', parse: parse.headerName }),
+  MCP_AUTH_PROXY_CLIENT_ID_HEADER: setting({ description: 'Header carrying the MCP client\'s id.', default: 'X-MCP-Client-Id', parse: parse.headerName }),
+  MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS: setting({
+    description: 'Upstream access tokens are refreshed this long before they expire (once across instances).',
+    default: '60',
+    parse: parse.nonNegativeInt,
+  }),
   MCP_AUTH_PROXY_TOKEN_CACHE_TTL_MS: setting({
     description:
       'How long a validated /mcp bearer token is remembered in process (0 turns the cache off). Revocations reach every instance at once regardless.',

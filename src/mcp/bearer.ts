@@ -3,6 +3,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { default as Provider } from 'oidc-provider';
 import type { Config } from '../config/index.js';
+import type { AccountStore } from '../identity/accounts.js';
 import type { UpstreamTokens, UpstreamTokenVault } from '../identity/vault.js';
 import { resourceScopes } from '../provider/configuration.js';
 import { tokenHash } from '../storage/invalidation.js';
@@ -13,6 +14,7 @@ export interface McpCaller {
   grantId: string;
   clientId: string;
   accountId: string;
+  email: string | undefined;
   scope: string;
   upstream: UpstreamTokens;
 }
@@ -30,7 +32,15 @@ function missingScopes(required: readonly string[], granted: string): string[] {
   return required.filter((scope) => !have.has(scope));
 }
 
-export function bearerAuth(config: Config, provider: Provider, vault: UpstreamTokenVault, cache: CallerCache) {
+export interface BearerDependencies {
+  config: Config;
+  provider: Provider;
+  vault: UpstreamTokenVault;
+  accounts: AccountStore;
+  cache: CallerCache;
+}
+
+export function bearerAuth({ config, provider, vault, accounts, cache }: BearerDependencies) {
   const required = resourceScopes(config);
   return async function checkBearer(req: Request, res: Response, next: NextFunction): Promise<void> {
     const header = req.headers.authorization;
@@ -63,6 +73,7 @@ export function bearerAuth(config: Config, provider: Provider, vault: UpstreamTo
       grantId: token.grantId,
       clientId: token.clientId!,
       accountId: token.accountId!,
+      email: (await accounts.find(token.accountId!)).email,
       scope: token.scope ?? '',
       upstream,
     };

@@ -28,7 +28,9 @@ const HOP_BY_HOP = new Set([
   'host',
 ]);
 // Never forwarded from the client: its credentials, and identity headers only we may set.
-const CLIENT_ONLY = new Set(['authorization', 'cookie', 'x-authorization-scope', 'x-dynamic-client-id']);
+const CLIENT_ONLY = ['authorization', 'cookie', 'x-authorization-scope', 'x-dynamic-client-id'];
+
+export type IdentityHeaders = Config['mcp']['identityHeaders'];
 
 /** Headers listed in Connection are hop-by-hop too. */
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
@@ -36,16 +38,28 @@ function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
   return new Set((value ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, caller: McpCaller, upstream: UpstreamTokens): OutgoingHttpHeaders {
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  caller: McpCaller,
+  upstream: UpstreamTokens,
+  identity: IdentityHeaders,
+): OutgoingHttpHeaders {
   const listed = connectionTokens(incoming);
+  const ours = new Set([...CLIENT_ONLY, identity.userId, identity.userEmail, identity.clientId]);
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || listed.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || ours.has(name) || listed.has(name)) continue;
     headers[name] = value;
   }
   headers.authorization = `Bearer ${upstream.accessToken}`;
+  // As Heroku's proxy sends them.
   headers['x-authorization-scope'] = caller.scope;
   headers['x-dynamic-client-id'] = caller.clientId;
+  if (identity.send) {
+    headers[identity.userId] = caller.accountId;
+    headers[identity.clientId] = caller.clientId;
+    if (caller.email) headers[identity.userEmail] = caller.email;
+  }
   headers.connection = 'keep-alive';
   return headers;
 }
@@ -80,6 +94,8 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
   const agent = isHttps ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const targetPath = target.pathname.replace(/\/+$/, '');
   const maxBody = config.mcp.maxBodyBytes;
+  const identity = config.mcp.identityHeaders;
+  const skewMs = config.mcp.upstreamRefreshSkewSeconds * 1000;
 
   const options: proxy.ProxyOptions & { sendProxyRequest(container: ProxyContainer): Promise<ProxyContainer> } = {
     parseReqBody: false,
@@ -88,7 +104,7 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
     proxyReqPathResolver: (req) => (req.url === '/' || req.url.startsWith('/?') ? targetPath + req.url.slice(1) : targetPath + req.url),
     proxyReqOptDecorator(options, req) {
       const caller = callerOf(req.res!);
-      return { ...options, agent, headers: upstreamRequestHeaders(req.headers, caller, caller.upstream) };
+      return { ...options, agent, headers: upstreamRequestHeaders(req.headers, caller, caller.upstream, identity) };
     },
     // Not in the type definitions, but part of express-http-proxy 2.x's options.
     sendProxyRequest(container) {
@@ -116,12 +132,12 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
         };
 
         const send = (upstream: UpstreamTokens, replay: boolean) => {
-          const headers = upstreamRequestHeaders(req.headers, caller, upstream);
+          const headers = upstreamRequestHeaders(req.headers, caller, upstream, identity);
           const upstreamReq = (isHttps ? https : http).request({ ...options, headers }, (upstreamRes) => {
             if (upstreamRes.statusCode === 401 && !retried) {
               retried = true;
               upstreamRes.resume();
-              void retryAfterRefresh(upstream);
+              void refreshAndSend(upstream);
               return;
             }
             if (upstreamRes.statusCode === 401) {
@@ -150,7 +166,8 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
           else if (bodyDone) upstreamReq.end();
         };
 
-        const retryAfterRefresh = async (stale: UpstreamTokens) => {
+        /** Refreshes the upstream tokens (once across instances), then sends the buffered body. */
+        const refreshAndSend = async (stale: UpstreamTokens) => {
           abandonCurrent();
           let fresh: UpstreamTokens | undefined;
           try {
@@ -188,7 +205,11 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
           if (!res.writableFinished) current?.destroy();
         });
 
-        send(caller.upstream, false);
+        // Refresh before the MCP server would see an expiring token, rather than after its 401.
+        const { upstream } = caller;
+        const nearExpiry = upstream.expiresAt !== undefined && upstream.expiresAt * 1000 - skewMs <= Date.now();
+        if (nearExpiry && upstream.refreshToken) void refreshAndSend(upstream);
+        else send(upstream, false);
       });
     },
     proxyErrorHandler(err, res: Response) {

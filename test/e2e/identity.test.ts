@@ -1,0 +1,100 @@
+// What the MCP server learns about the caller: identity headers (configurable, spoof-proof) and
+// upstream tokens refreshed before they expire.
+import assert from 'node:assert/strict';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { TEST_USER } from '../helpers/upstream-idp.js';
+
+interface Seen {
+  authorization: string;
+  headers: Record<string, string>;
+}
+
+async function whoami(client: Client): Promise<Seen> {
+  const result = await client.callTool({ name: 'whoami', arguments: {} });
+  return JSON.parse((result.content as { text: string }[])[0]!.text) as Seen;
+}
+
+describe('identity for the MCP server', function () {
+  this.timeout(60_000);
+
+  describe('identity headers', () => {
+    let stack: Stack;
+    let client: Client;
+    let auth: TestOAuthProvider;
+    before(async () => {
+      stack = await startStack({ env: { MCP_AUTH_PROXY_USER_EMAIL_HEADER: 'X-Forwarded-Email' } });
+      auth = new TestOAuthProvider();
+      client = await connectWithOAuth(stack.mcpUrl, auth);
+    });
+    after(async () => {
+      await client?.close();
+      await stack?.stop();
+    });
+
+    it('sends the user id, email and client id under the configured names', async () => {
+      const { headers } = await whoami(client);
+      assert.equal(headers['x-mcp-user-id'], TEST_USER.sub);
+      assert.equal(headers['x-forwarded-email'], TEST_USER.email);
+      assert.equal(headers['x-mcp-client-id'], auth.client!.client_id);
+    });
+
+    it('replaces spoofed inbound copies', async () => {
+      const response = await fetch(`${stack.mcpUrl}/headers`, {
+        headers: {
+          authorization: `Bearer ${auth.savedTokens!.access_token}`,
+          'x-mcp-user-id': 'admin',
+          'x-forwarded-email': 'ceo@example.com',
+          'x-mcp-client-id': 'trusted',
+        },
+      });
+      const headers = (await response.json()) as Record<string, string>;
+      assert.equal(headers['x-mcp-user-id'], TEST_USER.sub);
+      assert.equal(headers['x-forwarded-email'], TEST_USER.email);
+      assert.equal(headers['x-mcp-client-id'], auth.client!.client_id);
+    });
+  });
+
+  describe('identity headers switched off', () => {
+    let stack: Stack;
+    let auth: TestOAuthProvider;
+    before(async () => {
+      stack = await startStack({ env: { MCP_AUTH_PROXY_IDENTITY_HEADERS: 'false' } });
+      auth = new TestOAuthProvider();
+      await (await connectWithOAuth(stack.mcpUrl, auth)).close();
+    });
+    after(async () => stack?.stop());
+
+    it('sends none and still strips inbound copies', async () => {
+      const response = await fetch(`${stack.mcpUrl}/headers`, {
+        headers: { authorization: `Bearer ${auth.savedTokens!.access_token}`, 'x-mcp-user-id': 'admin' },
+      });
+      const headers = (await response.json()) as Record<string, string>;
+      assert.equal(headers['x-mcp-user-id'], undefined);
+      assert.equal(headers['x-mcp-client-id'], undefined);
+    });
+  });
+
+  describe('upstream tokens near expiry', () => {
+    let stack: Stack;
+    let client: Client;
+    before(async () => {
+      // Upstream tokens live 5 s and are refreshed 10 s before expiry: every call finds them due.
+      stack = await startStack({ upstreamAccessTokenTtlSeconds: 5, env: { MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS: '10' } });
+      client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+    });
+    after(async () => {
+      await client?.close();
+      await stack?.stop();
+    });
+
+    it('are refreshed before the MCP server sees them, without a 401 round trip', async () => {
+      const before = stack.idp.refreshGrants();
+      const seen = await whoami(client);
+      assert.ok(stack.idp.refreshGrants() > before, 'refreshed');
+      assert.equal(await stack.idp.isAccessTokenValid(seen.authorization.replace(/^Bearer /, '')), true);
+      assert.equal(stack.logs.some((l) => l.includes('MCP server refused')), false);
+    });
+  });
+});
