@@ -59,7 +59,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
   try {
     const upstream = await UpstreamIdentity.connect(config.identity);
     const vault = new UpstreamTokenVault(store, config.vaultKeys);
-    const accounts = new AccountStore(store, config.provider.refreshTokenTtl);
+    const accounts = new AccountStore(store, config.provider.grantTtl);
     const bus = new InvalidationBus(store);
     await bus.start();
     const callers = new CallerCache(bus, { ttlMs: config.mcp.tokenCacheTtlMs, maxEntries: 10_000 });
@@ -70,7 +70,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       config.baseUrl,
       providerConfiguration({
         config,
-        adapter: createAdapterClass(store, bus),
+        adapter: createAdapterClass(store, { bus, refreshReplayGraceSeconds: config.provider.refreshReplayGraceSeconds }),
         store,
         accounts,
         async renderError(ctx: KoaContextWithOIDC, out) {

@@ -58,6 +58,8 @@ export interface Config {
     scopes: string[];
     accessTokenTtl: number;
     refreshTokenTtl: number;
+    grantTtl: number;
+    refreshReplayGraceSeconds: number;
     viewsPath: string | undefined;
     clientMetadataDocuments: { enabled: boolean; allowedHosts: string[]; deniedHosts: string[]; allowLoopback: boolean };
   };
@@ -206,6 +208,8 @@ export function loadConfig(env: Environment): Config {
       scopes: v.PROVIDER_SCOPE!,
       accessTokenTtl: v.MCP_AUTH_PROXY_ACCESS_TOKEN_TTL!,
       refreshTokenTtl: v.MCP_AUTH_PROXY_REFRESH_TOKEN_TTL!,
+      grantTtl: v.MCP_AUTH_PROXY_GRANT_TTL!,
+      refreshReplayGraceSeconds: v.MCP_AUTH_PROXY_REFRESH_REPLAY_GRACE_SECONDS!,
       viewsPath: v.OIDC_PROVIDER_VIEWS_PATH,
       clientMetadataDocuments: {
         enabled: v.MCP_AUTH_PROXY_CIMD!,

@@ -160,9 +160,20 @@ export const SETTINGS = {
     parse: parse.positiveInt,
   }),
   MCP_AUTH_PROXY_REFRESH_TOKEN_TTL: setting({
-    description: 'Lifetime of refresh tokens and grants (with their upstream tokens), in seconds.',
+    description: 'Sliding lifetime of refresh tokens, in seconds: each refresh issues a new one for this long.',
     default: String(30 * 24 * 3600),
     parse: parse.positiveInt,
+  }),
+  MCP_AUTH_PROXY_GRANT_TTL: setting({
+    description: 'Absolute lifetime of a grant (a sign-in, with its upstream tokens), in seconds, however often it is refreshed.',
+    default: String(30 * 24 * 3600),
+    parse: parse.positiveInt,
+  }),
+  MCP_AUTH_PROXY_REFRESH_REPLAY_GRACE_SECONDS: setting({
+    description:
+      'A refresh token used again within this many seconds of its rotation (a client racing itself) still works; later, the replay revokes the whole grant.',
+    default: '2',
+    parse: parse.nonNegativeInt,
   }),
   IDENTITY_SERVER_URL: setting({
     description: 'Issuer URL of the upstream identity provider (OIDC discovery is used unless a metadata file is given).',

@@ -135,7 +135,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     }
     const grantId = await grant.save();
     try {
-      await vault.save(grantId, identity.tokens, config.provider.refreshTokenTtl);
+      await vault.save(grantId, identity.tokens, config.provider.grantTtl);
       await accounts.save(accountId, identity.claims);
     } catch (err) {
       // Never leave a grant without its upstream tokens.

@@ -29,8 +29,19 @@ export async function destroyGrant(store: KeyValueStore, grantId: string, bus?: 
   await deleteGrantIndex(store, grantId, bus);
 }
 
-/** `bus` tells every instance's caches about revoked tokens and grants. */
-export function createAdapterClass(store: KeyValueStore, bus?: InvalidationBus): new (model: string) => Adapter {
+export interface AdapterOptions {
+  /** Tells every instance's caches about revoked tokens and grants. */
+  bus?: InvalidationBus;
+  /**
+   * A refresh token consumed less than this many seconds ago is served as unconsumed, so a client
+   * racing itself gets tokens instead of having its grant revoked as a replay.
+   */
+  refreshReplayGraceSeconds?: number;
+}
+
+export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGraceSeconds = 0 }: AdapterOptions = {}): new (
+  model: string,
+) => Adapter {
   return class StoreAdapter implements Adapter {
     constructor(readonly model: string) {}
 
@@ -49,7 +60,11 @@ export function createAdapterClass(store: KeyValueStore, bus?: InvalidationBus):
       const raw = await store.get(key);
       if (raw === undefined) return undefined;
       if (SLIDING.has(this.model)) await store.touch(key, DEFAULT_RECORD_TTL_SECONDS);
-      return JSON.parse(raw) as AdapterPayload;
+      const payload = JSON.parse(raw) as AdapterPayload;
+      if (this.model === 'RefreshToken' && typeof payload.consumed === 'number' && nowSeconds() - payload.consumed < refreshReplayGraceSeconds) {
+        delete payload.consumed;
+      }
+      return payload;
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
@@ -67,7 +82,10 @@ export function createAdapterClass(store: KeyValueStore, bus?: InvalidationBus):
       const key = recordKey(this.model, id);
       const raw = await store.get(key);
       if (raw === undefined) return;
-      await store.replace(key, JSON.stringify({ ...JSON.parse(raw), consumed: nowSeconds() }));
+      const payload = JSON.parse(raw) as AdapterPayload;
+      // The first consumption counts: the grace window does not move with racing duplicates.
+      if (payload.consumed !== undefined) return;
+      await store.replace(key, JSON.stringify({ ...payload, consumed: nowSeconds() }));
     }
 
     async destroy(id: string): Promise<void> {

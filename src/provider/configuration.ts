@@ -154,7 +154,7 @@ export function providerConfiguration({ config, adapter, store, accounts, render
       IdToken: 3600,
       Interaction: 600,
       Session: 14 * 24 * 3600,
-      Grant: settings.refreshTokenTtl,
+      Grant: settings.grantTtl,
       RefreshToken: settings.refreshTokenTtl,
       DeviceCode: 600,
     },

@@ -1,0 +1,77 @@
+// Refresh token rotation and replay: a replayed (already rotated) refresh token revokes the whole
+// grant, except within a short grace window in which a client racing itself still gets tokens.
+import assert from 'node:assert/strict';
+import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+interface Tokens {
+  access_token: string;
+  refresh_token: string;
+}
+
+async function signedIn(stack: Stack): Promise<{ clientId: string; tokens: Tokens }> {
+  const auth = new TestOAuthProvider();
+  await (await connectWithOAuth(stack.mcpUrl, auth)).close();
+  return { clientId: auth.client!.client_id, tokens: auth.savedTokens as Tokens };
+}
+
+const refresh = (stack: Stack, clientId: string, refreshToken: string) =>
+  fetch(`${stack.baseUrl}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }),
+  });
+
+const callMcp = (stack: Stack, token: string) =>
+  fetch(stack.mcpUrl, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+  });
+
+describe('refresh token replay', function () {
+  this.timeout(60_000);
+
+  describe('outside the grace window', () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await startStack({ env: { MCP_AUTH_PROXY_REFRESH_REPLAY_GRACE_SECONDS: '0' } });
+    });
+    after(async () => stack?.stop());
+
+    it('revokes the whole grant, including the tokens the rotation issued', async () => {
+      const { clientId, tokens } = await signedIn(stack);
+      const rotated = await refresh(stack, clientId, tokens.refresh_token);
+      assert.equal(rotated.status, 200);
+      const next = (await rotated.json()) as Tokens;
+      assert.notEqual(next.refresh_token, tokens.refresh_token);
+
+      const replay = await refresh(stack, clientId, tokens.refresh_token);
+      assert.equal(replay.status, 400);
+      assert.equal(((await replay.json()) as { error: string }).error, 'invalid_grant');
+      assert.equal((await refresh(stack, clientId, next.refresh_token)).status, 400, 'the new refresh token died with the grant');
+      assert.equal((await callMcp(stack, next.access_token)).status, 401, 'so did the new access token');
+    });
+  });
+
+  describe('inside the grace window (default 2 s)', () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await startStack();
+    });
+    after(async () => stack?.stop());
+
+    it('serves a racing duplicate instead of logging the user out', async () => {
+      const { clientId, tokens } = await signedIn(stack);
+      // One after the other, so the second finds the token already rotated (consumed).
+      const first = await refresh(stack, clientId, tokens.refresh_token);
+      const second = await refresh(stack, clientId, tokens.refresh_token);
+      assert.equal(first.status, 200);
+      assert.equal(second.status, 200);
+      for (const response of [first, second]) {
+        const next = (await response.json()) as Tokens;
+        assert.equal((await callMcp(stack, next.access_token)).status, 200);
+      }
+    });
+  });
+});
