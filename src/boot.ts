@@ -12,7 +12,7 @@ import { UpstreamTokenVault } from './identity/vault.js';
 import { CallerCache } from './mcp/caller-cache.js';
 import { startMcpChild, type McpChild } from './mcp/child.js';
 import { createAdapterClass } from './provider/adapter.js';
-import { advertiseResourceScopes, providerConfiguration } from './provider/configuration.js';
+import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
 import { RedisStore } from './storage/redis-store.js';
@@ -91,6 +91,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     // Behind a TLS-terminating router the provider must trust X-Forwarded-Proto to see https.
     provider.proxy = !config.localInsecure;
     advertiseResourceScopes(provider, config);
+    failClosedWhileStoreDown(provider, store);
     provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
 
     signal?.throwIfAborted();

@@ -70,6 +70,6 @@ export function createApp(parts: AppParts): Express {
   app.use(['/auth', '/device/auth'], ...defaultScopeFiller(provider, config.provider.scopes));
   // Serves discovery (RFC 8414 and OpenID), registration, authorize, token, revocation.
   app.use(provider.callback());
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, parts.store));
   return app;
 }

@@ -1,6 +1,7 @@
 // The last error handler: a clear JSON error in OAuth's shape, never a stack trace.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import type { KeyValueStore } from '../storage/store.js';
 import { sendJsonError } from './json-error.js';
 
 interface HttpError {
@@ -11,13 +12,23 @@ interface HttpError {
   message?: string;
 }
 
-export function errorHandler(logger: Logger) {
+/** Fail closed while storage is down: 503 with Retry-After, and the proxy recovers by itself. */
+export function sendStoreUnavailable(res: Response): void {
+  res.set('Retry-After', '5');
+  sendJsonError(res, 503, 'temporarily_unavailable', 'The service is temporarily unavailable; retry shortly');
+}
+
+export function errorHandler(logger: Logger, store: KeyValueStore) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     const e = (err ?? {}) as HttpError;
     const status = e.status ?? e.statusCode ?? 500;
     if (res.headersSent) {
       res.destroy();
       return;
+    }
+    if (!store.available) {
+      logger.warn({ message: e.message }, 'storage unavailable');
+      return sendStoreUnavailable(res);
     }
     if (status >= 400 && status < 500 && e.expose !== false) {
       // Body parser and similar client errors.

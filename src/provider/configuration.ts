@@ -13,6 +13,23 @@ import { cachingFetch, clientMetadataDocumentFeature } from './client-metadata-d
 export const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 const CLAIMS_BY_SCOPE: Record<string, string[]> = { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] };
 
+/**
+ * oidc-provider turns storage failures into 500 server_error; while the store is down they are
+ * 503 temporarily_unavailable (fail closed, retry later), as elsewhere in the proxy.
+ */
+export function failClosedWhileStoreDown(provider: Provider, store: KeyValueStore): void {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 500 && !store.available) {
+      ctx.status = 503;
+      ctx.set('Retry-After', '5');
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'json';
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry shortly' };
+    }
+  });
+}
+
 /** oidc-provider lists only OpenID scopes in discovery; MCP clients also need the resource's. */
 export function advertiseResourceScopes(provider: Provider, config: Config): void {
   const extra = resourceScopes(config);

@@ -28,6 +28,10 @@ export class RedisStore implements KeyValueStore {
   }
 
   /** Connects once at startup so a wrong URL or an unreachable server stops the boot with a clear error. */
+  get available(): boolean {
+    return this.client.status === 'ready';
+  }
+
   async connect(): Promise<void> {
     await this.client.connect();
     await this.ping();

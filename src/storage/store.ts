@@ -3,6 +3,8 @@
 // each implementation applies its own namespace.
 
 export interface KeyValueStore {
+  /** False while the store cannot be reached (requests then fail fast instead of queueing). */
+  readonly available: boolean;
   get(key: string): Promise<string | undefined>;
   /** Writes a value that expires after ttlSeconds. */
   set(key: string, value: string, ttlSeconds: number): Promise<void>;

@@ -9,6 +9,11 @@ export interface RedisServer {
 
 const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
+/** Starts a redis-server on a given port again (e.g. after stop(), to test recovery). */
+export function startRedisOn(port: number): Promise<RedisServer> {
+  return startOn(port);
+}
+
 /** Starts a throwaway, non-persistent redis-server on 127.0.0.1:<free port>. */
 export async function startRedis(): Promise<RedisServer> {
   // freePort() -> spawn is racy; retry a couple of times if the port got taken meanwhile.

@@ -89,7 +89,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (!options.redis) await redis.stop();
     throw err;
   }
-  return {
+  const stack: Stack = {
     redis,
     idp,
     proxy,
@@ -100,7 +100,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async stop() {
       await proxy.stop();
       if (!options.idp) await idp.stop();
-      if (!options.redis) await redis.stop();
+      // The current one: a test may have restarted Redis.
+      if (!options.redis) await stack.redis.stop();
     },
   };
+  return stack;
 }

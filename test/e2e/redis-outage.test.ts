@@ -1,0 +1,54 @@
+// Redis stopped mid-run: the proxy fails closed (503 JSON with Retry-After, never a 500, a hang or
+// a crash) and recovers by itself when Redis is back.
+import assert from 'node:assert/strict';
+import { startRedisOn } from '../helpers/redis.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('Redis outage', function () {
+  this.timeout(60_000);
+  let stack: Stack;
+
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => stack?.stop());
+
+  const register = () =>
+    fetch(`${stack.baseUrl}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:5000/cb'], token_endpoint_auth_method: 'none' }),
+    });
+
+  it('answers 503 while Redis is down and recovers when it is back', async () => {
+    assert.equal((await register()).status, 201);
+
+    await stack.redis.stop();
+    await until(() => !stack.proxy.store.available, 'the proxy to notice');
+
+    const checks: [string, Promise<Response>][] = [
+      ['registration', register()],
+      ['token', fetch(`${stack.baseUrl}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&refresh_token=x&client_id=y' })],
+      ['mcp', fetch(stack.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${'a'.repeat(43)}` } })],
+      ['authorize', fetch(`${stack.baseUrl}/auth?client_id=y&response_type=code`, { redirect: 'manual' })],
+    ];
+    for (const [what, pending] of checks) {
+      const response = await pending;
+      assert.equal(response.status, 503, what);
+      assert.equal(response.headers.get('retry-after'), '5', what);
+      assert.equal(((await response.json()) as { error: string }).error, 'temporarily_unavailable', what);
+    }
+
+    stack.redis = await startRedisOn(stack.redis.port);
+    await until(() => stack.proxy.store.available, 'the proxy to reconnect');
+    assert.equal((await register()).status, 201);
+  });
+});
