@@ -63,7 +63,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     const bus = new InvalidationBus(store);
     await bus.start();
     const callers = new CallerCache(bus, { ttlMs: config.mcp.tokenCacheTtlMs, maxEntries: 10_000 });
-    const refresher = new UpstreamRefresher(store, vault, upstream, bus, logger);
+    const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger);
     const render = createViews(config);
 
     const provider = new Provider(

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { SETTINGS, type SettingName, type SettingValues } from './settings.js';
 import type { ServerMetadata } from './parsers.js';
+import type { AccessPolicy } from '../identity/access-policy.js';
 
 export { SETTINGS } from './settings.js';
 
@@ -73,6 +74,7 @@ export interface Config {
     callbackPath: string;
     /** Exact redirect_uri registered at the IdP. */
     callbackUrl: string;
+    access: AccessPolicy;
   };
   branding: { title: string; favicon: string | undefined; heroku: boolean };
   rateLimit: { max: number; windowMs: number };
@@ -227,6 +229,12 @@ export function loadConfig(env: Environment): Config {
       metadata: v.IDENTITY_SERVER_METADATA_FILE,
       callbackPath: v.IDENTITY_CALLBACK_PATH!,
       callbackUrl: `${origin}${v.IDENTITY_CALLBACK_PATH}`,
+      access: {
+        emails: v.IDENTITY_ALLOWED_EMAILS ?? [],
+        domains: v.IDENTITY_ALLOWED_DOMAINS ?? [],
+        groups: v.IDENTITY_ALLOWED_GROUPS ?? [],
+        groupsClaim: v.IDENTITY_GROUPS_CLAIM!,
+      },
     },
     branding: {
       heroku: /(^|\.)heroku\.com$/.test(identityUrl.hostname),

@@ -194,9 +194,11 @@ function signsAndVerifies(jwk: JsonWebKey, where: string): boolean {
   }
 }
 
-function list(raw: string): string[] {
+export function list(raw: string): string[] {
   return raw.split(',').map((s) => s.trim()).filter(Boolean);
 }
+
+export const lowerCaseList = (raw: string): string[] => list(raw.toLowerCase());
 
 export function cookieKeys(raw: string): string[] {
   const keys = list(raw);

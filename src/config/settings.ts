@@ -195,6 +195,19 @@ export const SETTINGS = {
       'Path of a JSON file with the identity provider\'s server metadata, for IdPs without discovery (Heroku Identity).',
     parse: parse.serverMetadataFile,
   }),
+  IDENTITY_ALLOWED_EMAILS: setting({
+    description: 'Comma-separated email addresses allowed to sign in (verified emails only). Unset: no email restriction.',
+    parse: parse.lowerCaseList,
+  }),
+  IDENTITY_ALLOWED_DOMAINS: setting({
+    description: 'Comma-separated email domains allowed to sign in (verified emails only), e.g. `example.com`.',
+    parse: parse.lowerCaseList,
+  }),
+  IDENTITY_ALLOWED_GROUPS: setting({
+    description: 'Comma-separated values of the groups claim, one of which a user must have to sign in.',
+    parse: parse.list,
+  }),
+  IDENTITY_GROUPS_CLAIM: setting({ description: 'Claim (ID token or userinfo) holding the user\'s groups.', default: 'groups', parse: parse.text }),
   IDENTITY_CALLBACK_PATH: setting({
     description: 'Path of the callback URL registered at the identity provider (BASE_URL + this path).',
     default: '/interaction/identity/callback',

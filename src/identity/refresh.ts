@@ -7,7 +7,9 @@ import type { Logger } from 'pino';
 import { destroyGrant } from '../provider/adapter.js';
 import type { InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
-import type { UpstreamIdentity } from './upstream.js';
+import { checkAccess } from './access-policy.js';
+import type { AccessPolicy } from './access-policy.js';
+import { UpstreamRefreshRefused, type UpstreamIdentity } from './upstream.js';
 import type { UpstreamTokens, UpstreamTokenVault } from './vault.js';
 
 const LOCK_TTL_SECONDS = 30;
@@ -22,6 +24,7 @@ export class UpstreamRefresher {
     private readonly vault: UpstreamTokenVault,
     private readonly upstream: UpstreamIdentity,
     private readonly bus: InvalidationBus,
+    private readonly policy: AccessPolicy,
     private readonly logger: Logger,
   ) {}
 
@@ -53,8 +56,14 @@ export class UpstreamRefresher {
       if (current.accessToken !== stale.accessToken) return current;
       let next: UpstreamTokens;
       try {
-        next = await this.upstream.refresh(current);
+        const refreshed = await this.upstream.refresh(current);
+        next = refreshed.tokens;
+        // Who may sign in is checked again: a user removed from the allowlist loses access here.
+        const decision = refreshed.profile ? checkAccess(this.policy, refreshed.profile) : { allowed: true as const };
+        if (!decision.allowed) throw new UpstreamRefreshRefused(`access policy: ${decision.reason}`);
       } catch (err) {
+        // An outage of the IdP is not the end of the session: the caller answers 503 and keeps it.
+        if (!(err instanceof UpstreamRefreshRefused)) throw err;
         this.logger.info({ grantId, reason: (err as Error).message }, 'upstream refresh refused; grant revoked');
         await destroyGrant(this.store, grantId, this.bus);
         return undefined;

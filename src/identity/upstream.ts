@@ -3,6 +3,7 @@
 // registered redirect_uri, the user's identity, and refresh.
 import * as oidc from 'openid-client';
 import type { Config } from '../config/index.js';
+import { isRestricted } from './access-policy.js';
 import type { UpstreamTokens } from './vault.js';
 
 export interface AuthorizationChecks {
@@ -14,8 +15,17 @@ export interface AuthorizationChecks {
 
 export interface UpstreamIdentityResult {
   subject: string;
+  /** What we keep of the user (shown, passed to the MCP server). */
   claims: { email?: string; email_verified?: boolean; name?: string };
+  /** Every claim the IdP gave (ID token over userinfo), for the access policy; not stored. */
+  profile: Record<string, unknown>;
   tokens: UpstreamTokens;
+}
+
+export interface RefreshResult {
+  tokens: UpstreamTokens;
+  /** The user's claims as of this refresh, when the IdP gives any (ID token or userinfo). */
+  profile: Record<string, unknown> | undefined;
 }
 
 /** The IdP answered the authorization request with an error (e.g. the user declined). */
@@ -25,6 +35,14 @@ export class UpstreamAuthorizationError extends Error {
     readonly description: string | undefined,
   ) {
     super(description ? `${error}: ${description}` : error);
+  }
+}
+
+/** The IdP refused a refresh (an OAuth error answer, e.g. invalid_grant): the session is over. */
+export class UpstreamRefreshRefused extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'UpstreamRefreshRefused';
   }
 }
 
@@ -107,7 +125,7 @@ export class UpstreamIdentity {
     const tokens = toUpstreamTokens(response);
     const idClaims = response.claims();
     let userinfo: Record<string, unknown> | undefined;
-    if (!idClaims?.email && this.client.serverMetadata().userinfo_endpoint) {
+    if ((!idClaims?.email || isRestricted(this.settings.access)) && this.client.serverMetadata().userinfo_endpoint) {
       userinfo = await oidc
         .fetchUserInfo(this.client, tokens.accessToken, idClaims?.sub ?? oidc.skipSubjectCheck)
         .catch((err: unknown) => {
@@ -119,12 +137,28 @@ export class UpstreamIdentity {
     return { ...identify(idClaims, userinfo, response), tokens };
   }
 
-  /** Spends the refresh token; keeps it when the IdP does not rotate it. */
-  async refresh(current: UpstreamTokens): Promise<UpstreamTokens> {
-    if (!current.refreshToken) throw new Error('no upstream refresh token');
-    const response = await oidc.refreshTokenGrant(this.client, current.refreshToken);
+  /**
+   * Spends the refresh token (keeping it when the IdP does not rotate it). When sign-in is
+   * restricted, also reads the user's current claims so the policy can be checked again.
+   */
+  async refresh(current: UpstreamTokens): Promise<RefreshResult> {
+    if (!current.refreshToken) throw new UpstreamRefreshRefused('no upstream refresh token');
+    let response: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
+    try {
+      response = await oidc.refreshTokenGrant(this.client, current.refreshToken);
+    } catch (err) {
+      // An answer in OAuth's error shape ends the session; anything else (network, 5xx) is an outage.
+      if (err instanceof oidc.ResponseBodyError) throw new UpstreamRefreshRefused(err.error);
+      throw err;
+    }
     const next = toUpstreamTokens(response);
-    return { ...next, refreshToken: next.refreshToken ?? current.refreshToken };
+    const tokens = { ...next, refreshToken: next.refreshToken ?? current.refreshToken };
+    if (!isRestricted(this.settings.access)) return { tokens, profile: undefined };
+    const idClaims = response.claims();
+    const userinfo = this.client.serverMetadata().userinfo_endpoint
+      ? await oidc.fetchUserInfo(this.client, tokens.accessToken, idClaims?.sub ?? oidc.skipSubjectCheck)
+      : undefined;
+    return { tokens, profile: idClaims || userinfo ? { ...userinfo, ...idClaims } : undefined };
   }
 }
 
@@ -137,7 +171,7 @@ export function identify(
   userinfo: Record<string, unknown> | undefined,
   tokenResponse: Record<string, unknown>,
 ): Omit<UpstreamIdentityResult, 'tokens'> {
-  const claims = { ...userinfo, ...idClaims };
+  const claims: Record<string, unknown> = { ...userinfo, ...idClaims };
   const subject = [claims.sub, tokenResponse.user_id, tokenResponse.id].find(
     (v): v is string | number => (typeof v === 'string' && v !== '') || typeof v === 'number',
   );
@@ -151,6 +185,7 @@ export function identify(
       ...(typeof claims.email_verified === 'boolean' ? { email_verified: claims.email_verified } : {}),
       ...(typeof claims.name === 'string' ? { name: claims.name } : {}),
     },
+    profile: claims,
   };
 }
 

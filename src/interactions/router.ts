@@ -5,6 +5,7 @@ import { errors as oidcErrors, type default as Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { AccountStore } from '../identity/accounts.js';
+import { checkAccess } from '../identity/access-policy.js';
 import { UpstreamAuthorizationError, type UpstreamIdentity } from '../identity/upstream.js';
 import type { UpstreamTokenVault } from '../identity/vault.js';
 import { destroyGrant } from '../provider/adapter.js';
@@ -126,6 +127,19 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     }
 
     const accountId = identity.subject;
+    const decision = checkAccess(config.identity.access, identity.profile);
+    if (!decision.allowed) {
+      logger.info({ accountId, reason: decision.reason }, 'sign-in refused by the access policy');
+      const client = await provider.Client.find(String(details.params.client_id));
+      const page = await render('access-denied', {
+        uid: details.uid,
+        csrf: await csrf.issue(details.uid),
+        reason: decision.reason,
+        clientName: client?.clientName ?? 'the application',
+      });
+      res.status(403).type('html').send(page.html);
+      return;
+    }
     const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
     const scopes = requestedScopes(details);
     const allowedResourceScopes = new Set(resourceScopes(config));
@@ -144,6 +158,19 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     }
     logger.info({ accountId, clientId: details.params.client_id, grantId }, 'grant created');
     await finish(req, res, { login: { accountId }, consent: { grantId } });
+  });
+
+  // The refused user returns to the client, which learns access_denied.
+  router.post('/interaction/:uid/refused', form, async (req, res) => {
+    const details = await interactionOf(req, res);
+    if (!(await csrf.redeem(details.uid, req.body?.csrf))) {
+      return renderErrorPage(res, render, 403, {
+        heading: 'This page has expired',
+        message: 'Start the connection again from your application.',
+        code: 'invalid_csrf_token',
+      });
+    }
+    await finish(req, res, { error: 'access_denied', error_description: 'This account is not allowed to use this server.' });
   });
 
   router.use(async (err: unknown, req: Request, res: Response, next: NextFunction) => {

@@ -79,10 +79,12 @@ describe('identity for the MCP server', function () {
   describe('upstream tokens near expiry', () => {
     let stack: Stack;
     let client: Client;
+    let auth: TestOAuthProvider;
     before(async () => {
       // Upstream tokens live 5 s and are refreshed 10 s before expiry: every call finds them due.
       stack = await startStack({ upstreamAccessTokenTtlSeconds: 5, env: { MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS: '10' } });
-      client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+      auth = new TestOAuthProvider();
+      client = await connectWithOAuth(stack.mcpUrl, auth);
     });
     after(async () => {
       await client?.close();
@@ -95,6 +97,18 @@ describe('identity for the MCP server', function () {
       assert.ok(stack.idp.refreshGrants() > before, 'refreshed');
       assert.equal(await stack.idp.isAccessTokenValid(seen.authorization.replace(/^Bearer /, '')), true);
       assert.equal(stack.logs.some((l) => l.includes('MCP server refused')), false);
+    });
+
+    it('answer 503 temporarily_unavailable (and keep the session) while the IdP is unreachable', async () => {
+      await stack.idp.stop();
+      const response = await fetch(stack.mcpUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${auth.savedTokens!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+      assert.equal(response.status, 503);
+      assert.equal(((await response.json()) as { error: string }).error, 'temporarily_unavailable');
+      assert.equal(stack.logs.some((l) => l.includes('grant revoked')), false);
     });
   });
 });

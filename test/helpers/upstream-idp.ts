@@ -23,6 +23,8 @@ export interface UpstreamIdp {
   refreshGrants(): number;
   failNextRefresh(): void;
   revokeAllAccessTokens(): Promise<void>;
+  /** Overrides claims of the test user from now on (e.g. email_verified, groups). */
+  setUserClaims(claims: Record<string, unknown>): void;
 }
 
 export const TEST_USER = {
@@ -40,6 +42,7 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
   const issuer = `http://127.0.0.1:${port}`;
   const clientSecret = randomBytes(24).toString('base64url');
   const store = new MemoryStore();
+  let claimOverrides: Record<string, unknown> = {};
 
   const config: Configuration = {
     // Own adapter: the built-in memory adapter is a process-wide LRU shared with any other
@@ -62,7 +65,7 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
       keys: [randomBytes(32).toString('base64url')],
     },
     scopes: ['openid', 'email', 'profile', 'offline_access'],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'groups'] },
     findAccount: (_ctx, sub) =>
       sub === TEST_USER.sub
         ? {
@@ -73,6 +76,8 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
               email_verified: true,
               name: TEST_USER.name,
               preferred_username: TEST_USER.username,
+              groups: ['staff'],
+              ...claimOverrides,
             }),
           }
         : undefined,
@@ -210,6 +215,9 @@ ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
     },
     async revokeAllAccessTokens() {
       store.deleteModel('AccessToken');
+    },
+    setUserClaims(claims) {
+      claimOverrides = claims;
     },
   };
 }

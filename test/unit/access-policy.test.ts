@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { checkAccess, isRestricted, type AccessPolicy } from '../../src/identity/access-policy.js';
+
+const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', ...p });
+const verified = (email: string, extra: Record<string, unknown> = {}) => ({ email, email_verified: true, ...extra });
+
+describe('access policy rules', () => {
+  it('allows everyone without lists', () => {
+    assert.equal(isRestricted(policy({})), false);
+    assert.deepEqual(checkAccess(policy({}), {}), { allowed: true });
+  });
+
+  it('matches emails exactly (case-insensitively) or by domain; either list suffices', () => {
+    const p = policy({ emails: ['bob@other.org'], domains: ['example.com'] });
+    assert.equal(checkAccess(p, verified('Alice@Example.com')).allowed, true);
+    assert.equal(checkAccess(p, verified('bob@other.org')).allowed, true);
+    assert.deepEqual(checkAccess(p, verified('eve@other.org')), { allowed: false, reason: 'email address not allowed' });
+    assert.deepEqual(checkAccess(p, verified('eve@notexample.com')), { allowed: false, reason: 'email address not allowed' });
+  });
+
+  it('requires a verified email when emails or domains are listed', () => {
+    const p = policy({ domains: ['example.com'] });
+    assert.deepEqual(checkAccess(p, { email: 'a@example.com' }), { allowed: false, reason: 'email address not verified' });
+    assert.deepEqual(checkAccess(p, { email: 'a@example.com', email_verified: 'true' }), { allowed: false, reason: 'email address not verified' });
+    assert.deepEqual(checkAccess(p, {}), { allowed: false, reason: 'no email address' });
+  });
+
+  it('reads groups from the configured claim, as an array or one string', () => {
+    const p = policy({ groups: ['staff'], groupsClaim: 'roles' });
+    assert.equal(checkAccess(p, { roles: ['x', 'staff'] }).allowed, true);
+    assert.equal(checkAccess(p, { roles: 'staff' }).allowed, true);
+    assert.equal(checkAccess(p, { groups: ['staff'] }).allowed, false);
+  });
+
+  it('applies every configured kind', () => {
+    const p = policy({ domains: ['example.com'], groups: ['staff'] });
+    assert.equal(checkAccess(p, verified('a@example.com', { groups: ['staff'] })).allowed, true);
+    assert.equal(checkAccess(p, verified('a@example.com', { groups: [] })).allowed, false);
+    assert.equal(checkAccess(p, verified('a@other.org', { groups: ['staff'] })).allowed, false);
+  });
+});
