@@ -4,7 +4,11 @@ import { identify } from '../../src/identity/upstream.js';
 describe('identify (who signed in upstream)', () => {
   it('prefers the ID token sub and its claims', () => {
     const result = identify({ sub: 'id-sub', email: 'a@example.com', email_verified: true }, { sub: 'id-sub', name: 'A' }, { user_id: 'u' });
-    assert.deepEqual(result, { subject: 'id-sub', claims: { email: 'a@example.com', email_verified: true, name: 'A' } });
+    assert.deepEqual(result, {
+      subject: 'id-sub',
+      claims: { email: 'a@example.com', email_verified: true, name: 'A' },
+      profile: { sub: 'id-sub', email: 'a@example.com', email_verified: true, name: 'A' },
+    });
   });
 
   it('uses userinfo when there is no ID token', () => {
