@@ -62,15 +62,21 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     const accounts = new AccountStore(store, config.provider.grantTtl);
     const bus = new InvalidationBus(store);
     await bus.start();
+    // A revoked grant's upstream tokens are revoked at the IdP too (best effort: it may be down).
+    const onGrantEnd = async (grantId: string) => {
+      const tokens = await vault.load(grantId);
+      if (!tokens) return;
+      upstream.revoke(tokens).catch((err: Error) => logger.warn({ grantId, message: err.message }, 'upstream token revocation failed'));
+    };
     const callers = new CallerCache(bus, { ttlMs: config.mcp.tokenCacheTtlMs, maxEntries: 10_000 });
-    const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger);
+    const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger, onGrantEnd);
     const render = createViews(config);
 
     const provider = new Provider(
       config.baseUrl,
       providerConfiguration({
         config,
-        adapter: createAdapterClass(store, { bus, refreshReplayGraceSeconds: config.provider.refreshReplayGraceSeconds }),
+        adapter: createAdapterClass(store, { bus, refreshReplayGraceSeconds: config.provider.refreshReplayGraceSeconds, onGrantEnd }),
         store,
         accounts,
         async renderError(ctx: KoaContextWithOIDC, out) {

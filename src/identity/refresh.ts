@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { destroyGrant } from '../provider/adapter.js';
+import { destroyGrant, type GrantEndHook } from '../provider/adapter.js';
 import type { InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { checkAccess } from './access-policy.js';
@@ -26,6 +26,7 @@ export class UpstreamRefresher {
     private readonly bus: InvalidationBus,
     private readonly policy: AccessPolicy,
     private readonly logger: Logger,
+    private readonly onGrantEnd?: GrantEndHook,
   ) {}
 
   /** New tokens for the grant, or undefined when the grant had to be revoked. */
@@ -65,7 +66,7 @@ export class UpstreamRefresher {
         // An outage of the IdP is not the end of the session: the caller answers 503 and keeps it.
         if (!(err instanceof UpstreamRefreshRefused)) throw err;
         this.logger.info({ grantId, reason: (err as Error).message }, 'upstream refresh refused; grant revoked');
-        await destroyGrant(this.store, grantId, this.bus);
+        await destroyGrant(this.store, grantId, { bus: this.bus, onGrantEnd: this.onGrantEnd });
         return undefined;
       }
       if (!(await this.vault.update(grantId, next))) return undefined;

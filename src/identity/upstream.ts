@@ -81,8 +81,11 @@ export class UpstreamIdentity {
     return this.settings.scopes.includes('openid');
   }
 
-  get revocationEndpoint(): string | undefined {
-    return this.client.serverMetadata().revocation_endpoint;
+  /** RFC 7009 at the IdP, when it offers revocation: the refresh token (which ends the grant there), then the access token. */
+  async revoke(tokens: UpstreamTokens): Promise<void> {
+    if (!this.client.serverMetadata().revocation_endpoint) return;
+    if (tokens.refreshToken) await oidc.tokenRevocation(this.client, tokens.refreshToken, { token_type_hint: 'refresh_token' });
+    await oidc.tokenRevocation(this.client, tokens.accessToken, { token_type_hint: 'access_token' });
   }
 
   newChecks(): AuthorizationChecks {

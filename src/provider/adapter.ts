@@ -17,16 +17,25 @@ export const grantIndexKey = (grantId: string): string => `grant:${grantId}`;
 const userCodeKey = (userCode: string): string => `userCode:${userCode}`;
 const uidKey = (uid: string): string => `uid:${uid}`;
 
-async function deleteGrantIndex(store: KeyValueStore, grantId: string, bus: InvalidationBus | undefined): Promise<void> {
+/** Told before a grant's records are deleted (to revoke its upstream tokens at the IdP). */
+export type GrantEndHook = (grantId: string) => Promise<void>;
+
+interface GrantEnd {
+  bus?: InvalidationBus | undefined;
+  onGrantEnd?: GrantEndHook | undefined;
+}
+
+async function deleteGrantIndex(store: KeyValueStore, grantId: string, { bus, onGrantEnd }: GrantEnd): Promise<void> {
   const index = grantIndexKey(grantId);
+  await onGrantEnd?.(grantId);
   await store.del(...(await store.indexMembers(index)), index);
   await bus?.publish({ grantId });
 }
 
 /** Removes a grant and everything that belongs to it, whoever asks (upstream refresh failure, operators). */
-export async function destroyGrant(store: KeyValueStore, grantId: string, bus?: InvalidationBus): Promise<void> {
+export async function destroyGrant(store: KeyValueStore, grantId: string, end: GrantEnd = {}): Promise<void> {
   await store.del(recordKey('Grant', grantId));
-  await deleteGrantIndex(store, grantId, bus);
+  await deleteGrantIndex(store, grantId, end);
 }
 
 export interface AdapterOptions {
@@ -37,9 +46,10 @@ export interface AdapterOptions {
    * racing itself gets tokens instead of having its grant revoked as a replay.
    */
   refreshReplayGraceSeconds?: number;
+  onGrantEnd?: GrantEndHook;
 }
 
-export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGraceSeconds = 0 }: AdapterOptions = {}): new (
+export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGraceSeconds = 0, onGrantEnd }: AdapterOptions = {}): new (
   model: string,
 ) => Adapter {
   return class StoreAdapter implements Adapter {
@@ -91,12 +101,12 @@ export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGra
     async destroy(id: string): Promise<void> {
       await store.del(recordKey(this.model, id));
       // A destroyed grant takes everything indexed under it (tokens, upstream tokens) along.
-      if (this.model === 'Grant') await deleteGrantIndex(store, id, bus);
+      if (this.model === 'Grant') await deleteGrantIndex(store, id, { bus, onGrantEnd });
       if (this.model === 'AccessToken') await bus?.publish({ tokenHash: tokenHash(id) });
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
-      await deleteGrantIndex(store, grantId, bus);
+      await deleteGrantIndex(store, grantId, { bus, onGrantEnd });
     }
   };
 }

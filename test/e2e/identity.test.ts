@@ -56,6 +56,35 @@ describe('identity for the MCP server', function () {
     });
   });
 
+  describe('grant revocation', () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await startStack();
+    });
+    after(async () => stack?.stop());
+
+    it('revokes the upstream tokens at the IdP too', async () => {
+      const auth = new TestOAuthProvider();
+      const client = await connectWithOAuth(stack.mcpUrl, auth);
+      const upstreamToken = (await whoami(client)).authorization.replace(/^Bearer /, '');
+      await client.close();
+      assert.equal(await stack.idp.isAccessTokenValid(upstreamToken), true);
+      const revoke = await fetch(`${stack.baseUrl}/token/revocation`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: auth.savedTokens!.refresh_token!, token_type_hint: 'refresh_token', client_id: auth.client!.client_id }),
+      });
+      assert.equal(revoke.status, 200);
+      // The IdP call is made after the grant is gone, without holding up the client: poll briefly.
+      let valid = true;
+      for (let i = 0; i < 100 && valid; i++) {
+        valid = await stack.idp.isAccessTokenValid(upstreamToken);
+        if (valid) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(valid, false);
+    });
+  });
+
   describe('identity headers switched off', () => {
     let stack: Stack;
     let auth: TestOAuthProvider;
