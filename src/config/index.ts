@@ -61,6 +61,7 @@ export interface Config {
     refreshTokenTtl: number;
     grantTtl: number;
     refreshReplayGraceSeconds: number;
+    consentTtl: number;
     viewsPath: string | undefined;
     clientMetadataDocuments: { enabled: boolean; allowedHosts: string[]; deniedHosts: string[]; allowLoopback: boolean };
   };
@@ -212,6 +213,7 @@ export function loadConfig(env: Environment): Config {
       refreshTokenTtl: v.MCP_AUTH_PROXY_REFRESH_TOKEN_TTL!,
       grantTtl: v.MCP_AUTH_PROXY_GRANT_TTL!,
       refreshReplayGraceSeconds: v.MCP_AUTH_PROXY_REFRESH_REPLAY_GRACE_SECONDS!,
+      consentTtl: v.MCP_AUTH_PROXY_CONSENT_TTL!,
       viewsPath: v.OIDC_PROVIDER_VIEWS_PATH,
       clientMetadataDocuments: {
         enabled: v.MCP_AUTH_PROXY_CIMD!,

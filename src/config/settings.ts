@@ -154,6 +154,12 @@ export const SETTINGS = {
     description: 'Absolute path of a directory whose `confirm-login.ejs` and `_layout.ejs` replace ours.',
     parse: parse.viewsDirectory,
   }),
+  MCP_AUTH_PROXY_CONSENT_TTL: setting({
+    description:
+      'How long a user\'s confirmation of a client is remembered (per user and client), in seconds; 0 asks every time. `prompt=consent` always asks.',
+    default: String(30 * 24 * 3600),
+    parse: parse.nonNegativeInt,
+  }),
   MCP_AUTH_PROXY_ACCESS_TOKEN_TTL: setting({
     description: 'Lifetime of the access tokens the proxy issues, in seconds.',
     default: '3600',

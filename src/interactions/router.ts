@@ -12,6 +12,7 @@ import { destroyGrant } from '../provider/adapter.js';
 import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/configuration.js';
 import type { KeyValueStore } from '../storage/store.js';
 import type { RenderView } from '../views.js';
+import { Consents } from './consents.js';
 import { CsrfTokens } from './csrf.js';
 import { UpstreamSignIns } from './upstream-state.js';
 import { renderErrorPage } from '../http/error-page.js';
@@ -40,6 +41,14 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   const { config, provider, store, upstream, vault, accounts, render, logger } = deps;
   const csrf = new CsrfTokens(store);
   const signIns = new UpstreamSignIns(store);
+  const consents = new Consents(store, config.provider.consentTtl);
+
+  /** Sends the browser to the IdP; the upstream state exists only from here on. */
+  async function beginUpstreamSignIn(res: Response, uid: string, rememberedFor?: string): Promise<void> {
+    const checks = upstream.newChecks();
+    await signIns.begin({ uid, ...checks, ...(rememberedFor !== undefined ? { rememberedFor } : {}) });
+    res.redirect(303, (await upstream.authorizationUrl(checks)).href);
+  }
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
 
@@ -68,6 +77,17 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const details = await interactionOf(req, res);
     const client = await provider.Client.find(String(details.params.client_id));
     if (!client) throw new oidcErrors.InvalidClient('client not found');
+    // The signed-in user already confirmed this client: straight to the IdP, unless asked to confirm.
+    const sessionAccount = details.session?.accountId;
+    const consentPrompted = String(details.params.prompt ?? '').split(' ').includes('consent');
+    if (
+      sessionAccount &&
+      !consentPrompted &&
+      !(await consents.mustAsk(details.uid)) &&
+      (await consents.isRemembered(sessionAccount, client.clientId))
+    ) {
+      return beginUpstreamSignIn(res, details.uid, sessionAccount);
+    }
     // A device authorization (RFC 8628) has no redirect: the user returns to the device.
     const redirectUri = typeof details.params.redirect_uri === 'string' ? new URL(details.params.redirect_uri) : undefined;
     const page = await render('confirm-login', {
@@ -100,9 +120,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     if (req.body?.action !== 'confirm') {
       return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
     }
-    const checks = upstream.newChecks();
-    await signIns.begin({ uid: details.uid, ...checks });
-    res.redirect(303, (await upstream.authorizationUrl(checks)).href);
+    await beginUpstreamSignIn(res, details.uid);
   });
 
   router.get('/interaction/:uid/identity', async (req, res) => {
@@ -127,6 +145,12 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     }
 
     const accountId = identity.subject;
+    if (signIn.rememberedFor !== undefined && signIn.rememberedFor !== accountId) {
+      // Someone else signed in upstream: they have not confirmed this client themselves.
+      upstream.revoke(identity.tokens).catch(() => {});
+      await consents.askAgain(details.uid);
+      return res.redirect(303, `/interaction/${encodeURIComponent(details.uid)}`);
+    }
     const decision = checkAccess(config.identity.access, identity.profile);
     if (!decision.allowed) {
       logger.info({ accountId, reason: decision.reason }, 'sign-in refused by the access policy');
@@ -156,6 +180,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       await destroyGrant(store, grantId).catch(() => {});
       throw err;
     }
+    await consents.remember(accountId, String(details.params.client_id));
     logger.info({ accountId, clientId: details.params.client_id, grantId }, 'grant created');
     await finish(req, res, { login: { accountId }, consent: { grantId } });
   });

@@ -6,6 +6,8 @@ import type { AuthorizationChecks } from '../identity/upstream.js';
 export interface UpstreamSignIn extends AuthorizationChecks {
   /** The interaction (our authorization request) the sign-in belongs to. */
   uid: string;
+  /** Set when the confirm page was skipped on this account's remembered consent. */
+  rememberedFor?: string;
 }
 
 const TTL_SECONDS = 600;

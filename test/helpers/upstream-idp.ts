@@ -35,6 +35,17 @@ export const TEST_USER = {
   name: 'Alice Liddell',
 } as const;
 
+/** A second user, for tests where another person uses the same browser or client. */
+export const OTHER_USER = {
+  sub: 'user-2',
+  email: 'bob@example.com',
+  username: 'bob',
+  password: 'builder',
+  name: 'Bob Builder',
+} as const;
+
+const USERS = [TEST_USER, OTHER_USER];
+
 const CLIENT_ID = 'mcp-auth-proxy-test';
 
 export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<UpstreamIdp> {
@@ -66,21 +77,23 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     },
     scopes: ['openid', 'email', 'profile', 'offline_access'],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'groups'] },
-    findAccount: (_ctx, sub) =>
-      sub === TEST_USER.sub
+    findAccount: (_ctx, sub) => {
+      const user = USERS.find((u) => u.sub === sub);
+      return user
         ? {
             accountId: sub,
             claims: () => ({
               sub,
-              email: TEST_USER.email,
+              email: user.email,
               email_verified: true,
-              name: TEST_USER.name,
-              preferred_username: TEST_USER.username,
+              name: user.name,
+              preferred_username: user.username,
               groups: ['staff'],
-              ...claimOverrides,
+              ...(user === TEST_USER ? claimOverrides : {}),
             }),
           }
-        : undefined,
+        : undefined;
+    },
     pkce: { required: () => true }, // v9 only implements S256
     // Always issue refresh tokens (default needs offline_access, which in turn needs prompt=consent).
     issueRefreshToken: () => true,
@@ -154,10 +167,9 @@ ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
     }
     if (isLogin && req.method === 'POST') {
       const form = new URLSearchParams((await readBody(req)).toString('utf8'));
-      if (form.get('username') !== TEST_USER.username || form.get('password') !== TEST_USER.password) {
-        return renderLogin(res, uid, 'Invalid username or password.');
-      }
-      return finish(req, res, TEST_USER.sub);
+      const user = USERS.find((u) => u.username === form.get('username') && u.password === form.get('password'));
+      if (!user) return renderLogin(res, uid, 'Invalid username or password.');
+      return finish(req, res, user.sub);
     }
     res.writeHead(405).end();
   };
