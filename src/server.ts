@@ -12,7 +12,7 @@ import { errorHandler } from './http/errors.js';
 import { rateLimit } from './http/rate-limit.js';
 import { interactionRouter } from './interactions/router.js';
 import { requestLogger } from './logging.js';
-import { bearerAuth } from './mcp/bearer.js';
+import { bearerAuth, callerOf } from './mcp/bearer.js';
 import type { CallerCache } from './mcp/caller-cache.js';
 import { originCheck } from './mcp/origin.js';
 import { protectedResourceRouter } from './mcp/protected-resource.js';
@@ -50,6 +50,10 @@ export function createApp(parts: AppParts): Express {
     originCheck(config),
     bodyLimit(config.mcp.maxBodyBytes),
     bearerAuth({ config, provider, vault, accounts, cache: callers }),
+    // Per user, not per IP (many users share a client's egress address); off unless configured.
+    ...(config.rateLimit.mcp.max > 0
+      ? [rateLimit(parts.store, { name: 'mcp', ...config.rateLimit.mcp, keyOf: (_req, res) => callerOf(res).accountId })]
+      : []),
     mcpProxy({ config, refresher, logger }),
   );
 
@@ -62,11 +66,14 @@ export function createApp(parts: AppParts): Express {
       },
     }),
   );
-  // Rate limits apply to the endpoints people and clients sign in through, not to discovery.
-  app.use(['/auth', '/token', '/reg', '/interaction', '/device', '/session'], rateLimit(parts.store, config.rateLimit));
+  // Rate limits apply to the endpoints people and clients sign in through, not to discovery;
+  // each class has its own budget, registration a quota of its own.
+  const { max, windowMs } = config.rateLimit;
+  app.use(['/auth', '/interaction', '/device', '/session'], rateLimit(parts.store, { name: 'authorize', max, windowMs }));
+  app.use('/token', rateLimit(parts.store, { name: 'token', max, windowMs }));
   app.use(interactionRouter(parts));
   app.use('/reg', registrationCors);
-  app.post('/reg', ...registrationNormalizer(config.provider.scopes));
+  app.post('/reg', rateLimit(parts.store, { name: 'registration', ...config.rateLimit.registration }), ...registrationNormalizer(config.provider.scopes));
   app.use(['/auth', '/device/auth'], ...defaultScopeFiller(provider, config.provider.scopes));
   // Serves discovery (RFC 8414 and OpenID), registration, authorize, token, revocation.
   app.use(provider.callback());

@@ -78,7 +78,13 @@ export interface Config {
     access: AccessPolicy;
   };
   branding: { title: string; favicon: string | undefined; heroku: boolean };
-  rateLimit: { max: number; windowMs: number };
+  rateLimit: {
+    max: number;
+    windowMs: number;
+    registration: { max: number; windowMs: number };
+    /** Per user at /mcp; max 0 is unlimited. */
+    mcp: { max: number; windowMs: number };
+  };
   verifyRelease: boolean;
   telemetry: { disabled: boolean; serviceName: string };
   logLevel: string;
@@ -243,7 +249,12 @@ export function loadConfig(env: Environment): Config {
       title: v.BRANDING_TITLE ?? (/(^|\.)heroku\.com$/.test(identityUrl.hostname) ? 'Heroku MCP' : 'MCP Server'),
       favicon: v.BRANDING_FAVICON?.href,
     },
-    rateLimit: { max: v.MAX_REQUESTS!, windowMs: v.MAX_REQUESTS_WINDOW! },
+    rateLimit: {
+      max: v.MAX_REQUESTS!,
+      windowMs: v.MAX_REQUESTS_WINDOW!,
+      registration: { max: v.MCP_AUTH_PROXY_REGISTRATION_MAX!, windowMs: v.MCP_AUTH_PROXY_REGISTRATION_WINDOW_MS! },
+      mcp: { max: v.MCP_AUTH_PROXY_MCP_MAX_REQUESTS!, windowMs: v.MCP_AUTH_PROXY_MCP_WINDOW_MS! },
+    },
     verifyRelease: v.MCP_AUTH_PROXY_VERIFY_RELEASE!,
     telemetry: { disabled: v.OTEL_SDK_DISABLED!, serviceName: v.OTEL_SERVICE_NAME! },
     logLevel: v.LOG_LEVEL!,

@@ -227,7 +227,8 @@ export const SETTINGS = {
   BRANDING_TITLE: setting({ description: 'Title of the sign-in pages.', parse: parse.text }),
   BRANDING_FAVICON: setting({ description: 'Favicon URL of the sign-in pages.', parse: parse.httpUrl }),
   MAX_REQUESTS: setting({
-    description: 'Requests allowed per client IP per window on the authorization endpoints.',
+    description:
+      'Requests allowed per client IP per window on each class of authorization endpoints (authorize and sign-in pages; token and revocation).',
     default: '60',
     parse: parse.positiveInt,
   }),
@@ -236,6 +237,19 @@ export const SETTINGS = {
     default: '60000',
     parse: parse.positiveInt,
   }),
+  MCP_AUTH_PROXY_REGISTRATION_MAX: setting({
+    description: 'Dynamic Client Registrations allowed per client IP per MCP_AUTH_PROXY_REGISTRATION_WINDOW_MS.',
+    default: '30',
+    parse: parse.positiveInt,
+  }),
+  MCP_AUTH_PROXY_REGISTRATION_WINDOW_MS: setting({ description: 'Window of the registration quota.', default: '3600000', parse: parse.positiveInt }),
+  MCP_AUTH_PROXY_MCP_MAX_REQUESTS: setting({
+    description:
+      '/mcp requests allowed per user per MCP_AUTH_PROXY_MCP_WINDOW_MS, across instances; 0 (default) is unlimited (each limited request costs a Redis round trip).',
+    default: '0',
+    parse: parse.nonNegativeInt,
+  }),
+  MCP_AUTH_PROXY_MCP_WINDOW_MS: setting({ description: 'Window of the /mcp per-user limit.', default: '60000', parse: parse.positiveInt }),
   MCP_AUTH_PROXY_VERIFY_RELEASE: setting({
     description: '`true`: boot everything, print `Verified release launches. Exit status 0`, exit 0.',
     default: 'false',

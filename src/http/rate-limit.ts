@@ -1,21 +1,26 @@
-// A fixed-window request limit per client IP, counted in the shared store so every instance
-// enforces the same budget. Used on the authorization endpoints (MAX_REQUESTS per
-// MAX_REQUESTS_WINDOW); /mcp is not limited by IP.
-import type { RequestHandler } from 'express';
+// Fixed-window request limits counted in the shared store, so every instance enforces the same
+// budget. Each class (authorize, token, registration, /mcp per user) has its own counters.
+import type { Request, RequestHandler, Response } from 'express';
 import type { KeyValueStore } from '../storage/store.js';
 import { sendJsonError } from './json-error.js';
 
 export interface RateLimitOptions {
+  /** The class of endpoints; classes do not share budgets. */
+  name: string;
   max: number;
   windowMs: number;
+  /** Whose budget a request spends (default: the client IP, as seen through trusted proxies). */
+  keyOf?: (req: Request, res: Response) => string;
 }
 
-export function rateLimit(store: KeyValueStore, { max, windowMs }: RateLimitOptions): RequestHandler {
+const byIp = (req: Request): string => req.ip ?? 'unknown';
+
+export function rateLimit(store: KeyValueStore, { name, max, windowMs, keyOf = byIp }: RateLimitOptions): RequestHandler {
   const windowSeconds = Math.max(1, Math.ceil(windowMs / 1000));
   return async (req, res, next) => {
     const now = Date.now();
     const window = Math.floor(now / windowMs);
-    const count = await store.increment(`ratelimit:${req.ip ?? 'unknown'}:${window}`, windowSeconds);
+    const count = await store.increment(`ratelimit:${name}:${keyOf(req, res)}:${window}`, windowSeconds);
     res.setHeader('RateLimit-Limit', String(max));
     res.setHeader('RateLimit-Remaining', String(Math.max(0, max - count)));
     if (count <= max) return next();

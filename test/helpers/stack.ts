@@ -66,6 +66,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     IDENTITY_CLIENT_SECRET: idp.clientSecret,
     // The suites sign in many times a minute from one address; rate limits have their own test.
     MAX_REQUESTS: '100000',
+    MCP_AUTH_PROXY_REGISTRATION_MAX: '100000',
     ...options.env,
   };
   if (options.metadataFile) {

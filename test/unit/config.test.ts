@@ -83,7 +83,12 @@ describe('config', () => {
       assert.equal(config.identity.callbackPath, '/interaction/identity/callback');
       assert.equal(config.identity.callbackUrl, 'https://proxy.example.com/interaction/identity/callback');
       assert.deepEqual(config.branding, { title: 'MCP Server', favicon: undefined, heroku: false });
-      assert.deepEqual(config.rateLimit, { max: 60, windowMs: 60000 });
+      assert.deepEqual(config.rateLimit, {
+        max: 60,
+        windowMs: 60000,
+        registration: { max: 30, windowMs: 3600000 },
+        mcp: { max: 0, windowMs: 60000 },
+      });
       assert.equal(config.verifyRelease, false);
       assert.deepEqual(config.telemetry, { disabled: false, serviceName: 'unnamed_mcp_remote_auth_proxy' });
       assert.equal(config.logLevel, 'info');
@@ -135,7 +140,7 @@ describe('config', () => {
       assert.equal(config.identity.clientSecret, 's3cret');
       assert.deepEqual(config.redis, { url: undefined, prefix: 'p:', tlsVerify: true });
       assert.deepEqual(config.branding, { title: 'Acme', favicon: 'https://cdn.example.com/f.ico', heroku: false });
-      assert.deepEqual(config.rateLimit, { max: 5, windowMs: 1000 });
+      assert.deepEqual({ max: config.rateLimit.max, windowMs: config.rateLimit.windowMs }, { max: 5, windowMs: 1000 });
       assert.equal(config.logLevel, 'debug');
     });
   });

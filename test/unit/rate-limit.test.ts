@@ -9,7 +9,7 @@ describe('rate limit of the authorization endpoints', () => {
   it('answers 429 with Retry-After once an IP spends its window budget', async () => {
     const store = new MemoryStore();
     const app = express();
-    app.use('/auth', rateLimit(store, { max: 3, windowMs: 60_000 }));
+    app.use('/auth', rateLimit(store, { name: 'authorize', max: 3, windowMs: 60_000 }));
     app.get('/auth', (_req, res) => res.send('ok'));
     app.get('/other', (_req, res) => res.send('ok'));
     const server = app.listen(0, '127.0.0.1');
