@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Command-line entry: `mcp-auth-proxy start` (default) runs the proxy; `verify` is the
-// release-phase check (the same as MCP_AUTH_PROXY_VERIFY_RELEASE=true).
+// release-phase check (the same as MCP_AUTH_PROXY_VERIFY_RELEASE=true); `vault-reencrypt` rewrites
+// stored upstream tokens with the first vault key after a rotation.
 import { existsSync } from 'node:fs';
 
 const main = new URL('../dist/main.js', import.meta.url);
@@ -12,6 +13,11 @@ if (!existsSync(main)) {
 const [command = 'start'] = process.argv.slice(2);
 const { main: run } = await import(main.href);
 switch (command) {
+  case 'vault-reencrypt': {
+    const { vaultReencrypt } = await import(new URL('../dist/commands/vault-reencrypt.js', import.meta.url).href);
+    process.exitCode = await vaultReencrypt(process.env);
+    break;
+  }
   case 'start':
     await run(process.env);
     break;
@@ -19,6 +25,6 @@ switch (command) {
     await run({ ...process.env, MCP_AUTH_PROXY_VERIFY_RELEASE: 'true' });
     break;
   default:
-    process.stderr.write(`unknown command "${command}"\nusage: mcp-auth-proxy [start|verify]\n`);
+    process.stderr.write(`unknown command "${command}"\nusage: mcp-auth-proxy [start|verify|vault-reencrypt]\n`);
     process.exit(2);
 }

@@ -14,7 +14,8 @@ export interface UpstreamTokens {
   tokenType?: string;
 }
 
-const vaultKey = (grantId: string): string => `upstream:${grantId}`;
+const VAULT_PREFIX = 'upstream:';
+const vaultKey = (grantId: string): string => `${VAULT_PREFIX}${grantId}`;
 const keyId = (key: Buffer): string => createHash('sha256').update(key).digest('hex').slice(0, 8);
 
 export class UpstreamTokenVault {
@@ -65,6 +66,30 @@ export class UpstreamTokenVault {
   /** Replaces the tokens of a live grant, keeping its expiry. False when the grant is gone. */
   async update(grantId: string, tokens: UpstreamTokens): Promise<boolean> {
     return this.store.replace(vaultKey(grantId), this.encrypt(grantId, tokens));
+  }
+
+  /**
+   * After a key rotation: rewrites every entry not sealed with the current key (keeping its
+   * expiry), so older keys can be removed. Entries no key opens are counted, not touched.
+   */
+  async reencryptAll(): Promise<{ reencrypted: number; current: number; unreadable: number }> {
+    const counts = { reencrypted: 0, current: 0, unreadable: 0 };
+    for await (const key of this.store.keysWithPrefix(VAULT_PREFIX)) {
+      const grantId = key.slice(VAULT_PREFIX.length);
+      const sealed = await this.store.get(key);
+      if (sealed === undefined) continue;
+      if (sealed.split('.')[1] === this.#current.id) {
+        counts.current++;
+        continue;
+      }
+      const tokens = this.decrypt(grantId, sealed);
+      if (!tokens) {
+        counts.unreadable++;
+        continue;
+      }
+      if (await this.update(grantId, tokens)) counts.reencrypted++;
+    }
+    return counts;
   }
 
   async load(grantId: string): Promise<UpstreamTokens | undefined> {

@@ -102,6 +102,10 @@ export class MemoryStore implements KeyValueStore {
     this.#channels.on(channel, onMessage);
   }
 
+  async *keysWithPrefix(prefix: string): AsyncIterable<string> {
+    for (const key of [...this.#values.keys()]) if (key.startsWith(prefix) && this.#live(key)) yield key;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {

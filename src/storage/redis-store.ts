@@ -111,6 +111,14 @@ export class RedisStore implements KeyValueStore {
     await subscriber.subscribe(name);
   }
 
+  async *keysWithPrefix(prefix: string): AsyncIterable<string> {
+    // SCAN sees full key names: match under our namespace and hand back unprefixed keys.
+    const escaped = (this.#prefix + prefix).replace(/[*?[\]\\]/g, '\\$&');
+    for await (const batch of this.client.scanStream({ match: `${escaped}*`, count: 500 })) {
+      for (const key of batch as string[]) yield key.slice(this.#prefix.length);
+    }
+  }
+
   async ping(): Promise<void> {
     await this.client.ping();
   }

@@ -30,6 +30,8 @@ export interface KeyValueStore {
    * (the subscription reconnected), so callers can drop what they derived from them.
    */
   subscribe(channel: string, onMessage: (message: string) => void, onGap: () => void): Promise<void>;
+  /** Every key starting with `prefix` (for maintenance commands, not for request paths). */
+  keysWithPrefix(prefix: string): AsyncIterable<string>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
