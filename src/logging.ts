@@ -1,9 +1,9 @@
 // Logs: JSON in production, pretty locally. Request logs carry the path only (never the query,
 // which holds codes and states) and no headers, so no token, code or cookie reaches a line.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { RequestHandler } from 'express';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { pinoHttp, type HttpLogger } from 'pino-http';
 import type { Config } from './config/index.js';
 
 /** `destination` replaces stdout (tests read every line written). */
@@ -20,20 +20,33 @@ export function createLogger(config: Pick<Config, 'production' | 'logLevel'>, de
 
 const REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
-export function requestLogger(logger: Logger): HttpLogger {
-  return pinoHttp({
-    logger,
+/**
+ * One line per request, when it ends (finished or aborted): id, method, path (never the query,
+ * which holds codes and states), status and duration. Deliberately small (no per-request child
+ * logger or serializers): it runs on every proxied /mcp request.
+ */
+export function requestLogger(logger: Logger): RequestHandler {
+  return (req, res, next) => {
     // Heroku's router sets X-Request-Id; keep it so our lines match the router's.
-    genReqId(req: IncomingMessage, res: ServerResponse) {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    serializers: {
-      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-  });
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    const started = performance.now();
+    const path = req.originalUrl;
+    res.once('close', () => {
+      const statusCode = res.statusCode;
+      const level = statusCode >= 500 ? 'error' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      const query = path.indexOf('?');
+      logger[level](
+        {
+          req: { id, method: req.method, path: query === -1 ? path : path.slice(0, query) },
+          res: { statusCode },
+          responseTime: Math.round(performance.now() - started),
+        },
+        res.writableFinished ? 'request completed' : 'request aborted',
+      );
+    });
+    next();
+  };
 }

@@ -102,10 +102,8 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
     memoizeHost: true,
     // req.url is relative to the mount: "/" is the endpoint itself, "/x" a sub-path.
     proxyReqPathResolver: (req) => (req.url === '/' || req.url.startsWith('/?') ? targetPath + req.url.slice(1) : targetPath + req.url),
-    proxyReqOptDecorator(options, req) {
-      const caller = callerOf(req.res!);
-      return { ...options, agent, headers: upstreamRequestHeaders(req.headers, caller, caller.upstream, identity) };
-    },
+    // The headers are built once, in sendProxyRequest, from the caller and its upstream tokens.
+    proxyReqOptDecorator: (options) => ({ ...options, agent }),
     // Not in the type definitions, but part of express-http-proxy 2.x's options.
     sendProxyRequest(container) {
       return new Promise<ProxyContainer>((resolve, reject) => {
@@ -115,14 +113,14 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
         const chunks: Buffer[] = [];
         let received = 0;
         let bodyDone = false;
+        // The one upstream request whose outcome counts; one we stopped on purpose (for a retry,
+        // or an oversized body) is dropped from here first, so its errors are not the MCP server's.
         let current: http.ClientRequest | undefined;
         let retried = false;
-        // Requests we stopped on purpose (retried, oversized): their errors are not the MCP server's.
-        const abandoned = new WeakSet<http.ClientRequest>();
         const abandonCurrent = () => {
-          if (!current) return;
-          abandoned.add(current);
-          current.destroy();
+          const stopped = current;
+          current = undefined;
+          stopped?.destroy();
         };
 
         const done = () => resolve(container);
@@ -148,15 +146,21 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
             }
             container.proxy.res = upstreamRes;
             copyResponseHead(upstreamRes, res);
-            res.flushHeaders();
             upstreamRes.pipe(res);
             upstreamRes.on('error', () => res.destroy());
-            done();
+            // Body bytes that came with the head have been written with it by now (one write); an
+            // SSE stream whose first event is not there yet gets its headers on the next turn.
+            // express-http-proxy's remaining steps must find the headers sent (or they would pipe
+            // the response a second time).
+            setImmediate(() => {
+              if (res.destroyed) return reject(CLIENT_GONE);
+              if (!res.headersSent) res.flushHeaders();
+              done();
+            });
           });
           current = upstreamReq;
           upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
-            // A request we replaced (retry, oversize) is not the outcome; the replacement is.
-            if (abandoned.has(upstreamReq)) return;
+            if (upstreamReq !== current) return;
             if (res.destroyed) return reject(CLIENT_GONE);
             logger.warn({ code: err.code, message: err.message }, 'MCP server request failed');
             const timeout = err.code === 'ETIMEDOUT' || err.code === 'ESOCKETTIMEDOUT';
