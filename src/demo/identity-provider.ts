@@ -168,9 +168,11 @@ function sendLoginPage(res: ServerResponse, page: DevIdpOptions['loginPage'], ui
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(page.heading)}</title>
 <style>
+  * { box-sizing: border-box; }
   body { margin: 0; font: 16px/1.5 system-ui, sans-serif; background: #f4f4f7; color: #1f2330; }
   .banner { margin: 0; padding: .75rem 1rem; background: #b91c1c; color: #fff; font-weight: 600; text-align: center; }
   main { max-width: 24rem; margin: 2rem auto; background: #fff; border-radius: 12px; padding: 1.5rem 2rem; }
+  h1 { font-size: 1.4rem; }
   label { display: block; margin: .75rem 0; } input { display: block; width: 100%; padding: .5rem; font: inherit; }
   button { margin-top: .5rem; padding: .6rem 1.2rem; font: inherit; font-weight: 600; }
   .error { color: #b91c1c; } .hint { font-size: .9rem; color: #5d6170; }
