@@ -19,6 +19,8 @@ import { RedisStore } from './storage/redis-store.js';
 import { InvalidationBus } from './storage/invalidation.js';
 import type { KeyValueStore } from './storage/store.js';
 import { createViews } from './views.js';
+import { startDemoIdentityProvider } from './demo/start.js';
+import type { DevIdp } from './demo/identity-provider.js';
 
 export interface RunningProxy {
   server: Server;
@@ -56,7 +58,10 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
   }
   const store = await openStore(config, logger);
   let child: McpChild | undefined;
+  let demoIdp: DevIdp | undefined;
   try {
+    // The demo's identity provider runs in this process, started before discovery needs it.
+    if (config.demo) demoIdp = await startDemoIdentityProvider(config, (err) => logger.error({ err }, 'demo identity provider error'));
     const upstream = await UpstreamIdentity.connect(config.identity);
     const vault = new UpstreamTokenVault(store, config.vaultKeys);
     const accounts = new AccountStore(store, config.provider.grantTtl);
@@ -128,11 +133,13 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
         server.closeAllConnections();
         await closed;
         await child?.stop();
+        await demoIdp?.stop();
         await store.close();
       },
     };
   } catch (err) {
     await child?.stop();
+    await demoIdp?.stop();
     await store.close();
     throw err;
   }

@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig, readEnvironment, type Config } from './config/index.js';
 import { startProxy } from './boot.js';
 import { createLogger } from './logging.js';
+import { demoBanner } from './demo/banner.js';
 
 export const RELEASE_VERIFIED = 'Verified release launches. Exit status 0';
 
@@ -41,6 +42,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     process.stdout.write(`${RELEASE_VERIFIED}\n`);
     process.exit(0);
   }
+
+  if (config.demo) process.stdout.write(demoBanner(config));
 
   const stop = async (reason: string, code: number) => {
     logger.info({ reason }, 'shutting down');

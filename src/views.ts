@@ -23,7 +23,7 @@ export function createViews(config: Config): RenderView {
   const file = (view: string): string => join(dir(view), `${view}.ejs`);
   return async (view, data) => {
     const nonce = randomBytes(16).toString('base64');
-    const common = { title: config.branding.title, favicon: config.branding.favicon, heroku: config.branding.heroku, nonce };
+    const common = { title: config.branding.title, favicon: config.branding.favicon, heroku: config.branding.heroku, demo: config.demo, nonce };
     const body = await ejs.renderFile(file(view), { ...common, ...data }, { async: false });
     const html = await ejs.renderFile(file('_layout'), { ...common, ...data, body }, { async: false });
     return { html, nonce };

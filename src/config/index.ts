@@ -4,7 +4,8 @@ import { generateKeyPairSync, hkdfSync, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { SETTINGS, type SettingName, type SettingValues } from './settings.js';
-import type { ServerMetadata } from './parsers.js';
+import { port as parsePort, type ServerMetadata } from './parsers.js';
+import { demoEnvironment } from '../demo/defaults.js';
 import type { AccessPolicy } from '../identity/access-policy.js';
 
 export { SETTINGS } from './settings.js';
@@ -12,11 +13,18 @@ export { SETTINGS } from './settings.js';
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  /** `hint`: one more line after the problems, e.g. how to run the demo instead. */
+  constructor(
+    readonly problems: string[],
+    hint?: string,
+  ) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}${hint ? `\n${hint}` : ''}`);
     this.name = 'ConfigError';
   }
 }
+
+/** The settings that say where things are; with none of them set (outside production), the demo runs. */
+export const DEPLOYMENT_SETTINGS = (Object.keys(SETTINGS) as SettingName[]).filter((name) => 'deployment' in SETTINGS[name]);
 
 export interface ChildProcessConfig {
   command: string;
@@ -29,6 +37,11 @@ export interface ChildProcessConfig {
 
 export interface Config {
   production: boolean;
+  /**
+   * The local demo: nothing was configured outside production, so the settings below point at a
+   * development IdP (started in-process) and a sample MCP server (the child); see src/demo/.
+   */
+  demo: boolean;
   port: number;
   listenHost: string | undefined;
   /** Public origin without a trailing slash; also the OAuth issuer. */
@@ -135,13 +148,37 @@ function generatedJwks(): JsonWebKey[] {
   return [privateKey.export({ format: 'jwk' })];
 }
 
+const isSet = (env: Environment, name: string): boolean => env[name] !== undefined && env[name] !== '';
+
+/** The demo's stand-in settings under the given ones (PORT decides its ports). */
+function withDemoDefaults(env: Environment, problems: string[]): Environment {
+  let port = 3001;
+  try {
+    port = parsePort(isSet(env, 'PORT') ? env.PORT! : (SETTINGS.PORT.default ?? '3001'));
+  } catch {
+    // readSettings reports the bad PORT.
+  }
+  if (port > 65533) {
+    problems.push('PORT: the demo also listens on PORT+1 (its identity provider) and PORT+2 (its MCP server); choose a PORT below 65534');
+    port = 3001;
+  }
+  const standIns = Object.entries(demoEnvironment(port)).filter(([name]) => !isSet(env, name));
+  return { ...env, ...Object.fromEntries(standIns) };
+}
+
 /** Parses and validates the whole configuration; throws ConfigError naming every problem. */
-export function loadConfig(env: Environment): Config {
+export function loadConfig(given: Environment): Config {
   const problems: string[] = [];
+  const production = given.NODE_ENV === 'production';
+  const demo = !production && !DEPLOYMENT_SETTINGS.some((name) => isSet(given, name));
+  const env = demo ? withDemoDefaults(given, problems) : given;
   const v = readSettings(env, problems);
-  const production = v.NODE_ENV === 'production';
+  const missing: string[] = [];
   const require = <K extends SettingName>(name: K, why = 'is required'): NonNullable<SettingValues[K]> | undefined => {
-    if (v[name] === undefined && !problems.some((p) => p.startsWith(`${name}:`))) problems.push(`${name}: ${why}`);
+    if (v[name] === undefined && !problems.some((p) => p.startsWith(`${name}:`))) {
+      problems.push(`${name}: ${why}`);
+      missing.push(name);
+    }
     return v[name] ?? undefined;
   };
 
@@ -167,7 +204,7 @@ export function loadConfig(env: Environment): Config {
   if (production && v.MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK) {
     problems.push('MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK: is for tests only and refused when NODE_ENV=production');
   }
-  if (problems.length > 0 || !baseUrl || !serverUrl || !identityUrl || !clientId) throw new ConfigError(problems);
+  if (problems.length > 0 || !baseUrl || !serverUrl || !identityUrl || !clientId) throw new ConfigError(problems, demoHint(production, missing));
 
   const origin = baseUrl.origin;
   const mountPath = serverUrl.pathname.replace(/\/+$/, '') || '/';
@@ -184,6 +221,7 @@ export function loadConfig(env: Environment): Config {
 
   return {
     production,
+    demo,
     port: v.PORT!,
     listenHost: v.MCP_AUTH_PROXY_LISTEN_HOST,
     baseUrl: origin,
@@ -259,6 +297,13 @@ export function loadConfig(env: Environment): Config {
     telemetry: { disabled: v.OTEL_SDK_DISABLED!, serviceName: v.OTEL_SERVICE_NAME! },
     logLevel: v.LOG_LEVEL!,
   };
+}
+
+function demoHint(production: boolean, missing: string[]): string | undefined {
+  if (missing.length === 0) return undefined;
+  return production
+    ? 'NODE_ENV=production never runs the local demo: set the variables above (see .env-template).'
+    : 'Set the variables above (see .env-template), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_*, IDENTITY_SERVER_URL, IDENTITY_CLIENT_*, IDENTITY_SERVER_METADATA_FILE to run the local demo.';
 }
 
 function childEnvironment(env: Environment, serverUrl: URL, extra: Record<string, string>): Record<string, string> {

@@ -11,6 +11,8 @@ export interface Setting<T> {
   aliases?: readonly string[];
   /** Masked when the configuration is printed. */
   secret?: boolean;
+  /** Says where the proxy, its MCP server or its IdP are: setting it turns the local demo off. */
+  deployment?: boolean;
   parse: (raw: string) => T;
 }
 
@@ -20,7 +22,7 @@ function setting<T>(spec: Setting<T>): Setting<T> {
 
 export const SETTINGS = {
   NODE_ENV: setting({
-    description: '`production` refuses the in-memory store and generated keys, and logs JSON.',
+    description: '`production` refuses the in-memory store and generated keys, never runs the local demo, and logs JSON.',
     default: 'development',
     parse: parse.text,
   }),
@@ -31,6 +33,7 @@ export const SETTINGS = {
   }),
   BASE_URL: setting({
     description: 'Public origin of the proxy, e.g. `https://my-app.herokuapp.com` (the OAuth issuer).',
+    deployment: true,
     parse: parse.origin,
   }),
   LOCAL_INSECURE: setting({
@@ -40,25 +43,30 @@ export const SETTINGS = {
   }),
   MCP_SERVER_URL: setting({
     description: 'Where the MCP server listens, e.g. `http://localhost:3000/mcp`. Its path is also the public mount.',
+    deployment: true,
     parse: parse.httpUrl,
   }),
   MCP_SERVER_RUN_COMMAND: setting({
     description: 'Command that starts the MCP server as a child process. Unset: the MCP server runs elsewhere.',
+    deployment: true,
     parse: parse.text,
   }),
   MCP_SERVER_RUN_ARGS_JSON: setting({
     description: 'JSON array of string arguments for MCP_SERVER_RUN_COMMAND.',
     default: '[]',
+    deployment: true,
     parse: parse.stringArrayJson,
   }),
   MCP_SERVER_RUN_DIR: setting({
     description: 'Working directory of the MCP server process (default: the current directory).',
+    deployment: true,
     parse: parse.existingDirectory,
   }),
   MCP_SERVER_RUN_ENV_JSON: setting({
     description:
       'JSON object of extra environment variables for the MCP server process. The proxy\'s own secrets are never inherited; pass what the server needs here.',
     default: '{}',
+    deployment: true,
     parse: parse.stringMapJson,
   }),
   MCP_SERVER_READY_TIMEOUT_MS: setting({
@@ -183,12 +191,14 @@ export const SETTINGS = {
   }),
   IDENTITY_SERVER_URL: setting({
     description: 'Issuer URL of the upstream identity provider (OIDC discovery is used unless a metadata file is given).',
+    deployment: true,
     parse: parse.httpUrl,
   }),
-  IDENTITY_CLIENT_ID: setting({ description: 'Client id registered at the identity provider.', parse: parse.text }),
+  IDENTITY_CLIENT_ID: setting({ description: 'Client id registered at the identity provider.', deployment: true, parse: parse.text }),
   IDENTITY_CLIENT_SECRET: setting({
     description: 'Client secret registered at the identity provider (unset: a public client using PKCE).',
     secret: true,
+    deployment: true,
     parse: parse.text,
   }),
   IDENTITY_SCOPE: setting({
@@ -199,6 +209,7 @@ export const SETTINGS = {
   IDENTITY_SERVER_METADATA_FILE: setting({
     description:
       'Path of a JSON file with the identity provider\'s server metadata, for IdPs without discovery (Heroku Identity).',
+    deployment: true,
     parse: parse.serverMetadataFile,
   }),
   IDENTITY_ALLOWED_EMAILS: setting({

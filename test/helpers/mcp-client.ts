@@ -21,6 +21,8 @@ export class TestOAuthProvider implements OAuthClientProvider {
   /** Pages seen along the way, for assertions. */
   readonly pages: Page[] = [];
   userAction: UserAction = 'confirm';
+  /** Who signs in at the IdP's login form. */
+  credentials: { username: string; password: string } = { username: TEST_USER.username, password: TEST_USER.password };
 
   /** With clientMetadataUrl the SDK uses it as client_id (CIMD) when the server supports that. */
   constructor(
@@ -71,7 +73,7 @@ export class TestOAuthProvider implements OAuthClientProvider {
     this.pages.push(afterConsent);
     if (afterConsent.redirectedTo) return void (this.callback = new URL(afterConsent.redirectedTo));
     const done = await this.browser.submit(afterConsent, {
-      fields: { username: TEST_USER.username, password: TEST_USER.password },
+      fields: { ...this.credentials },
       stopAt: atClient,
     });
     this.pages.push(done);

@@ -18,6 +18,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A free loopback port followed by `count - 1` more free ones (for programs that use PORT, PORT+1 …). */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await freePort();
+    if (first + count - 1 > 65535) continue;
+    let free = true;
+    for (let port = first + 1; free && port < first + count; port++) free = await canListen(port);
+    if (free) return first;
+  }
+  throw new Error(`freePortRun: no run of ${count} free ports found`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 /** Resolves once host:port accepts a TCP connection; polls every 25ms (no fixed sleeps elsewhere). */
 export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 10000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

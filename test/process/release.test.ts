@@ -1,15 +1,25 @@
 // The compiled command-line entry as a real process: `verify` (the release-phase check), the
 // configuration errors it must name, and `start`'s life cycle with its MCP server child.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort, waitForPort } from '../helpers/ports.js';
+import {
+  baseEnvironment,
+  isAlive,
+  live,
+  portAccepts,
+  spawnProcess,
+  stopProcess as stopProxy,
+  type Env,
+  type ProcessResult,
+  type RunningProcess,
+} from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
@@ -19,98 +29,18 @@ const BIN = join(ROOT, 'bin', 'mcp-auth-proxy.js');
 const FIXTURE_URL = pathToFileURL(join(ROOT, 'test', 'fixtures', 'mcp-server.ts')).href;
 const RELEASE_LINE = 'Verified release launches. Exit status 0';
 const STACK_TRACE_LINE = /^\s+at \S/m;
-const INHERITED = ['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'LC_ALL', 'TZ', 'SYSTEMROOT'];
-
-type Env = Record<string, string>;
-
-interface ProxyResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface ProxyProcess {
-  readonly proc: ChildProcess;
-  readonly exited: Promise<ProxyResult>;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves once stdout matches `pattern`; rejects if the proxy exits first. */
-  waitForOutput(pattern: RegExp): Promise<void>;
-}
-
-const live = new Set<ProxyProcess>();
 
 /** Spawns `node bin/mcp-auth-proxy.js <args>` in the project root with exactly `env`. */
-function spawnProxy(args: string[], env: Env): ProxyProcess {
-  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<ProxyResult>((resolve, reject) => {
-    proc.once('error', reject);
-    // 'close' (not 'exit'): every byte of stdout and stderr has been read by then.
-    proc.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  const waitForOutput = (pattern: RegExp) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!pattern.test(stdout)) return;
-        proc.stdout!.off('data', check);
-        resolve();
-      };
-      proc.stdout!.on('data', check);
-      check();
-      void exited.then((r) => reject(new Error(`the proxy exited (code ${r.code}) before printing ${pattern}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`)));
-    });
-  const handle: ProxyProcess = { proc, exited, stdout: () => stdout, stderr: () => stderr, waitForOutput };
-  live.add(handle);
-  void exited.finally(() => live.delete(handle)).catch(() => {});
-  return handle;
+function spawnProxy(args: string[], env: Env): RunningProcess {
+  return spawnProcess(process.execPath, [BIN, ...args], { cwd: ROOT, env });
 }
 
-function runProxy(args: string[], env: Env): Promise<ProxyResult> {
+function runProxy(args: string[], env: Env): Promise<ProcessResult> {
   return spawnProxy(args, env).exited;
 }
 
-/** Stops a proxy that is still running: SIGTERM (which stops its child), SIGKILL if it hangs. */
-async function stopProxy(handle: ProxyProcess): Promise<void> {
-  if (handle.proc.exitCode !== null || handle.proc.signalCode !== null) return;
-  handle.proc.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 15_000)));
-  if ((await Promise.race([handle.exited.catch(() => undefined), hung])) === 'hung') {
-    handle.proc.kill('SIGKILL');
-    await handle.exited.catch(() => undefined);
-  }
-  clearTimeout(timer);
-}
-
-/** One connection attempt: does anything listen on 127.0.0.1:port right now? */
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-}
-
 /** Resolves once the proxy's port accepts connections; fails at once if the proxy exits first. */
-async function waitForListening(handle: ProxyProcess, port: number): Promise<void> {
+async function waitForListening(handle: RunningProcess, port: number): Promise<void> {
   await Promise.race([
     waitForPort(port, '127.0.0.1', 25_000),
     handle.exited.then((r) => {
@@ -168,11 +98,8 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
   async function goodSetup(overrides: Env = {}): Promise<Setup> {
     const [port, mcpPort] = [await freePort(), await freePort()];
     const baseUrl = `http://127.0.0.1:${port}`;
-    const inherited = Object.fromEntries(
-      INHERITED.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]!]])),
-    );
     const env: Env = {
-      ...inherited,
+      ...baseEnvironment(),
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       PORT: String(port),

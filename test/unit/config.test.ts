@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, readEnvironment, type Config, type Environment } from '../../src/config/index.js';
 import * as parse from '../../src/config/parsers.js';
 
@@ -22,7 +23,7 @@ function problemsOf(env: Environment): string[] {
   } catch (err) {
     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
     assert.equal(err.name, 'ConfigError');
-    assert.equal(err.message, `Invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join('\n')}`);
+    assert.ok(err.message.startsWith(`Invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join('\n')}`), err.message);
     return err.problems;
   }
   assert.fail('loadConfig accepted a configuration that must be refused');
@@ -60,6 +61,7 @@ describe('config', () => {
     it('fills every default from a minimal environment', () => {
       const config = load();
       assert.equal(config.production, false);
+      assert.equal(config.demo, false);
       assert.equal(config.port, 3001);
       assert.equal(config.listenHost, undefined);
       assert.equal(config.baseUrl, 'https://proxy.example.com');
@@ -167,7 +169,8 @@ describe('config', () => {
     }
 
     it('reports every problem at once', () => {
-      assert.deepEqual(problemsOf({}), Object.values(REQUIRED));
+      // One deployment setting alone is partial configuration, not the demo.
+      assert.deepEqual(problemsOf({ IDENTITY_CLIENT_SECRET: 's' }), Object.values(REQUIRED));
       assert.deepEqual(problemsOf({ PORT: 'abc', LOG_LEVEL: 'loud', IDENTITY_CLIENT_ID: 'abc', BASE_URL: 'http://x.example.com' }), [
         'PORT: must be a positive whole number, got "abc"',
         'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
@@ -216,6 +219,123 @@ describe('config', () => {
     it('refuses an MCP_SERVER_URL whose path is only slashes', () => {
       const message = 'MCP_SERVER_URL: must have a path (e.g. /mcp): it is also the public mount of the MCP endpoint';
       assert.deepEqual(refused({ MCP_SERVER_URL: 'http://localhost:3000//' }), [message]);
+    });
+  });
+
+  describe('the local demo (nothing configured, NODE_ENV not production)', () => {
+    const SAMPLE_SERVER = fileURLToPath(new URL('../../src/demo/sample-mcp-server.ts', import.meta.url));
+
+    it('stands in for every deployment setting: localhost, the dev IdP on PORT+1, the sample MCP server on PORT+2', () => {
+      const config = loadConfig({ PATH: '/usr/bin' });
+      assert.equal(config.demo, true);
+      assert.equal(config.production, false);
+      assert.equal(config.port, 3001);
+      assert.equal(config.baseUrl, 'http://localhost:3001');
+      assert.equal(config.localInsecure, true);
+      assert.equal(config.listenHost, '127.0.0.1');
+      assert.equal(config.mcp.serverUrl.href, 'http://127.0.0.1:3003/mcp');
+      assert.equal(config.mcp.resource, 'http://localhost:3001/mcp');
+      assert.equal(config.identity.serverUrl.href, 'http://127.0.0.1:3002/');
+      assert.equal(config.identity.clientId, 'mcp-auth-proxy-demo');
+      assert.match(config.identity.clientSecret ?? '', /^[\w-]{32}$/);
+      assert.equal(config.identity.callbackUrl, 'http://localhost:3001/interaction/identity/callback');
+      assert.equal(config.redis.url, undefined);
+      assert.equal(config.provider.jwksGenerated, true);
+      // The sample server runs as the ordinary child, without the IdP client secret.
+      assert.deepEqual(config.mcp.child && { command: config.mcp.child.command, args: config.mcp.child.args }, {
+        command: process.execPath,
+        args: ['--import', 'tsx', SAMPLE_SERVER],
+      });
+      assert.equal(config.mcp.child?.env.PORT, '3003');
+      assert.equal(config.mcp.child?.env.DEMO_USERINFO_URL, 'http://127.0.0.1:3002/me');
+      assert.equal(config.mcp.child?.env.PATH, '/usr/bin');
+      assert.ok(!Object.values(config.mcp.child?.env ?? {}).includes(config.identity.clientSecret!));
+    });
+
+    it('generates a new IdP client secret for each process', () => {
+      assert.notEqual(loadConfig({}).identity.clientSecret, loadConfig({}).identity.clientSecret);
+    });
+
+    it('moves all three ports with PORT, and keeps every other setting given', () => {
+      const config = loadConfig({ PORT: '4100', LOG_LEVEL: 'debug', MCP_AUTH_PROXY_LISTEN_HOST: '0.0.0.0', REDIS_URL: 'redis://127.0.0.1:6390' });
+      assert.equal(config.demo, true);
+      assert.equal(config.baseUrl, 'http://localhost:4100');
+      assert.equal(config.identity.serverUrl.href, 'http://127.0.0.1:4101/');
+      assert.equal(config.mcp.serverUrl.href, 'http://127.0.0.1:4102/mcp');
+      assert.equal(config.logLevel, 'debug');
+      assert.equal(config.listenHost, '0.0.0.0');
+      assert.equal(config.redis.url, 'redis://127.0.0.1:6390');
+    });
+
+    it('refuses a PORT that leaves no room for PORT+1 and PORT+2, and reports a bad PORT once', () => {
+      assert.deepEqual(problemsOf({ PORT: '65534' }), [
+        'PORT: the demo also listens on PORT+1 (its identity provider) and PORT+2 (its MCP server); choose a PORT below 65534',
+      ]);
+      assert.deepEqual(problemsOf({ PORT: 'abc' }), ['PORT: must be a positive whole number, got "abc"']);
+    });
+
+    it('treats empty deployment settings as unset', () => {
+      assert.equal(loadConfig({ BASE_URL: '', IDENTITY_CLIENT_ID: '' }).demo, true);
+    });
+
+    it('is off as soon as one deployment setting is given, and the errors say how to get it back', () => {
+      for (const [name, value] of Object.entries({
+        BASE_URL: 'https://proxy.example.com',
+        MCP_SERVER_URL: 'http://localhost:3000/mcp',
+        MCP_SERVER_RUN_COMMAND: 'node',
+        MCP_SERVER_RUN_ARGS_JSON: '[]',
+        MCP_SERVER_RUN_DIR: tmp,
+        MCP_SERVER_RUN_ENV_JSON: '{}',
+        IDENTITY_SERVER_URL: 'https://idp.example.com',
+        IDENTITY_CLIENT_ID: 'abc',
+        IDENTITY_CLIENT_SECRET: 'secret',
+        IDENTITY_SERVER_METADATA_FILE: join(tmp, 'missing.json'),
+      })) {
+        let error: unknown;
+        try {
+          loadConfig({ [name]: value });
+        } catch (err) {
+          error = err;
+        }
+        assert.ok(error instanceof ConfigError, `${name} alone was accepted`);
+        assert.ok(error.problems.some((p) => p.includes('is required')), `${name}: ${error.message}`);
+        assert.match(error.message, /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_\*, IDENTITY_SERVER_URL, IDENTITY_CLIENT_\*, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/);
+      }
+    });
+
+    it('counts a .env file as configuration', () => {
+      const file = join(tmp, 'demo-off.env');
+      writeFileSync(file, 'BASE_URL=https://proxy.example.com\n');
+      assert.throws(() => loadConfig(readEnvironment({}, file)), (err: unknown) => err instanceof ConfigError && err.problems.length === 3);
+      assert.equal(loadConfig(readEnvironment({}, join(tmp, 'missing.env'))).demo, true);
+    });
+
+    it('never runs in production: nothing configured is refused, naming every missing variable', () => {
+      let error: unknown;
+      try {
+        loadConfig({ NODE_ENV: 'production' });
+      } catch (err) {
+        error = err;
+      }
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems, [
+        'BASE_URL: is required: the public https origin of this proxy',
+        'MCP_SERVER_URL: is required: where the MCP server listens, e.g. http://localhost:3000/mcp',
+        'IDENTITY_SERVER_URL: is required',
+        'IDENTITY_CLIENT_ID: is required',
+        'MCP_AUTH_PROXY_REDIS_URL: is required when NODE_ENV=production (the in-memory store is for local use only)',
+        'OIDC_PROVIDER_JWKS: is required when NODE_ENV=production (a JSON array of private JWKs)',
+      ]);
+      assert.match(error.message, /\nNODE_ENV=production never runs the local demo: set the variables above \(see \.env-template\)\.$/);
+    });
+
+    it('adds no hint when nothing is missing', () => {
+      assert.doesNotMatch(refused({ LOG_LEVEL: 'loud' }).join('\n'), /demo/);
+      try {
+        load({ LOG_LEVEL: 'loud' });
+      } catch (err) {
+        assert.doesNotMatch((err as Error).message, /demo/);
+      }
     });
   });
 

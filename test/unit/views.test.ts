@@ -32,6 +32,14 @@ describe('views', () => {
     assert.match(html, /#79589f/);
   });
 
+  it('shows the demo banner on every page of the demo, and only there', async () => {
+    const demo = createViews(loadConfig({}));
+    for (const [view, data] of [['confirm-login', CONFIRM], ['error', { heading: 'h', message: 'm' }]] as const) {
+      assert.match((await demo(view, data)).html, /<p class="demo-banner" role="alert">Demo: this proxy runs on embedded defaults and is not for real use/, view);
+    }
+    assert.doesNotMatch((await createViews(loadConfig(BASE))('confirm-login', CONFIRM)).html, /demo-banner"/);
+  });
+
   it('warns when the client only redirects to loopback', async () => {
     const render = createViews(loadConfig(BASE));
     const { html } = await render('confirm-login', { ...CONFIRM, loopbackOnly: true });
