@@ -82,6 +82,7 @@ describe('telemetry of the released command', function () {
     const secrets = new Map<string, string>();
     let metricsUnauthorized: Response;
     let metricsText: string;
+    let upstreamTraceparent: string | undefined;
 
     before(async function () {
       this.timeout(120_000);
@@ -104,7 +105,8 @@ describe('telemetry of the released command', function () {
         client = await connectWithOAuth(`${baseUrl}/mcp`, auth);
         await client.listTools();
         const whoami = await client.callTool({ name: 'whoami', arguments: {} });
-        const seen = JSON.parse((whoami.content as { text: string }[])[0]!.text) as { authorization: string };
+        const seen = JSON.parse((whoami.content as { text: string }[])[0]!.text) as { authorization: string; headers: Record<string, string> };
+        upstreamTraceparent = seen.headers.traceparent;
         secrets.set('upstream access token', seen.authorization.replace(/^Bearer /, ''));
         secrets.set('proxy access token', auth.savedTokens!.access_token);
         secrets.set('proxy refresh token', auth.savedTokens!.refresh_token!);
@@ -196,6 +198,12 @@ describe('telemetry of the released command', function () {
       assert.equal(complete.name, 'POST /mcp');
     });
 
+    it('passes the trace on to the MCP server (traceparent)', () => {
+      assert.match(upstreamTraceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+      const traceId = upstreamTraceparent!.split('-')[1];
+      assert.ok(receiver.spans.some((s) => s.traceId === traceId && s.kind === SPAN_KIND.CLIENT), 'the traceparent names no exported trace');
+    });
+
     it('names the service unnamed_mcp_remote_auth_proxy', () => {
       assert.deepEqual([...new Set(receiver.spans.map((s) => s.resource['service.name']))], ['unnamed_mcp_remote_auth_proxy']);
     });
@@ -242,6 +250,8 @@ describe('telemetry of the released command', function () {
       assert.ok(proxied >= 4, `${proxied} proxied POST /mcp 200 requests counted`);
       assert.ok(sampleValue(samples, 'mcp_auth_proxy_mcp_request_duration_bucket', { http_response_status_code: '200', le: '+Inf' }) >= proxied);
       assert.equal(sampleValue(samples, 'mcp_auth_proxy_mcp_request_duration_count', { http_response_status_code: '401' }) >= 2, true);
+      // The instrumentations' own standard metrics come along when traces are on.
+      assert.ok(sampleValue(samples, 'http_server_request_duration_count') > 0, 'no http.server.request.duration');
     });
 
     it('also exports the metrics over OTLP', async () => {
