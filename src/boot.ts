@@ -18,6 +18,10 @@ import { MemoryStore } from './storage/memory-store.js';
 import { RedisStore } from './storage/redis-store.js';
 import { InvalidationBus } from './storage/invalidation.js';
 import type { KeyValueStore } from './storage/store.js';
+import { AuditLog } from './telemetry/audit.js';
+import { ProxyMetrics } from './telemetry/metrics.js';
+import { observeProvider } from './telemetry/provider-events.js';
+import { NO_TELEMETRY, type Telemetry } from './telemetry/telemetry.js';
 import { createViews } from './views.js';
 import { startDemoIdentityProvider } from './demo/start.js';
 import type { DevIdp } from './demo/identity-provider.js';
@@ -51,8 +55,11 @@ async function openStore(config: Config, logger: Logger): Promise<KeyValueStore>
   return store;
 }
 
-/** `signal` interrupts startup (SIGTERM before we listen): what was started is stopped. */
-export async function startProxy(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningProxy> {
+/**
+ * `signal` interrupts startup (SIGTERM before we listen): what was started is stopped.
+ * `telemetry` is started (and stopped) by the caller, before the app's modules are imported.
+ */
+export async function startProxy(config: Config, logger: Logger, signal?: AbortSignal, telemetry: Telemetry = NO_TELEMETRY): Promise<RunningProxy> {
   if (config.provider.jwksGenerated) {
     logger.warn('no OIDC_PROVIDER_JWKS: generated a signing key for this process only (tokens do not survive a restart)');
   }
@@ -74,7 +81,9 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       upstream.revoke(tokens).catch((err: Error) => logger.warn({ grantId, message: err.message }, 'upstream token revocation failed'));
     };
     const callers = new CallerCache(bus, { ttlMs: config.mcp.tokenCacheTtlMs, maxEntries: 10_000 });
-    const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger, onGrantEnd);
+    const metrics = new ProxyMetrics(telemetry.meter);
+    const audit = new AuditLog(logger);
+    const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger, onGrantEnd, { metrics, audit });
     const render = createViews(config);
 
     const provider = new Provider(
@@ -103,13 +112,14 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     provider.proxy = !config.localInsecure;
     advertiseResourceScopes(provider, config);
     failClosedWhileStoreDown(provider, store);
+    observeProvider(provider, metrics, audit);
     provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
 
     signal?.throwIfAborted();
     if (config.mcp.child) child = await startMcpChild(config.mcp.child, config.mcp.serverUrl, logger, signal);
     signal?.throwIfAborted();
 
-    const app = createApp({ config, logger, provider, store, upstream, vault, accounts, refresher, callers, render });
+    const app = createApp({ config, logger, provider, store, upstream, vault, accounts, refresher, callers, render, metrics, audit, scrape: telemetry.scrape });
     const server = createServer(app);
     // Long tool calls and open SSE streams must not be cut by Node's request timeout.
     server.requestTimeout = 0;

@@ -20,6 +20,11 @@ import { bodyLimit, mcpProxy } from './mcp/proxy.js';
 import { defaultScopeFiller } from './provider/default-scope.js';
 import { registrationCors, registrationNormalizer } from './provider/registration.js';
 import type { KeyValueStore } from './storage/store.js';
+import type { AuditLog } from './telemetry/audit.js';
+import { metricsEndpoint } from './telemetry/metrics-endpoint.js';
+import type { ProxyMetrics } from './telemetry/metrics.js';
+import { requestMetrics } from './telemetry/request-metrics.js';
+import type { Telemetry } from './telemetry/telemetry.js';
 import type { RenderView } from './views.js';
 
 export interface AppParts {
@@ -33,14 +38,21 @@ export interface AppParts {
   refresher: UpstreamRefresher;
   callers: CallerCache;
   render: RenderView;
+  metrics: ProxyMetrics;
+  audit: AuditLog;
+  /** The Prometheus scrape handler, when MCP_AUTH_PROXY_METRICS_PATH is set. */
+  scrape?: Telemetry['scrape'];
 }
 
 export function createApp(parts: AppParts): Express {
-  const { config, logger, provider, vault, accounts, refresher, callers } = parts;
+  const { config, logger, provider, vault, accounts, refresher, callers, metrics, scrape } = parts;
   const app = express();
   app.disable('x-powered-by');
   // Behind Heroku's router: trust its one hop for the client address and protocol.
   if (!config.localInsecure) app.set('trust proxy', 1);
+  // Scrapes come every few seconds: not logged, not rate limited, not counted.
+  if (scrape && config.telemetry.metricsPath) app.get(config.telemetry.metricsPath, metricsEndpoint(scrape, config.telemetry.metricsToken));
+  if (metrics.enabled) app.use(requestMetrics(metrics, config.mcp.mountPath));
   app.use(requestLogger(logger));
 
   app.use(protectedResourceRouter(config));

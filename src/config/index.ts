@@ -99,9 +99,34 @@ export interface Config {
     mcp: { max: number; windowMs: number };
   };
   verifyRelease: boolean;
-  telemetry: { disabled: boolean; serviceName: string };
+  telemetry: TelemetryConfig;
   logLevel: string;
 }
+
+/**
+ * What OpenTelemetry does. The SDK is loaded only when one of traces, otlpMetrics or
+ * metricsPath is on, so a default install pays nothing and sends nothing to localhost:4318.
+ */
+export interface TelemetryConfig {
+  /** OTEL_SDK_DISABLED: nothing of OpenTelemetry runs. */
+  disabled: boolean;
+  serviceName: string;
+  /** Traces are exported: an endpoint or OTEL_TRACES_EXPORTER is set (and not `none`). */
+  traces: boolean;
+  /** Metrics are exported over OTLP: an endpoint or OTEL_METRICS_EXPORTER=otlp is set. */
+  otlpMetrics: boolean;
+  /** Prometheus scrape path on the main port. */
+  metricsPath: string | undefined;
+  metricsToken: string | undefined;
+  /**
+   * Every OTEL_* variable as read (environment and .env). The SDK reads these itself from
+   * process.env; the ones that came from .env are handed to it.
+   */
+  sdkEnvironment: Record<string, string>;
+}
+
+// Our own routes and oidc-provider's: the metrics path must not shadow any of them.
+const RESERVED_PATHS = ['/.well-known', '/interaction', '/auth', '/token', '/reg', '/device', '/session', '/jwks', '/me', '/request', '/backchannel'];
 
 // Variables the MCP server child never inherits: the proxy's own secrets.
 const CHILD_ENV_DENYLIST = new Set<string>([
@@ -204,7 +229,10 @@ export function loadConfig(given: Environment): Config {
   if (production && v.MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK) {
     problems.push('MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK: is for tests only and refused when NODE_ENV=production');
   }
-  if (problems.length > 0 || !baseUrl || !serverUrl || !identityUrl || !clientId) throw new ConfigError(problems, demoHint(production, missing));
+  const telemetry = telemetryConfig(env, v, problems, serverUrl);
+  if (problems.length > 0 || !telemetry || !baseUrl || !serverUrl || !identityUrl || !clientId) {
+    throw new ConfigError(problems, demoHint(production, missing));
+  }
 
   const origin = baseUrl.origin;
   const mountPath = serverUrl.pathname.replace(/\/+$/, '') || '/';
@@ -294,7 +322,7 @@ export function loadConfig(given: Environment): Config {
       mcp: { max: v.MCP_AUTH_PROXY_MCP_MAX_REQUESTS!, windowMs: v.MCP_AUTH_PROXY_MCP_WINDOW_MS! },
     },
     verifyRelease: v.MCP_AUTH_PROXY_VERIFY_RELEASE!,
-    telemetry: { disabled: v.OTEL_SDK_DISABLED!, serviceName: v.OTEL_SERVICE_NAME! },
+    telemetry,
     logLevel: v.LOG_LEVEL!,
   };
 }
@@ -304,6 +332,60 @@ function demoHint(production: boolean, missing: string[]): string | undefined {
   return production
     ? 'NODE_ENV=production never runs the local demo: set the variables above (see .env-template).'
     : 'Set the variables above (see .env-template), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_*, IDENTITY_SERVER_URL, IDENTITY_CLIENT_*, IDENTITY_SERVER_METADATA_FILE to run the local demo.';
+}
+
+function telemetryConfig(env: Environment, v: SettingValues, problems: string[], serverUrl: URL | undefined): TelemetryConfig | undefined {
+  const disabled = v.OTEL_SDK_DISABLED ?? false;
+  const chosen = (list: string[] | undefined) => list !== undefined && list.length > 0 && !list.includes('none');
+  const declined = (list: string[] | undefined) => list?.includes('none') ?? false;
+  const traces =
+    !disabled &&
+    !declined(v.OTEL_TRACES_EXPORTER) &&
+    (chosen(v.OTEL_TRACES_EXPORTER) || !!v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || !!v.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const otlpMetrics =
+    !disabled &&
+    !declined(v.OTEL_METRICS_EXPORTER) &&
+    (chosen(v.OTEL_METRICS_EXPORTER) || !!v.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || !!v.OTEL_EXPORTER_OTLP_ENDPOINT);
+
+  const metricsPath = v.MCP_AUTH_PROXY_METRICS_PATH?.replace(/(.)\/+$/, '$1');
+  const before = problems.length;
+  if (metricsPath !== undefined) {
+    const mount = serverUrl?.pathname.replace(/\/+$/, '');
+    const clash = [...RESERVED_PATHS, ...(mount ? [mount] : []), v.IDENTITY_CALLBACK_PATH ?? ''].find(
+      (p) => p && (metricsPath === p || metricsPath.startsWith(`${p}/`) || p.startsWith(`${metricsPath}/`)),
+    );
+    if (metricsPath === '/') problems.push('MCP_AUTH_PROXY_METRICS_PATH: must not be "/" (use e.g. /metrics)');
+    else if (clash) problems.push(`MCP_AUTH_PROXY_METRICS_PATH: must not overlap the proxy's own path ${clash} (use e.g. /metrics)`);
+    if (disabled) problems.push('MCP_AUTH_PROXY_METRICS_PATH: metrics need OpenTelemetry, but OTEL_SDK_DISABLED=true (unset one of them)');
+  }
+  if (v.MCP_AUTH_PROXY_METRICS_TOKEN !== undefined && metricsPath === undefined) {
+    problems.push('MCP_AUTH_PROXY_METRICS_TOKEN: is set but MCP_AUTH_PROXY_METRICS_PATH is not (there is no endpoint to protect)');
+  }
+  if (problems.length > before) return undefined;
+
+  // OTel's precedence: OTEL_SERVICE_NAME, then service.name in OTEL_RESOURCE_ATTRIBUTES, then ours.
+  const fromAttributes = /(?:^|,)\s*service\.name\s*=\s*([^,]+)/.exec(v.OTEL_RESOURCE_ATTRIBUTES ?? '')?.[1]?.trim();
+  const serviceName = env.OTEL_SERVICE_NAME ? v.OTEL_SERVICE_NAME! : (fromAttributes ? percentDecoded(fromAttributes) : v.OTEL_SERVICE_NAME!);
+  const sdkEnvironment = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[0].startsWith('OTEL_') && entry[1] !== undefined && entry[1] !== ''),
+  );
+  return {
+    disabled,
+    serviceName,
+    traces,
+    otlpMetrics,
+    metricsPath,
+    metricsToken: v.MCP_AUTH_PROXY_METRICS_TOKEN,
+    sdkEnvironment,
+  };
+}
+
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 function childEnvironment(env: Environment, serverUrl: URL, extra: Record<string, string>): Record<string, string> {

@@ -248,3 +248,18 @@ export function logLevel(raw: string): string {
   if (!LOG_LEVELS.includes(level)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
   return level;
 }
+
+/** A comma-separated choice among `allowed` (OTEL_TRACES_EXPORTER and the like). */
+export function choiceList(allowed: readonly string[]) {
+  return (raw: string): string[] => {
+    const values = list(raw.toLowerCase());
+    const bad = values.find((v) => !allowed.includes(v));
+    if (bad !== undefined) throw new Error(`must be one or more of ${allowed.join(', ')}, got "${bad}"`);
+    return values;
+  };
+}
+
+export function bearerSecret(raw: string): string {
+  if (!/^[\x21-\x7E]{16,}$/.test(raw)) throw new Error('must be at least 16 printable characters without spaces');
+  return raw;
+}

@@ -266,11 +266,57 @@ export const SETTINGS = {
     default: 'false',
     parse: parse.bool,
   }),
-  OTEL_SDK_DISABLED: setting({ description: '`true` turns OpenTelemetry off.', default: 'false', parse: parse.bool }),
+  OTEL_SDK_DISABLED: setting({
+    description:
+      '`true` turns OpenTelemetry off entirely (traces, OTLP metrics and the Prometheus endpoint): no SDK module is loaded.',
+    default: 'false',
+    parse: parse.bool,
+  }),
   OTEL_SERVICE_NAME: setting({
-    description: 'OpenTelemetry service name.',
+    description: '`service.name` of traces and metrics (when unset, `service.name` in OTEL_RESOURCE_ATTRIBUTES is used if present).',
     default: 'unnamed_mcp_remote_auth_proxy',
     parse: parse.text,
+  }),
+  OTEL_RESOURCE_ATTRIBUTES: setting({
+    description: 'Extra resource attributes (`key=value,...`) of traces and metrics, read by the SDK.',
+    parse: parse.text,
+  }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: setting({
+    description:
+      'OTLP base URL (e.g. `http://collector:4318`) for traces and metrics. Setting it turns both on; the SDK reads the other standard `OTEL_*` variables (protocol, headers, sampler…) itself.',
+    parse: parse.httpUrl,
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: setting({ description: 'OTLP URL for traces only; setting it turns traces on.', parse: parse.httpUrl }),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: setting({
+    description: 'OTLP URL for metrics only; setting it turns OTLP metrics export on.',
+    parse: parse.httpUrl,
+  }),
+  OTEL_TRACES_EXPORTER: setting({
+    description:
+      '`otlp`, `zipkin`, `console` (comma-separated) or `none`. Set to anything but `none`, it turns traces on even without an endpoint (OTLP then goes to http://localhost:4318).',
+    parse: parse.choiceList(['otlp', 'zipkin', 'console', 'none']),
+  }),
+  OTEL_METRICS_EXPORTER: setting({
+    description: '`otlp` or `none`. For Prometheus, set MCP_AUTH_PROXY_METRICS_PATH (the scrape endpoint is served on the main port).',
+    parse: parse.choiceList(['otlp', 'none']),
+  }),
+  OTEL_EXPORTER_OTLP_HEADERS: setting({
+    description: 'Headers sent with every OTLP export (`key=value,...`, e.g. an API key), read by the SDK. Never passed to the MCP server.',
+    secret: true,
+    parse: parse.text,
+  }),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: setting({ description: 'Headers of trace exports only.', secret: true, parse: parse.text }),
+  OTEL_EXPORTER_OTLP_METRICS_HEADERS: setting({ description: 'Headers of metric exports only.', secret: true, parse: parse.text }),
+  MCP_AUTH_PROXY_METRICS_PATH: setting({
+    description:
+      'Path on the main port where Prometheus scrapes the metrics, e.g. `/metrics` (not rate limited, not logged). Unset: no endpoint.',
+    parse: parse.urlPath,
+  }),
+  MCP_AUTH_PROXY_METRICS_TOKEN: setting({
+    description:
+      'Bearer token Prometheus must send to MCP_AUTH_PROXY_METRICS_PATH (`Authorization: Bearer <token>`, 16+ characters). Unset: the endpoint is public.',
+    secret: true,
+    parse: parse.bearerSecret,
   }),
   LOG_LEVEL: setting({ description: 'pino log level.', default: 'info', parse: parse.logLevel }),
 } as const;

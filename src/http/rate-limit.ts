@@ -2,6 +2,7 @@
 // budget. Each class (authorize, token, registration, /mcp per user) has its own counters.
 import type { Request, RequestHandler, Response } from 'express';
 import type { KeyValueStore } from '../storage/store.js';
+import { markDenied } from '../telemetry/request-metrics.js';
 import { sendJsonError } from './json-error.js';
 
 export interface RateLimitOptions {
@@ -26,6 +27,7 @@ export function rateLimit(store: KeyValueStore, { name, max, windowMs, keyOf = b
     if (count <= max) return next();
     const retryAfter = Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000));
     res.set('Retry-After', String(retryAfter));
+    markDenied(res, 'rate_limited');
     sendJsonError(res, 429, 'too_many_requests', `Too many requests; retry in ${retryAfter} s`);
   };
 }

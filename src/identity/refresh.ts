@@ -4,9 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { destroyGrant, type GrantEndHook } from '../provider/adapter.js';
+import { destroyGrant, grantOwner, type GrantEndHook } from '../provider/adapter.js';
 import type { InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
+import { AuditLog } from '../telemetry/audit.js';
+import { ProxyMetrics } from '../telemetry/metrics.js';
 import { checkAccess } from './access-policy.js';
 import type { AccessPolicy } from './access-policy.js';
 import { UpstreamRefreshRefused, type UpstreamIdentity } from './upstream.js';
@@ -16,8 +18,15 @@ const LOCK_TTL_SECONDS = 30;
 const WAIT_STEP_MS = 50;
 const WAIT_LIMIT_MS = 15_000;
 
+export interface RefreshObservers {
+  metrics: ProxyMetrics;
+  audit: AuditLog;
+}
+
 export class UpstreamRefresher {
   readonly #inFlight = new Map<string, Promise<UpstreamTokens | undefined>>();
+  readonly #metrics: ProxyMetrics;
+  readonly #audit: AuditLog;
 
   constructor(
     private readonly store: KeyValueStore,
@@ -27,7 +36,11 @@ export class UpstreamRefresher {
     private readonly policy: AccessPolicy,
     private readonly logger: Logger,
     private readonly onGrantEnd?: GrantEndHook,
-  ) {}
+    observers?: RefreshObservers,
+  ) {
+    this.#metrics = observers?.metrics ?? new ProxyMetrics();
+    this.#audit = observers?.audit ?? new AuditLog(logger);
+  }
 
   /** New tokens for the grant, or undefined when the grant had to be revoked. */
   refresh(grantId: string, stale: UpstreamTokens): Promise<UpstreamTokens | undefined> {
@@ -56,23 +69,36 @@ export class UpstreamRefresher {
       if (!current) return undefined;
       if (current.accessToken !== stale.accessToken) return current;
       let next: UpstreamTokens;
+      let policyRefusal = false;
       try {
         const refreshed = await this.upstream.refresh(current);
         next = refreshed.tokens;
         // Who may sign in is checked again: a user removed from the allowlist loses access here.
         const decision = refreshed.profile ? checkAccess(this.policy, refreshed.profile) : { allowed: true as const };
-        if (!decision.allowed) throw new UpstreamRefreshRefused(`access policy: ${decision.reason}`);
+        if (!decision.allowed) {
+          policyRefusal = true;
+          throw new UpstreamRefreshRefused(`access policy: ${decision.reason}`);
+        }
       } catch (err) {
         // An outage of the IdP is not the end of the session: the caller answers 503 and keeps it.
-        if (!(err instanceof UpstreamRefreshRefused)) throw err;
+        if (!(err instanceof UpstreamRefreshRefused)) {
+          this.#metrics.upstreamRefresh('failed');
+          throw err;
+        }
+        this.#metrics.upstreamRefresh(policyRefusal ? 'denied_by_policy' : 'refused');
         this.logger.info({ grantId, reason: (err as Error).message }, 'upstream refresh refused; grant revoked');
-        await destroyGrant(this.store, grantId, { bus: this.bus, onGrantEnd: this.onGrantEnd });
+        await destroyGrant(this.store, grantId, {
+          bus: this.bus,
+          onGrantEnd: this.onGrantEnd,
+          audit: { log: this.#audit, reason: policyRefusal ? 'access_policy' : 'upstream_refused' },
+        });
         return undefined;
       }
       if (!(await this.vault.update(grantId, next))) return undefined;
       // Cached callers of this grant hold the old upstream token.
       await this.bus.publish({ grantId });
-      this.logger.info({ grantId }, 'upstream tokens refreshed');
+      this.#metrics.upstreamRefresh('success');
+      this.#audit.grantRefreshed(grantId, await grantOwner(this.store, grantId), 'upstream');
       return next;
     } finally {
       if ((await this.store.get(lock)) === owner) await this.store.del(lock);

@@ -11,6 +11,9 @@ import type { UpstreamTokenVault } from '../identity/vault.js';
 import { destroyGrant } from '../provider/adapter.js';
 import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/configuration.js';
 import type { KeyValueStore } from '../storage/store.js';
+import type { AuditLog } from '../telemetry/audit.js';
+import type { ProxyMetrics } from '../telemetry/metrics.js';
+import { markDenied } from '../telemetry/request-metrics.js';
 import type { RenderView } from '../views.js';
 import { Consents } from './consents.js';
 import { CsrfTokens } from './csrf.js';
@@ -27,6 +30,8 @@ export interface InteractionDependencies {
   accounts: AccountStore;
   render: RenderView;
   logger: Logger;
+  metrics: ProxyMetrics;
+  audit: AuditLog;
 }
 
 const EXPIRED_SIGN_IN = {
@@ -38,7 +43,7 @@ const EXPIRED_SIGN_IN = {
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 export function interactionRouter(deps: InteractionDependencies): Router {
-  const { config, provider, store, upstream, vault, accounts, render, logger } = deps;
+  const { config, provider, store, upstream, vault, accounts, render, logger, metrics, audit } = deps;
   const csrf = new CsrfTokens(store);
   const signIns = new UpstreamSignIns(store);
   const consents = new Consents(store, config.provider.consentTtl);
@@ -67,6 +72,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   router.get(config.identity.callbackPath, async (req, res) => {
     const signIn = await signIns.peek(req.query.state);
     if (!signIn) {
+      metrics.login('expired');
       return renderErrorPage(res, render, 400, EXPIRED_SIGN_IN);
     }
     const query = req.originalUrl.slice(req.originalUrl.indexOf('?'));
@@ -86,6 +92,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       !(await consents.mustAsk(details.uid)) &&
       (await consents.isRemembered(sessionAccount, client.clientId))
     ) {
+      metrics.consent('remembered');
       return beginUpstreamSignIn(res, details.uid, sessionAccount);
     }
     // A device authorization (RFC 8628) has no redirect: the user returns to the device.
@@ -105,6 +112,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       loopbackOnly: redirectUri !== undefined && (client.redirectUris?.every((uri) => isLoopbackHost(new URL(uri).hostname)) ?? false),
       scopes: requestedScopes(details).filter((s) => s !== 'openid'),
     });
+    metrics.consent('shown');
     res.type('html').send(page.html);
   });
 
@@ -118,8 +126,10 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       });
     }
     if (req.body?.action !== 'confirm') {
+      metrics.consent('cancelled');
       return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
     }
+    metrics.consent('confirmed');
     await beginUpstreamSignIn(res, details.uid);
   });
 
@@ -127,6 +137,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const details = await interactionOf(req, res);
     const signIn = await signIns.take(req.query.state);
     if (!signIn || signIn.uid !== details.uid) {
+      metrics.login('expired');
       return renderErrorPage(res, render, 400, EXPIRED_SIGN_IN);
     }
     let identity;
@@ -134,9 +145,11 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       identity = await upstream.exchange(new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), signIn);
     } catch (err) {
       if (err instanceof UpstreamAuthorizationError) {
+        metrics.login('refused_by_idp');
         logger.info({ error: err.error }, 'identity provider refused the sign-in');
         return finish(req, res, { error: 'access_denied', error_description: 'The identity provider refused the sign-in.' });
       }
+      metrics.login('failed');
       logger.warn({ err }, 'upstream sign-in failed');
       return finish(req, res, {
         error: 'temporarily_unavailable',
@@ -147,12 +160,15 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const accountId = identity.subject;
     if (signIn.rememberedFor !== undefined && signIn.rememberedFor !== accountId) {
       // Someone else signed in upstream: they have not confirmed this client themselves.
+      metrics.login('user_changed');
       upstream.revoke(identity.tokens).catch(() => {});
       await consents.askAgain(details.uid);
       return res.redirect(303, `/interaction/${encodeURIComponent(details.uid)}`);
     }
     const decision = checkAccess(config.identity.access, identity.profile);
     if (!decision.allowed) {
+      metrics.login('denied_by_policy');
+      markDenied(res, 'access_policy');
       logger.info({ accountId, reason: decision.reason }, 'sign-in refused by the access policy');
       const client = await provider.Client.find(String(details.params.client_id));
       const page = await render('access-denied', {
@@ -181,7 +197,8 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       throw err;
     }
     await consents.remember(accountId, String(details.params.client_id));
-    logger.info({ accountId, clientId: details.params.client_id, grantId }, 'grant created');
+    metrics.login('success');
+    audit.grantCreated(grantId, { accountId, clientId: String(details.params.client_id) });
     await finish(req, res, { login: { accountId }, consent: { grantId } });
   });
 

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import type { Config } from '../config/index.js';
 import { sendJsonError } from '../http/json-error.js';
 import { resourceScopes } from '../provider/configuration.js';
+import { markDenied } from '../telemetry/request-metrics.js';
 
 export type BearerError = 'invalid_token' | 'invalid_request' | 'insufficient_scope';
 
@@ -17,5 +18,6 @@ export function sendChallenge(res: Response, config: Config, error?: BearerError
     ...(scopes.length ? [`scope="${scopes.join(' ')}"`] : []),
   ];
   res.set('WWW-Authenticate', `Bearer ${params.join(', ')}`);
+  markDenied(res, error ?? 'missing_token');
   sendJsonError(res, error ? STATUS[error] : 401, error ?? 'invalid_token', description ?? 'Authorization required');
 }

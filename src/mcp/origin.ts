@@ -6,6 +6,7 @@ import type { RequestHandler } from 'express';
 import type { Config } from '../config/index.js';
 import { sendJsonError } from '../http/json-error.js';
 import { isLoopbackHost } from '../http/loopback.js';
+import { markDenied } from '../telemetry/request-metrics.js';
 const EXPOSED = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version';
 const METHODS = 'GET, POST, DELETE, OPTIONS';
 
@@ -21,6 +22,7 @@ export function originCheck(config: Config): RequestHandler {
     const origin = req.headers.origin;
     if (origin === undefined) return next();
     if (!isAllowedOrigin(origin, config)) {
+      markDenied(res, 'forbidden_origin');
       return sendJsonError(res, 403, 'forbidden_origin', `Origin ${origin} is not allowed`);
     }
     res.set('Access-Control-Allow-Origin', origin).set('Vary', 'Origin').set('Access-Control-Expose-Headers', EXPOSED);

@@ -1,6 +1,7 @@
 // oidc-provider storage adapter over our KeyValueStore. Every record has a TTL; tokens of a
 // grant are indexed under the grant so the whole grant can be revoked at once.
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { AuditLog, GrantOwner, GrantRevocationReason } from '../telemetry/audit.js';
 import { tokenHash, type InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { nowSeconds } from '../storage/store.js';
@@ -25,6 +26,13 @@ interface GrantEnd {
   onGrantEnd?: GrantEndHook | undefined;
 }
 
+/** Who holds a grant (read from its record), for the audit log. */
+export async function grantOwner(store: KeyValueStore, grantId: string): Promise<GrantOwner> {
+  const raw = await store.get(recordKey('Grant', grantId));
+  const payload = raw === undefined ? {} : (JSON.parse(raw) as AdapterPayload);
+  return { accountId: payload.accountId, clientId: payload.clientId };
+}
+
 async function deleteGrantIndex(store: KeyValueStore, grantId: string, { bus, onGrantEnd }: GrantEnd): Promise<void> {
   const index = grantIndexKey(grantId);
   await onGrantEnd?.(grantId);
@@ -32,10 +40,17 @@ async function deleteGrantIndex(store: KeyValueStore, grantId: string, { bus, on
   await bus?.publish({ grantId });
 }
 
+export interface DestroyGrant extends GrantEnd {
+  /** Writes the `grant.revoked` audit line; left out only for a grant that was never handed out. */
+  audit?: { log: AuditLog; reason: GrantRevocationReason };
+}
+
 /** Removes a grant and everything that belongs to it, whoever asks (upstream refresh failure, operators). */
-export async function destroyGrant(store: KeyValueStore, grantId: string, end: GrantEnd = {}): Promise<void> {
+export async function destroyGrant(store: KeyValueStore, grantId: string, end: DestroyGrant = {}): Promise<void> {
+  const owner = end.audit ? await grantOwner(store, grantId) : undefined;
   await store.del(recordKey('Grant', grantId));
   await deleteGrantIndex(store, grantId, end);
+  if (end.audit && owner) end.audit.log.grantRevoked(grantId, owner, end.audit.reason);
 }
 
 export interface AdapterOptions {

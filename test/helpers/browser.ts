@@ -30,6 +30,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export class Browser {
   private readonly jar = new Map<string, Map<string, Cookie>>(); // host:port -> "path\0name" -> cookie
+  /** Every URL requested, redirects included (tests look for codes and states in them). */
+  readonly visited: URL[] = [];
 
   constructor() {}
 
@@ -84,6 +86,7 @@ export class Browser {
       const cookie = this.cookieHeaderFor(url.href);
       if (cookie) headers.cookie = cookie;
       if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+      this.visited.push(url);
       const res = await fetch(url, { method, headers, body, redirect: 'manual' });
       this.storeCookies(url, res.headers);
       const location = res.headers.get('location');

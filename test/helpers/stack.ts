@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logging.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { startProxy, type RunningProxy } from '../../src/boot.js';
+import { startTelemetry } from '../../src/telemetry/start.js';
 import { freePort } from './ports.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { startUpstreamIdp, type UpstreamIdp } from './upstream-idp.js';
@@ -24,6 +25,11 @@ export interface StackOptions {
   redis?: RedisServer;
   /** Share an upstream IdP with another stack (the first stack's callback is registered there). */
   idp?: UpstreamIdp;
+  /**
+   * Start OpenTelemetry as main.ts does (give MCP_AUTH_PROXY_METRICS_PATH in env: in process,
+   * only metrics; traces need instrumentation before the app loads, see test/process/).
+   */
+  telemetry?: boolean;
 }
 
 export interface Stack {
@@ -83,8 +89,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   });
   let proxy: RunningProxy;
+  const logger = createLogger(config, sink);
+  const telemetry = options.telemetry ? await startTelemetry(config, logger) : undefined;
   try {
-    proxy = await startProxy(config, createLogger(config, sink));
+    proxy = await startProxy(config, logger, undefined, telemetry);
   } catch (err) {
     if (!options.idp) await idp.stop();
     if (!options.redis) await redis.stop();
@@ -100,6 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logs,
     async stop() {
       await proxy.stop();
+      await telemetry?.shutdown();
       if (!options.idp) await idp.stop();
       // The current one: a test may have restarted Redis.
       if (!options.redis) await stack.redis.stop();

@@ -92,7 +92,15 @@ describe('config', () => {
         mcp: { max: 0, windowMs: 60000 },
       });
       assert.equal(config.verifyRelease, false);
-      assert.deepEqual(config.telemetry, { disabled: false, serviceName: 'unnamed_mcp_remote_auth_proxy' });
+      assert.deepEqual(config.telemetry, {
+        disabled: false,
+        serviceName: 'unnamed_mcp_remote_auth_proxy',
+        traces: false,
+        otlpMetrics: false,
+        metricsPath: undefined,
+        metricsToken: undefined,
+        sdkEnvironment: {},
+      });
       assert.equal(config.logLevel, 'info');
     });
 

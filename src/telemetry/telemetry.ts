@@ -1,0 +1,20 @@
+// What the rest of the proxy sees of OpenTelemetry: a meter for our metrics, the Prometheus
+// scrape handler, and a flush at shutdown. Only types are imported here, so a proxy with
+// telemetry off loads nothing of OpenTelemetry.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Meter } from '@opentelemetry/api';
+
+export interface Telemetry {
+  /** The meter of our metrics; undefined when no metrics are exported (recording is then free). */
+  meter: Meter | undefined;
+  /** Writes the Prometheus text format; set when MCP_AUTH_PROXY_METRICS_PATH is. */
+  scrape: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** Exports what is pending (spans, metrics) and stops the SDK; never throws. */
+  shutdown(): Promise<void>;
+}
+
+export const NO_TELEMETRY: Telemetry = Object.freeze({
+  meter: undefined,
+  scrape: undefined,
+  shutdown: async () => {},
+});
