@@ -78,6 +78,19 @@ export function isOurResource(config: Config, resource: string): boolean {
   return trimmed === config.mcp.resource || trimmed === config.baseUrl;
 }
 
+/**
+ * The provider's cookie names. On https they carry the prefixes browsers enforce: `__Host-` for the
+ * session cookie (Path=/, no Domain: no sibling subdomain can set or overwrite it), `__Secure-` for
+ * the interaction and resume cookies, which oidc-provider scopes to one sign-in's own path
+ * (`/interaction/<uid>`, `/auth/<uid>`) so that several sign-ins can run in one browser at once;
+ * `__Host-` forbids any path but `/`. Plain-http local use keeps oidc-provider's own names:
+ * browsers refuse prefixed cookies without Secure.
+ */
+export function cookieNames(config: Config): { session: string; interaction: string; resume: string } {
+  if (!config.baseUrl.startsWith('https:')) return { session: '_session', interaction: '_interaction', resume: '_interaction_resume' };
+  return { session: '__Host-session', interaction: '__Secure-interaction', resume: '__Secure-interaction_resume' };
+}
+
 export function resourceScopes(config: Config): string[] {
   return config.provider.scopes.filter((scope) => !OIDC_SCOPES.has(scope));
 }
@@ -91,7 +104,10 @@ export function providerConfiguration({ config, adapter, store, accounts, render
     fetch: cachingFetch(store, settings.clientMetadataDocuments) as unknown as Configuration['fetch'],
     jwks: { keys: settings.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },
     cookies: {
+      names: cookieNames(config),
       keys: settings.cookieKeys,
+      // Secure is added by oidc-provider whenever the request is https (X-Forwarded-Proto from
+      // the router, trusted through provider.proxy).
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
