@@ -22,6 +22,11 @@ export interface UpstreamIdp {
   isAccessTokenValid(token: string): Promise<boolean>;
   refreshGrants(): number;
   failNextRefresh(): void;
+  /**
+   * Holds every refresh grant request at the token endpoint until release(); `arrived` resolves
+   * when the first one is being held.
+   */
+  holdRefreshes(): { arrived: Promise<void>; release(): void };
   revokeAllAccessTokens(): Promise<void>;
   /** Overrides claims of the test user from now on (e.g. email_verified, groups). */
   setUserClaims(claims: Record<string, unknown>): void;
@@ -125,6 +130,7 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
   });
 
   let failRefresh = false;
+  let held: { arrive(): void; released: Promise<void> } | undefined;
   const oidcCallback = provider.callback();
 
   const renderLogin = (res: ServerResponse, uid: string, error?: string): void => {
@@ -180,10 +186,15 @@ ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
       const m = /^\/interaction\/([^/]+)(\/login)?$/.exec(path);
       if (m?.[1]) return handleInteraction(req, res, m[1], m[2] !== undefined);
 
-      if (failRefresh && req.method === 'POST' && path === '/token') {
+      if ((failRefresh || held) && req.method === 'POST' && path === '/token') {
         // Peek the body: oidc-provider falls back to req.body when the stream was already consumed.
         const body = (await readBody(req)).toString('utf8');
-        if (new URLSearchParams(body).get('grant_type') === 'refresh_token') {
+        const isRefresh = new URLSearchParams(body).get('grant_type') === 'refresh_token';
+        if (isRefresh && held) {
+          held.arrive();
+          await held.released;
+        }
+        if (isRefresh && failRefresh) {
           failRefresh = false;
           res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
           res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'refresh failure injected by test' }));
@@ -224,6 +235,20 @@ ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
     refreshGrants: () => refreshCount,
     failNextRefresh() {
       failRefresh = true;
+    },
+    holdRefreshes() {
+      let arrive!: () => void;
+      let release!: () => void;
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      held = { arrive, released };
+      return {
+        arrived,
+        release() {
+          held = undefined;
+          release();
+        },
+      };
     },
     async revokeAllAccessTokens() {
       store.deleteModel('AccessToken');
