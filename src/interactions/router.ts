@@ -44,10 +44,30 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   const consents = new Consents(store, config.provider.consentTtl);
 
   /** Sends the browser to the IdP; the upstream state exists only from here on. */
-  async function beginUpstreamSignIn(res: Response, uid: string, rememberedFor?: string): Promise<void> {
+  async function beginUpstreamSignIn(res: Response, details: Details, rememberedFor?: string): Promise<void> {
+    if (!(await upstream.isReachable())) {
+      logger.warn('identity provider unreachable at sign-in');
+      return showUnavailable(res, details);
+    }
     const checks = upstream.newChecks();
-    await signIns.begin({ uid, ...checks, ...(rememberedFor !== undefined ? { rememberedFor } : {}) });
+    await signIns.begin({ uid: details.uid, ...checks, ...(rememberedFor !== undefined ? { rememberedFor } : {}) });
     res.redirect(303, (await upstream.authorizationUrl(checks)).href);
+  }
+
+  /** A page saying the IdP cannot be reached, whose button returns to the client with temporarily_unavailable. */
+  async function showUnavailable(res: Response, details: Details): Promise<void> {
+    const page = await render('idp-unavailable', {
+      uid: details.uid,
+      csrf: await csrf.issue(details.uid),
+      idpHost: config.identity.serverUrl.host,
+      clientName: await clientNameOf(details),
+    });
+    res.status(503).set('Retry-After', '60').set('Cache-Control', 'no-store').type('html').send(page.html);
+  }
+
+  async function clientNameOf(details: Details): Promise<string> {
+    const client = await provider.Client.find(String(details.params.client_id));
+    return client?.clientName ?? 'the application';
   }
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
@@ -86,7 +106,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       !(await consents.mustAsk(details.uid)) &&
       (await consents.isRemembered(sessionAccount, client.clientId))
     ) {
-      return beginUpstreamSignIn(res, details.uid, sessionAccount);
+      return beginUpstreamSignIn(res, details, sessionAccount);
     }
     // A device authorization (RFC 8628) has no redirect: the user returns to the device.
     const redirectUri = typeof details.params.redirect_uri === 'string' ? new URL(details.params.redirect_uri) : undefined;
@@ -120,7 +140,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     if (req.body?.action !== 'confirm') {
       return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
     }
-    await beginUpstreamSignIn(res, details.uid);
+    await beginUpstreamSignIn(res, details);
   });
 
   router.get('/interaction/:uid/identity', async (req, res) => {
@@ -138,10 +158,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
         return finish(req, res, { error: 'access_denied', error_description: 'The identity provider refused the sign-in.' });
       }
       logger.warn({ err }, 'upstream sign-in failed');
-      return finish(req, res, {
-        error: 'temporarily_unavailable',
-        error_description: 'The identity provider could not complete the sign-in.',
-      });
+      return showUnavailable(res, details);
     }
 
     const accountId = identity.subject;
@@ -154,12 +171,11 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const decision = checkAccess(config.identity.access, identity.profile);
     if (!decision.allowed) {
       logger.info({ accountId, reason: decision.reason }, 'sign-in refused by the access policy');
-      const client = await provider.Client.find(String(details.params.client_id));
       const page = await render('access-denied', {
         uid: details.uid,
         csrf: await csrf.issue(details.uid),
         reason: decision.reason,
-        clientName: client?.clientName ?? 'the application',
+        clientName: await clientNameOf(details),
       });
       res.status(403).type('html').send(page.html);
       return;
@@ -185,18 +201,21 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     await finish(req, res, { login: { accountId }, consent: { grantId } });
   });
 
-  // The refused user returns to the client, which learns access_denied.
-  router.post('/interaction/:uid/refused', form, async (req, res) => {
-    const details = await interactionOf(req, res);
-    if (!(await csrf.redeem(details.uid, req.body?.csrf))) {
-      return renderErrorPage(res, render, 403, {
-        heading: 'This page has expired',
-        message: 'Start the connection again from your application.',
-        code: 'invalid_csrf_token',
-      });
-    }
-    await finish(req, res, { error: 'access_denied', error_description: 'This account is not allowed to use this server.' });
-  });
+  // From a page that ends the sign-in, the user returns to the client, which learns why.
+  const returnToClient = (path: string, error: string, description: string) =>
+    router.post(`/interaction/:uid/${path}`, form, async (req, res) => {
+      const details = await interactionOf(req, res);
+      if (!(await csrf.redeem(details.uid, req.body?.csrf))) {
+        return renderErrorPage(res, render, 403, {
+          heading: 'This page has expired',
+          message: 'Start the connection again from your application.',
+          code: 'invalid_csrf_token',
+        });
+      }
+      await finish(req, res, { error, error_description: description });
+    });
+  returnToClient('refused', 'access_denied', 'This account is not allowed to use this server.');
+  returnToClient('unavailable', 'temporarily_unavailable', 'The identity provider is unavailable; try again later.');
 
   router.use(async (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof oidcErrors.SessionNotFound) {
