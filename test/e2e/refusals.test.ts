@@ -73,6 +73,12 @@ describe('refusals on the real stack', function () {
     });
   }
 
+  async function countKeys(prefix: string): Promise<number> {
+    let n = 0;
+    for await (const _ of stack.proxy.store.keysWithPrefix(prefix)) n++;
+    return n;
+  }
+
   async function validToken(): Promise<string> {
     const v = verifier();
     const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
@@ -237,14 +243,82 @@ describe('refusals on the real stack', function () {
       assert.equal(wrongRedirect.status, 400);
     });
 
-    it('rejects the second exchange of a code', async () => {
+    it('rejects the second exchange of a code and revokes the tokens the first one issued', async () => {
       const v = verifier();
       const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
       const code = callback.searchParams.get('code')!;
-      assert.equal((await exchange(code, v)).status, 200);
+      const first = await exchange(code, v);
+      assert.equal(first.status, 200);
+      const tokens = (await first.json()) as { access_token: string; refresh_token: string };
+      assert.equal((await callMcp(tokens.access_token)).status, 200); // now also in the bearer cache
       const replay = await exchange(code, v);
       assert.equal(replay.status, 400);
       assert.equal(((await replay.json()) as { error: string }).error, 'invalid_grant');
+      // The replay may be an attacker racing the client: whatever the code gave is dead.
+      const after = await callMcp(tokens.access_token);
+      assert.equal(after.status, 401);
+      assert.match(after.headers.get('www-authenticate')!, /invalid_token/);
+      const refresh = await fetch(`${stack.baseUrl}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientId }),
+      });
+      assert.equal(refresh.status, 400);
+    });
+
+    it('refuses a PKCE downgrade at the token endpoint: no verifier, or the challenge sent as a plain verifier', async () => {
+      const v = verifier();
+      const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+      const code = callback.searchParams.get('code')!;
+      const withoutVerifier = await fetch(`${stack.baseUrl}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: clientId }),
+      });
+      assert.equal(withoutVerifier.status, 400);
+      assert.match(((await withoutVerifier.json()) as { error: string }).error, /invalid_grant|invalid_request/);
+      const plain = await exchange(code, challengeOf(v));
+      assert.equal(plain.status, 400);
+      assert.equal(((await plain.json()) as { error: string }).error, 'invalid_grant');
+    });
+
+    it('issues no code for a challenge without a method (it would mean plain)', async () => {
+      const page = await new Browser().open(authorizeUrl({ code_challenge: challengeOf(verifier()) }), atClient);
+      const target = new URL(page.redirectedTo!);
+      assert.equal(target.searchParams.get('code'), null);
+      assert.equal(target.searchParams.get('error'), 'invalid_request');
+    });
+
+    it('refuses a redirect_uri with a fragment, and a registered one with a fragment added', async () => {
+      const registered = await register({ redirect_uris: ['https://app.example.com/cb#frag'], token_endpoint_auth_method: 'none' });
+      assert.equal(registered.status, 400);
+      assert.match(((await registered.json()) as { error: string }).error, /invalid_redirect_uri|invalid_client_metadata/);
+      const page = await new Browser().open(
+        authorizeUrl({ redirect_uri: `${REDIRECT}#frag`, code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }),
+        (u) => u.port === '45678',
+      );
+      assert.equal(page.redirectedTo, undefined);
+      assert.equal(page.status, 400);
+      assert.match(page.html, /redirect_uri/);
+    });
+
+    it('refuses a token request for another resource', async () => {
+      const v = verifier();
+      const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+      const response = await fetch(`${stack.baseUrl}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: callback.searchParams.get('code')!,
+          code_verifier: v,
+          redirect_uri: REDIRECT,
+          client_id: clientId,
+          resource: 'https://other.example.com/mcp',
+        }),
+      });
+      assert.equal(response.status, 400);
+      assert.equal(((await response.json()) as { error: string }).error, 'invalid_target');
     });
 
     it('returns access_denied to the client when the user cancels', async () => {
@@ -265,6 +339,17 @@ describe('refusals on the real stack', function () {
       // The token was single-use: the genuine one no longer works either.
       const replayed = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' } });
       assert.equal(replayed.status, 403);
+    });
+
+    it('refuses a replayed confirm form after the confirmation went through', async () => {
+      const browser = new Browser();
+      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      assert.match(login.html, /name="username"/);
+      const statesBefore = await countKeys('upstream-state:');
+      const replayed = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      assert.equal(replayed.status, 403);
+      assert.equal(await countKeys('upstream-state:'), statesBefore, 'no second upstream sign-in began');
     });
 
     it('refuses the confirm form from a browser without the interaction cookie', async () => {
