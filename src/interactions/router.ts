@@ -192,9 +192,15 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       await vault.save(grantId, identity.tokens, config.provider.grantTtl);
       await accounts.save(accountId, identity.claims);
     } catch (err) {
-      // Never leave a grant without its upstream tokens.
+      // Never leave a grant without its upstream tokens, nor upstream tokens without a grant.
       await destroyGrant(store, grantId).catch(() => {});
-      throw err;
+      upstream.revoke(identity.tokens).catch(() => {});
+      logger.error({ err, grantId }, 'sign-in could not be saved; grant removed');
+      return renderErrorPage(res, render, store.available ? 500 : 503, {
+        heading: 'The sign-in could not be saved',
+        message: 'Nothing was kept. Start the connection again from your application.',
+        code: store.available ? 'server_error' : 'temporarily_unavailable',
+      });
     }
     await consents.remember(accountId, String(details.params.client_id));
     logger.info({ accountId, clientId: details.params.client_id, grantId }, 'grant created');
