@@ -12,6 +12,7 @@ import { UpstreamTokenVault } from './identity/vault.js';
 import { CallerCache } from './mcp/caller-cache.js';
 import { startMcpChild, type McpChild } from './mcp/child.js';
 import { createAdapterClass } from './provider/adapter.js';
+import { showAuthorizationErrors, type PageContext } from './provider/authorization-errors.js';
 import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
@@ -71,6 +72,11 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     const callers = new CallerCache(bus, { ttlMs: config.mcp.tokenCacheTtlMs, maxEntries: 10_000 });
     const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger, onGrantEnd);
     const render = createViews(config);
+    const renderPage = async (ctx: PageContext, view: string, data: Record<string, unknown>) => {
+      ctx.type = 'html';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = (await render(view, data)).html;
+    };
 
     const provider = new Provider(
       config.baseUrl,
@@ -88,16 +94,14 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
           ctx.type = 'html';
           ctx.body = html;
         },
-        async renderPage(ctx: KoaContextWithOIDC, view, data) {
-          ctx.type = 'html';
-          ctx.body = (await render(view, data)).html;
-        },
+        renderPage,
       }),
     );
     // Behind a TLS-terminating router the provider must trust X-Forwarded-Proto to see https.
     provider.proxy = !config.localInsecure;
     advertiseResourceScopes(provider, config);
     failClosedWhileStoreDown(provider, store);
+    showAuthorizationErrors(provider, renderPage);
     provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
 
     signal?.throwIfAborted();

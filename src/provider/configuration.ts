@@ -134,6 +134,10 @@ export function providerConfiguration({ config, adapter, store, accounts, render
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      // No RP-initiated logout: MCP clients do not use it, and its post_logout_redirect_uri
+      // (registrable by anyone) would be a redirect off this site. The session reset oidc-provider
+      // does when another person signs in (end_session_confirm) stays, redirecting only to itself.
+      rpInitiatedLogout: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
       clientIdMetadataDocument: clientMetadataDocumentFeature(settings.clientMetadataDocuments),

@@ -73,6 +73,24 @@ describe('refusals on the real stack', function () {
     });
   }
 
+  /**
+   * An authorization request refused before the user did anything: shown on our page, never sent
+   * to the client's redirect URI by itself (RFC 9700 4.11.2); returns the page's link back.
+   */
+  async function refusedAtAuthorize(params: Record<string, string>): Promise<URL> {
+    const page = await new Browser().open(authorizeUrl(params), (u) => u.origin !== stack.baseUrl);
+    assert.equal(page.redirectedTo, undefined, `redirected by itself to ${page.redirectedTo}`);
+    assert.equal(page.status, 400);
+    assert.match(page.html, /request was refused/);
+    const href = /<a class="button primary" href="([^"]+)"/.exec(page.html)?.[1];
+    assert.ok(href, 'a link back to the client');
+    const target = new URL(href.replace(/&amp;/g, '&'));
+    assert.ok(target.href.startsWith(REDIRECT), target.href);
+    assert.equal(target.searchParams.get('code'), null);
+    assert.equal(target.searchParams.get('iss'), stack.baseUrl);
+    return target;
+  }
+
   async function countKeys(prefix: string): Promise<number> {
     let n = 0;
     for await (const _ of stack.proxy.store.keysWithPrefix(prefix)) n++;
@@ -188,17 +206,13 @@ describe('refusals on the real stack', function () {
 
   describe('authorization requests', () => {
     it('issues no code without PKCE', async () => {
-      const page = await new Browser().open(authorizeUrl({}), atClient);
-      const target = new URL(page.redirectedTo!);
-      assert.equal(target.searchParams.get('code'), null);
+      const target = await refusedAtAuthorize({});
       assert.equal(target.searchParams.get('error'), 'invalid_request');
       assert.match(target.searchParams.get('error_description')!, /PKCE/);
     });
 
     it('refuses the plain PKCE method', async () => {
-      const page = await new Browser().open(authorizeUrl({ code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }), atClient);
-      const target = new URL(page.redirectedTo!);
-      assert.equal(target.searchParams.get('code'), null);
+      const target = await refusedAtAuthorize({ code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' });
       assert.equal(target.searchParams.get('error'), 'invalid_request');
     });
 
@@ -224,11 +238,8 @@ describe('refusals on the real stack', function () {
     }
 
     it('refuses a token for another resource', async () => {
-      const page = await new Browser().open(
-        authorizeUrl({ resource: 'https://other.example.com/mcp', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }),
-        atClient,
-      );
-      assert.equal(new URL(page.redirectedTo!).searchParams.get('error'), 'invalid_target');
+      const target = await refusedAtAuthorize({ resource: 'https://other.example.com/mcp', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' });
+      assert.equal(target.searchParams.get('error'), 'invalid_target');
     });
 
     it('rejects a reused code with invalid_grant and a wrong verifier', async () => {
@@ -283,9 +294,7 @@ describe('refusals on the real stack', function () {
     });
 
     it('issues no code for a challenge without a method (it would mean plain)', async () => {
-      const page = await new Browser().open(authorizeUrl({ code_challenge: challengeOf(verifier()) }), atClient);
-      const target = new URL(page.redirectedTo!);
-      assert.equal(target.searchParams.get('code'), null);
+      const target = await refusedAtAuthorize({ code_challenge: challengeOf(verifier()) });
       assert.equal(target.searchParams.get('error'), 'invalid_request');
     });
 
@@ -368,6 +377,76 @@ describe('refusals on the real stack', function () {
       assert.equal(replay.redirectedTo, undefined);
       assert.equal(replay.status, 400);
       assert.match(replay.html, /expired/);
+    });
+  });
+
+  describe('no open redirect', () => {
+    const EVIL = 'https://evil.example.com/phish';
+    const leavesSite = (u: URL) => u.origin !== stack.baseUrl;
+    let evilClient: string;
+    before(async () => {
+      const response = await register({ client_name: 'Evil', redirect_uris: [EVIL], token_endpoint_auth_method: 'none' });
+      evilClient = ((await response.json()) as { client_id: string }).client_id;
+    });
+
+    const evilAuthorize = (params: Record<string, string>) =>
+      `${stack.baseUrl}/auth?${new URLSearchParams({ client_id: evilClient, response_type: 'code', redirect_uri: EVIL, ...params })}`;
+
+    it('an error at /auth for anyone\'s registered client is shown, not redirected (RFC 9700 4.11.2)', async () => {
+      for (const params of [{} as Record<string, string>, { prompt: 'none', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }, { scope: 'openid', resource: 'https://x.example/' }]) {
+        const page = await new Browser().open(evilAuthorize(params), leavesSite);
+        assert.equal(page.redirectedTo, undefined, JSON.stringify(params));
+        assert.equal(page.status, 400);
+        assert.equal(page.headers.get('location'), null);
+        assert.match(page.html, /Returning takes you to <strong>evil\.example\.com<\/strong>/);
+      }
+    });
+
+    it('answers only in the query response mode: no auto-submitting form_post, no fragment', async () => {
+      for (const mode of ['form_post', 'fragment', 'web_message']) {
+        const page = await new Browser().open(evilAuthorize({ response_mode: mode }), leavesSite);
+        assert.equal(page.redirectedTo, undefined, mode);
+        assert.equal(page.status, 400, mode);
+        assert.doesNotMatch(page.html, /evil\.example\.com|<script/, mode);
+      }
+      const meta = (await (await fetch(`${stack.baseUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+      assert.deepEqual(meta.response_modes_supported, ['query']);
+    });
+
+    it('has no RP-initiated logout, so no post_logout_redirect_uri to abuse', async () => {
+      const meta = (await (await fetch(`${stack.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+      assert.equal(meta.end_session_endpoint, undefined);
+      const logout = await new Browser().open(`${stack.baseUrl}/session/end?${new URLSearchParams({ client_id: evilClient, post_logout_redirect_uri: EVIL })}`, leavesSite);
+      assert.equal(logout.redirectedTo, undefined);
+      assert.ok(logout.status >= 400);
+      // The session reset oidc-provider keeps (another person signing in) needs its own secret.
+      const confirm = await fetch(`${stack.baseUrl}/session/end/confirm`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ xsrf: 'forged', logout: 'yes' }),
+        redirect: 'manual',
+      });
+      assert.equal(confirm.headers.get('location'), null);
+      assert.ok(confirm.status >= 400);
+    });
+
+    it('sends the IdP callback only to its own interaction on this site', async () => {
+      const browser = new Browser();
+      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      const atCallback = (u: URL) => u.pathname === '/interaction/identity/callback';
+      const back = await browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password }, stopAt: atCallback });
+      const callback = new URL(back.redirectedTo!);
+      for (const extra of ['//evil.example.com', 'https://evil.example.com', '/\\evil.example.com']) {
+        const url = new URL(callback);
+        url.searchParams.set('next', extra);
+        url.searchParams.set('redirect_uri', extra);
+        const response = await fetch(url, { redirect: 'manual', headers: { cookie: browser.cookieHeaderFor(url.href) } });
+        assert.equal(response.status, 303);
+        const location = response.headers.get('location')!;
+        assert.match(location, /^\/interaction\/[\w-]+\/identity\?/, location);
+        assert.equal(new URL(location, stack.baseUrl).origin, stack.baseUrl);
+      }
     });
   });
 
