@@ -41,6 +41,8 @@ export class Browser {
   private readonly jar = new Map<string, Map<string, Cookie>>(); // host:port -> "path\0name" -> cookie
   /** Every Set-Cookie header received, with the URL that sent it (as the browser saw it). */
   readonly setCookies: { url: string; line: string }[] = [];
+  /** Every URL requested, in order (redirects included). */
+  readonly history: string[] = [];
   /** Cookies refused by the browser rules (Secure, prefixes), with the reason. */
   readonly refusedCookies: { url: string; line: string; reason: string }[] = [];
 
@@ -98,6 +100,7 @@ export class Browser {
       const cookie = this.cookieHeaderFor(url.href);
       if (cookie) headers.cookie = cookie;
       if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+      this.history.push(url.href);
       const sent = this.options.hop?.route(url, headers) ?? { url, headers };
       const res = await fetch(sent.url, { method, headers: sent.headers, body, redirect: 'manual' });
       this.storeCookies(url, res.headers);

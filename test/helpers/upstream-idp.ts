@@ -28,6 +28,8 @@ export interface UpstreamIdp {
    */
   holdRefreshes(): { arrived: Promise<void>; release(): void };
   revokeAllAccessTokens(): Promise<void>;
+  /** Every access, refresh and ID token the token endpoint has issued. */
+  issuedTokens(): string[];
   /** Overrides claims of the test user from now on (e.g. email_verified, groups). */
   setUserClaims(claims: Record<string, unknown>): void;
 }
@@ -130,6 +132,7 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
   });
 
   let failRefresh = false;
+  const issued: string[] = [];
   let held: { arrive(): void; released: Promise<void> } | undefined;
   const oidcCallback = provider.callback();
 
@@ -202,6 +205,7 @@ ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
         }
         (req as IncomingMessage & { body?: string }).body = body;
       }
+      if (req.method === 'POST' && path === '/token') recordIssuedTokens(res, issued);
       return oidcCallback(req, res);
     })().catch((err: unknown) => {
       console.error('[upstream-idp] handler error', err);
@@ -253,6 +257,7 @@ ${error ? `<p class="error">${escapeHtml(error)}</p>` : ''}
     async revokeAllAccessTokens() {
       store.deleteModel('AccessToken');
     },
+    issuedTokens: () => [...issued],
     setUserClaims(claims) {
       claimOverrides = claims;
     },
@@ -267,6 +272,23 @@ function signingKeys(): JWK[] {
     { ...rsa, kid: 'rsa-1', use: 'sig', alg: 'RS256' },
     { ...ec, kid: 'ec-1', use: 'sig', alg: 'ES256' },
   ] as JWK[];
+}
+
+/** Keeps the tokens of a token endpoint response as it is sent. */
+function recordIssuedTokens(res: ServerResponse, into: string[]): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    const [chunk] = args;
+    if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) {
+      try {
+        const body = JSON.parse(chunk.toString()) as Record<string, unknown>;
+        for (const name of ['access_token', 'refresh_token', 'id_token']) if (typeof body[name] === 'string') into.push(body[name]);
+      } catch {
+        // not JSON: no tokens
+      }
+    }
+    return end(...args);
+  }) as ServerResponse['end'];
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
