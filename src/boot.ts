@@ -13,6 +13,7 @@ import { CallerCache } from './mcp/caller-cache.js';
 import { startMcpChild, type McpChild } from './mcp/child.js';
 import { createAdapterClass } from './provider/adapter.js';
 import { showAuthorizationErrors, type PageContext } from './provider/authorization-errors.js';
+import { restartStaleDeviceForms } from './provider/device-verification.js';
 import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
@@ -102,6 +103,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     advertiseResourceScopes(provider, config);
     failClosedWhileStoreDown(provider, store);
     showAuthorizationErrors(provider, renderPage);
+    restartStaleDeviceForms(provider);
     provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
 
     signal?.throwIfAborted();
