@@ -91,6 +91,19 @@ export function cookieNames(config: Config): { session: string; interaction: str
   return { session: '__Host-session', interaction: '__Secure-interaction', resume: '__Secure-interaction_resume' };
 }
 
+/**
+ * A token's lifetime, cut to what is left of its grant: the grant's absolute lifetime
+ * (MCP_AUTH_PROXY_GRANT_TTL) bounds every token issued from it, and so every cache of them.
+ * oidc-provider has the grant at hand whenever it issues access and refresh tokens.
+ */
+export function withinGrant(ttl: number): (ctx?: KoaContextWithOIDC) => number {
+  return (ctx) => {
+    const grantExp = (ctx?.oidc?.entities?.Grant as { exp?: unknown } | undefined)?.exp;
+    if (typeof grantExp !== 'number') return ttl;
+    return Math.max(1, Math.min(ttl, grantExp - Math.floor(Date.now() / 1000)));
+  };
+}
+
 export function resourceScopes(config: Config): string[] {
   return config.provider.scopes.filter((scope) => !OIDC_SCOPES.has(scope));
 }
@@ -186,13 +199,13 @@ export function providerConfiguration({ config, adapter, store, accounts, render
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
     },
     ttl: {
-      AccessToken: settings.accessTokenTtl,
+      AccessToken: withinGrant(settings.accessTokenTtl),
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 600,
       Session: 14 * 24 * 3600,
       Grant: settings.grantTtl,
-      RefreshToken: settings.refreshTokenTtl,
+      RefreshToken: withinGrant(settings.refreshTokenTtl),
       DeviceCode: 600,
     },
     clientBasedCORS: () => true,
