@@ -2,6 +2,7 @@
 // authorization requests, code replay, CSRF and replayed upstream callbacks, cancel.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { Browser, type Page } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
@@ -350,11 +351,21 @@ describe('refusals on the real stack', function () {
       assert.equal(replayed.status, 403);
     });
 
-    it('refuses a replayed confirm form after the confirmation went through', async () => {
+    it('creates the upstream state only on confirmation, for 10 minutes, and refuses a replayed confirm form', async () => {
       const browser = new Browser();
+      const statesAtStart = await countKeys('upstream-state:');
       const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      assert.equal(await countKeys('upstream-state:'), statesAtStart, 'no upstream state for an unconfirmed page');
       const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
       assert.match(login.html, /name="username"/);
+      const state = new URL(browser.history.find((u) => u.startsWith(stack.idp.issuer))!).searchParams.get('state')!;
+      const redis = new Redis(stack.redis.url);
+      try {
+        const ttl = await redis.ttl(`${stack.config.redis.prefix}upstream-state:${state}`);
+        assert.ok(ttl > 590 && ttl <= 600, `upstream state lives 10 minutes (TTL ${ttl})`);
+      } finally {
+        redis.disconnect();
+      }
       const statesBefore = await countKeys('upstream-state:');
       const replayed = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
       assert.equal(replayed.status, 403);
