@@ -125,7 +125,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       loopbackOnly: redirectUri !== undefined && (client.redirectUris?.every((uri) => isLoopbackHost(new URL(uri).hostname)) ?? false),
       scopes: requestedScopes(details).filter((s) => s !== 'openid'),
     });
-    res.type('html').send(page.html);
+    res.type('html').set('Cache-Control', 'no-store').send(page.html);
   });
 
   router.post('/interaction/:uid/confirm', form, async (req, res) => {
@@ -177,7 +177,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
         reason: decision.reason,
         clientName: await clientNameOf(details),
       });
-      res.status(403).type('html').send(page.html);
+      res.status(403).type('html').set('Cache-Control', 'no-store').send(page.html);
       return;
     }
     const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });

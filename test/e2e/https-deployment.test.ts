@@ -1,8 +1,8 @@
-// Cookies on an https deployment, behind a TLS-terminating router as on Heroku: every cookie the
-// proxy sets is Secure, HttpOnly and SameSite=Lax, with `__Host-` on the session cookie and
-// `__Secure-` on the per-sign-in interaction cookies; the browser helper applies the rules real
-// browsers apply to those prefixes, so a full sign-in only works if the cookies are right. Two
-// sign-ins interleaved in one browser both finish.
+// An https deployment, behind a TLS-terminating router as on Heroku. Every cookie the proxy sets
+// is Secure, HttpOnly and SameSite=Lax, with `__Host-` on the session cookie and `__Secure-` on
+// the per-sign-in interaction cookies; the browser helper applies the rules real browsers apply
+// to those prefixes, so a full sign-in only works if the cookies are right. Two sign-ins
+// interleaved in one browser both finish. The sign-in pages carry the security headers.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Browser, type Page } from '../helpers/browser.js';
@@ -30,7 +30,7 @@ function parseSetCookie(line: string): Attributes {
   return { name: pair.slice(0, pair.indexOf('=')).trim(), flags, values };
 }
 
-describe('cookies on an https deployment', function () {
+describe('an https deployment behind the router', function () {
   this.timeout(60_000);
   let stack: Stack;
   let clientId: string;
@@ -141,5 +141,23 @@ describe('cookies on an https deployment', function () {
     const consent = await direct.open(authorizeUrl('x', 'v'.repeat(43)).replace(stack.baseUrl, stack.hop!.listenOrigin), atClient);
     assert.equal(consent.status, 400);
     assert.ok(direct.refusedCookies.some(({ reason }) => /without Secure/.test(reason)), JSON.stringify(direct.refusedCookies));
+  });
+
+  it('serves the sign-in pages with security headers: CSP, no framing, HSTS, nosniff, no referrer, no caching', async () => {
+    const browser = new Browser({ hop: stack.hop! });
+    const consent = await browser.open(authorizeUrl('h', 'v'.repeat(43)), atClient);
+    assert.equal(consent.status, 200);
+    const csp = consent.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self'(;|$)/, 'no inline scripts on our pages');
+    assert.match(csp, /object-src 'none'/);
+    assert.match(csp, /frame-ancestors 'self'/);
+    assert.doesNotMatch(csp, /form-action/, 'form-action would block the redirects after the confirm form (see test/browser)');
+    assert.equal(consent.headers.get('x-frame-options'), 'SAMEORIGIN');
+    assert.equal(consent.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(consent.headers.get('strict-transport-security') ?? '', /max-age=\d+/);
+    assert.equal(consent.headers.get('referrer-policy'), 'no-referrer');
+    assert.match(consent.headers.get('cache-control') ?? '', /no-store/);
+    assert.equal(consent.headers.get('x-powered-by'), null);
   });
 });
