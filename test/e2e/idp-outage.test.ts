@@ -84,13 +84,16 @@ describe('identity provider outage during sign-in', function () {
     assert.deepEqual(await keysOf(stack, 'Grant:'), []);
   });
 
-  it('the outage page is bound to its interaction: another browser cannot use its button', async () => {
+  it('the outage page is bound to its interaction: another browser, or a forged form, cannot use its button', async () => {
     const { stack, browser, consent } = await atConsent();
     await stack.idp.stop();
     const page = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
     const other = await new Browser().submit(page, { actionIncludes: '/unavailable', stopAt: atClient });
     assert.equal(other.redirectedTo, undefined);
     assert.equal(other.status, 400);
+    const forged = await browser.submit(page, { actionIncludes: '/unavailable', fields: { csrf: 'forged' }, stopAt: atClient });
+    assert.equal(forged.redirectedTo, undefined);
+    assert.equal(forged.status, 403);
   });
 });
 

@@ -461,6 +461,43 @@ describe('refusals on the real stack', function () {
     });
   });
 
+  describe('upstream callback', () => {
+    /** Confirms and signs in at the IdP; stops at the IdP's redirect to our fixed callback. */
+    async function atCallback(browser: Browser): Promise<URL> {
+      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256', state: 'cs' }), atClient);
+      const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      const back = await browser.submit(login, {
+        fields: { username: TEST_USER.username, password: TEST_USER.password },
+        stopAt: (u) => u.pathname === '/interaction/identity/callback',
+      });
+      return new URL(back.redirectedTo!);
+    }
+
+    it('passes an IdP refusal on to the client as access_denied', async () => {
+      const browser = new Browser();
+      const callback = await atCallback(browser);
+      const refused = new URL(callback);
+      refused.search = new URLSearchParams({ error: 'access_denied', error_description: 'user said no', state: callback.searchParams.get('state')!, iss: stack.idp.issuer }).toString();
+      const page = await browser.open(refused.href, atClient);
+      const target = new URL(page.redirectedTo!);
+      assert.equal(target.searchParams.get('error'), 'access_denied');
+      assert.equal(target.searchParams.get('state'), 'cs');
+      assert.equal(target.searchParams.get('code'), null);
+    });
+
+    it('refuses an upstream state used on another interaction of the same browser', async () => {
+      const browser = new Browser();
+      const first = await atCallback(browser);
+      // A second sign-in in the same browser, up to its confirm page: its own interaction.
+      const second = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const uid = /action="\/interaction\/([^/]+)\/confirm"/.exec(second.html)![1]!;
+      const crossed = await browser.open(`${stack.baseUrl}/interaction/${uid}/identity${first.search}`, atClient);
+      assert.equal(crossed.redirectedTo, undefined);
+      assert.equal(crossed.status, 400);
+      assert.match(crossed.html, /expired/);
+    });
+  });
+
   describe('token endpoint', () => {
     it('answers an unknown client with 401 invalid_client, so clients register again', async () => {
       const response = await fetch(`${stack.baseUrl}/token`, {
