@@ -12,6 +12,8 @@ import { UpstreamTokenVault } from './identity/vault.js';
 import { CallerCache } from './mcp/caller-cache.js';
 import { startMcpChild, type McpChild } from './mcp/child.js';
 import { createAdapterClass } from './provider/adapter.js';
+import { showAuthorizationErrors, type PageContext } from './provider/authorization-errors.js';
+import { restartStaleDeviceForms } from './provider/device-verification.js';
 import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
@@ -85,6 +87,11 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     const audit = new AuditLog(logger);
     const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger, onGrantEnd, { metrics, audit });
     const render = createViews(config);
+    const renderPage = async (ctx: PageContext, view: string, data: Record<string, unknown>) => {
+      ctx.type = 'html';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = (await render(view, data)).html;
+    };
 
     const provider = new Provider(
       config.baseUrl,
@@ -102,10 +109,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
           ctx.type = 'html';
           ctx.body = html;
         },
-        async renderPage(ctx: KoaContextWithOIDC, view, data) {
-          ctx.type = 'html';
-          ctx.body = (await render(view, data)).html;
-        },
+        renderPage,
       }),
     );
     // Behind a TLS-terminating router the provider must trust X-Forwarded-Proto to see https.
@@ -113,6 +117,8 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     advertiseResourceScopes(provider, config);
     failClosedWhileStoreDown(provider, store);
     observeProvider(provider, metrics, audit);
+    showAuthorizationErrors(provider, renderPage);
+    restartStaleDeviceForms(provider);
     provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
 
     signal?.throwIfAborted();

@@ -3,8 +3,26 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RequestHandler } from 'express';
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config/index.js';
+
+/**
+ * Errors as pino writes them, minus what a storage error carries about the command that failed:
+ * ioredis attaches its arguments (`err.command.args`), and our key names hold token and code
+ * values (`AccessToken:<token>`, `upstream-state:<state>`).
+ */
+export function errorSerializer(err: unknown): unknown {
+  const out = stdSerializers.err(err as Error) as unknown;
+  const strip = (value: unknown, depth: number): void => {
+    if (!value || typeof value !== 'object' || depth > 5) return;
+    const record = value as Record<string, unknown>;
+    delete record.command;
+    strip(record.cause, depth + 1);
+    if (Array.isArray(record.aggregateErrors)) for (const inner of record.aggregateErrors) strip(inner, depth + 1);
+  };
+  strip(out, 0);
+  return out;
+}
 
 /** `destination` replaces stdout (tests read every line written). */
 export function createLogger(config: Pick<Config, 'production' | 'logLevel'>, destination?: DestinationStream): Logger {
@@ -13,6 +31,7 @@ export function createLogger(config: Pick<Config, 'production' | 'logLevel'>, de
     level: config.logLevel,
     base: undefined,
     redact: { paths: ['*.authorization', '*.cookie', '*.accessToken', '*.refreshToken', '*.token'], censor: '[redacted]' },
+    serializers: { err: errorSerializer },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
   };
   return destination ? pino(options, destination) : pino(options);

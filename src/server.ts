@@ -27,6 +27,9 @@ import { requestMetrics } from './telemetry/request-metrics.js';
 import type { Telemetry } from './telemetry/telemetry.js';
 import type { RenderView } from './views.js';
 
+/** oidc-provider's own limit for the bodies it parses (token, revocation, device, session). */
+export const AUTH_BODY_MAX_BYTES = 56 * 1024;
+
 export interface AppParts {
   config: Config;
   logger: Logger;
@@ -78,6 +81,9 @@ export function createApp(parts: AppParts): Express {
       },
     }),
   );
+  // Bodies of the authorization endpoints are small: a declared length over the cap is refused
+  // with 413 before anything reads it (oidc-provider and our form parsers also stop reading there).
+  app.use(['/token', '/device', '/session'], bodyLimit(AUTH_BODY_MAX_BYTES));
   // Rate limits apply to the endpoints people and clients sign in through, not to discovery;
   // each class has its own budget, registration a quota of its own.
   const { max, windowMs } = config.rateLimit;

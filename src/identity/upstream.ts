@@ -6,6 +6,8 @@ import type { Config } from '../config/index.js';
 import { isRestricted } from './access-policy.js';
 import type { UpstreamTokens } from './vault.js';
 
+const REACHABILITY_TIMEOUT_MS = 3000;
+
 export interface AuthorizationChecks {
   state: string;
   codeVerifier: string;
@@ -86,6 +88,23 @@ export class UpstreamIdentity {
     if (!this.client.serverMetadata().revocation_endpoint) return;
     if (tokens.refreshToken) await oidc.tokenRevocation(this.client, tokens.refreshToken, { token_type_hint: 'refresh_token' });
     await oidc.tokenRevocation(this.client, tokens.accessToken, { token_type_hint: 'access_token' });
+  }
+
+  /**
+   * Whether the IdP answers at all, asked before a browser is sent there: a browser sent to a dead
+   * IdP ends on its own error page, with no way back to the application. Any answer but a gateway
+   * error counts (a parameterless request to the authorization endpoint is usually refused).
+   */
+  async isReachable(timeoutMs = REACHABILITY_TIMEOUT_MS): Promise<boolean> {
+    const endpoint = this.client.serverMetadata().authorization_endpoint;
+    if (!endpoint) return true;
+    try {
+      const response = await fetch(endpoint, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+      await response.body?.cancel();
+      return ![502, 503, 504].includes(response.status);
+    } catch {
+      return false;
+    }
   }
 
   newChecks(): AuthorizationChecks {

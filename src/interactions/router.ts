@@ -49,10 +49,30 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   const consents = new Consents(store, config.provider.consentTtl);
 
   /** Sends the browser to the IdP; the upstream state exists only from here on. */
-  async function beginUpstreamSignIn(res: Response, uid: string, rememberedFor?: string): Promise<void> {
+  async function beginUpstreamSignIn(res: Response, details: Details, rememberedFor?: string): Promise<void> {
+    if (!(await upstream.isReachable())) {
+      logger.warn('identity provider unreachable at sign-in');
+      return showUnavailable(res, details);
+    }
     const checks = upstream.newChecks();
-    await signIns.begin({ uid, ...checks, ...(rememberedFor !== undefined ? { rememberedFor } : {}) });
+    await signIns.begin({ uid: details.uid, ...checks, ...(rememberedFor !== undefined ? { rememberedFor } : {}) });
     res.redirect(303, (await upstream.authorizationUrl(checks)).href);
+  }
+
+  /** A page saying the IdP cannot be reached, whose button returns to the client with temporarily_unavailable. */
+  async function showUnavailable(res: Response, details: Details): Promise<void> {
+    const page = await render('idp-unavailable', {
+      uid: details.uid,
+      csrf: await csrf.issue(details.uid),
+      idpHost: config.identity.serverUrl.host,
+      clientName: await clientNameOf(details),
+    });
+    res.status(503).set('Retry-After', '60').set('Cache-Control', 'no-store').type('html').send(page.html);
+  }
+
+  async function clientNameOf(details: Details): Promise<string> {
+    const client = await provider.Client.find(String(details.params.client_id));
+    return client?.clientName ?? 'the application';
   }
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
@@ -93,7 +113,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       (await consents.isRemembered(sessionAccount, client.clientId))
     ) {
       metrics.consent('remembered');
-      return beginUpstreamSignIn(res, details.uid, sessionAccount);
+      return beginUpstreamSignIn(res, details, sessionAccount);
     }
     // A device authorization (RFC 8628) has no redirect: the user returns to the device.
     const redirectUri = typeof details.params.redirect_uri === 'string' ? new URL(details.params.redirect_uri) : undefined;
@@ -113,7 +133,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       scopes: requestedScopes(details).filter((s) => s !== 'openid'),
     });
     metrics.consent('shown');
-    res.type('html').send(page.html);
+    res.type('html').set('Cache-Control', 'no-store').send(page.html);
   });
 
   router.post('/interaction/:uid/confirm', form, async (req, res) => {
@@ -130,7 +150,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
     }
     metrics.consent('confirmed');
-    await beginUpstreamSignIn(res, details.uid);
+    await beginUpstreamSignIn(res, details);
   });
 
   router.get('/interaction/:uid/identity', async (req, res) => {
@@ -151,10 +171,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       }
       metrics.login('failed');
       logger.warn({ err }, 'upstream sign-in failed');
-      return finish(req, res, {
-        error: 'temporarily_unavailable',
-        error_description: 'The identity provider could not complete the sign-in.',
-      });
+      return showUnavailable(res, details);
     }
 
     const accountId = identity.subject;
@@ -170,14 +187,13 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       metrics.login('denied_by_policy');
       markDenied(res, 'access_policy');
       logger.info({ accountId, reason: decision.reason }, 'sign-in refused by the access policy');
-      const client = await provider.Client.find(String(details.params.client_id));
       const page = await render('access-denied', {
         uid: details.uid,
         csrf: await csrf.issue(details.uid),
         reason: decision.reason,
-        clientName: client?.clientName ?? 'the application',
+        clientName: await clientNameOf(details),
       });
-      res.status(403).type('html').send(page.html);
+      res.status(403).type('html').set('Cache-Control', 'no-store').send(page.html);
       return;
     }
     const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
@@ -192,9 +208,15 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       await vault.save(grantId, identity.tokens, config.provider.grantTtl);
       await accounts.save(accountId, identity.claims);
     } catch (err) {
-      // Never leave a grant without its upstream tokens.
+      // Never leave a grant without its upstream tokens, nor upstream tokens without a grant.
       await destroyGrant(store, grantId).catch(() => {});
-      throw err;
+      upstream.revoke(identity.tokens).catch(() => {});
+      logger.error({ err, grantId }, 'sign-in could not be saved; grant removed');
+      return renderErrorPage(res, render, store.available ? 500 : 503, {
+        heading: 'The sign-in could not be saved',
+        message: 'Nothing was kept. Start the connection again from your application.',
+        code: store.available ? 'server_error' : 'temporarily_unavailable',
+      });
     }
     await consents.remember(accountId, String(details.params.client_id));
     metrics.login('success');
@@ -202,18 +224,21 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     await finish(req, res, { login: { accountId }, consent: { grantId } });
   });
 
-  // The refused user returns to the client, which learns access_denied.
-  router.post('/interaction/:uid/refused', form, async (req, res) => {
-    const details = await interactionOf(req, res);
-    if (!(await csrf.redeem(details.uid, req.body?.csrf))) {
-      return renderErrorPage(res, render, 403, {
-        heading: 'This page has expired',
-        message: 'Start the connection again from your application.',
-        code: 'invalid_csrf_token',
-      });
-    }
-    await finish(req, res, { error: 'access_denied', error_description: 'This account is not allowed to use this server.' });
-  });
+  // From a page that ends the sign-in, the user returns to the client, which learns why.
+  const returnToClient = (path: string, error: string, description: string) =>
+    router.post(`/interaction/:uid/${path}`, form, async (req, res) => {
+      const details = await interactionOf(req, res);
+      if (!(await csrf.redeem(details.uid, req.body?.csrf))) {
+        return renderErrorPage(res, render, 403, {
+          heading: 'This page has expired',
+          message: 'Start the connection again from your application.',
+          code: 'invalid_csrf_token',
+        });
+      }
+      await finish(req, res, { error, error_description: description });
+    });
+  returnToClient('refused', 'access_denied', 'This account is not allowed to use this server.');
+  returnToClient('unavailable', 'temporarily_unavailable', 'The identity provider is unavailable; try again later.');
 
   router.use(async (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof oidcErrors.SessionNotFound) {

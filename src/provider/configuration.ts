@@ -78,6 +78,32 @@ export function isOurResource(config: Config, resource: string): boolean {
   return trimmed === config.mcp.resource || trimmed === config.baseUrl;
 }
 
+/**
+ * The provider's cookie names. On https they carry the prefixes browsers enforce: `__Host-` for the
+ * session cookie (Path=/, no Domain: no sibling subdomain can set or overwrite it), `__Secure-` for
+ * the interaction and resume cookies, which oidc-provider scopes to one sign-in's own path
+ * (`/interaction/<uid>`, `/auth/<uid>`) so that several sign-ins can run in one browser at once;
+ * `__Host-` forbids any path but `/`. Plain-http local use keeps oidc-provider's own names:
+ * browsers refuse prefixed cookies without Secure.
+ */
+export function cookieNames(config: Config): { session: string; interaction: string; resume: string } {
+  if (!config.baseUrl.startsWith('https:')) return { session: '_session', interaction: '_interaction', resume: '_interaction_resume' };
+  return { session: '__Host-session', interaction: '__Secure-interaction', resume: '__Secure-interaction_resume' };
+}
+
+/**
+ * A token's lifetime, cut to what is left of its grant: the grant's absolute lifetime
+ * (MCP_AUTH_PROXY_GRANT_TTL) bounds every token issued from it, and so every cache of them.
+ * oidc-provider has the grant at hand whenever it issues access and refresh tokens.
+ */
+export function withinGrant(ttl: number): (ctx?: KoaContextWithOIDC) => number {
+  return (ctx) => {
+    const grantExp = (ctx?.oidc?.entities?.Grant as { exp?: unknown } | undefined)?.exp;
+    if (typeof grantExp !== 'number') return ttl;
+    return Math.max(1, Math.min(ttl, grantExp - Math.floor(Date.now() / 1000)));
+  };
+}
+
 export function resourceScopes(config: Config): string[] {
   return config.provider.scopes.filter((scope) => !OIDC_SCOPES.has(scope));
 }
@@ -91,7 +117,10 @@ export function providerConfiguration({ config, adapter, store, accounts, render
     fetch: cachingFetch(store, settings.clientMetadataDocuments) as unknown as Configuration['fetch'],
     jwks: { keys: settings.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },
     cookies: {
+      names: cookieNames(config),
       keys: settings.cookieKeys,
+      // Secure is added by oidc-provider whenever the request is https (X-Forwarded-Proto from
+      // the router, trusted through provider.proxy).
       long: { signed: true, httpOnly: true, sameSite: 'lax' },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
@@ -118,6 +147,10 @@ export function providerConfiguration({ config, adapter, store, accounts, render
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
+      // No RP-initiated logout: MCP clients do not use it, and its post_logout_redirect_uri
+      // (registrable by anyone) would be a redirect off this site. The session reset oidc-provider
+      // does when another person signs in (end_session_confirm) stays, redirecting only to itself.
+      rpInitiatedLogout: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
       clientIdMetadataDocument: clientMetadataDocumentFeature(settings.clientMetadataDocuments),
@@ -166,13 +199,13 @@ export function providerConfiguration({ config, adapter, store, accounts, render
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
     },
     ttl: {
-      AccessToken: settings.accessTokenTtl,
+      AccessToken: withinGrant(settings.accessTokenTtl),
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 600,
       Session: 14 * 24 * 3600,
       Grant: settings.grantTtl,
-      RefreshToken: settings.refreshTokenTtl,
+      RefreshToken: withinGrant(settings.refreshTokenTtl),
       DeviceCode: 600,
     },
     clientBasedCORS: () => true,

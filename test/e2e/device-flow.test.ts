@@ -85,4 +85,23 @@ describe('device authorization grant', function () {
     const poll = await form(`${stack.baseUrl}/token`, { grant_type: DEVICE_GRANT, device_code: device.device_code, client_id: clientId });
     assert.equal(((await poll.json()) as { error: string }).error, 'access_denied');
   });
+
+  it('sends a verification form posted without a live session back to a fresh page, not a 500', async () => {
+    const device = (await (await form(`${stack.baseUrl}/device/auth`, { client_id: clientId })).json()) as { user_code: string };
+    // A browser that never opened the page (or whose session expired) posts the form.
+    const stale = await fetch(`${stack.baseUrl}/device`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: new URLSearchParams({ user_code: device.user_code, xsrf: 'guessed' }),
+      redirect: 'manual',
+    });
+    assert.equal(stale.status, 303);
+    assert.equal(stale.headers.get('location'), '/device');
+    // The fresh page works.
+    const browser = new Browser();
+    const page = await browser.open(`${stack.baseUrl}/device`);
+    assert.equal(page.status, 200);
+    const confirm = await browser.submit(page, { fields: { user_code: device.user_code } });
+    assert.match(confirm.html, /Living Room TV/);
+  });
 });

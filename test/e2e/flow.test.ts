@@ -21,6 +21,8 @@ describe('end-to-end OAuth flow with the MCP SDK client', function () {
   let stack: Stack;
   let auth: TestOAuthProvider;
   let client: Client;
+  /** Tokens the tests obtain besides the client's own (rotations), for the log check. */
+  const alsoIssued: string[] = [];
 
   before(async () => {
     stack = await startStack();
@@ -76,6 +78,7 @@ describe('end-to-end OAuth flow with the MCP SDK client', function () {
     });
     assert.equal(response.status, 200);
     const tokens = (await response.json()) as { access_token: string; refresh_token: string };
+    alsoIssued.push(tokens.access_token, tokens.refresh_token);
     assert.notEqual(tokens.refresh_token, before.refresh_token);
     const call = await fetch(stack.mcpUrl, {
       method: 'POST',
@@ -121,10 +124,58 @@ describe('end-to-end OAuth flow with the MCP SDK client', function () {
     assert.equal(refresh.status, 400);
   });
 
-  it('never logs a token, code or secret', () => {
-    const secrets = [auth.savedTokens?.access_token, auth.savedTokens?.refresh_token, auth.callback?.searchParams.get('code'), stack.idp.clientSecret];
-    for (const secret of secrets.filter((s): s is string => Boolean(s))) {
-      assert.equal(stack.logs.find((line) => line.includes(secret)), undefined, 'a log line contains a secret');
+  it('never logs a token, code, cookie, key or secret issued or used in the whole run', async () => {
+    // A confidential client too: its secret and registration access token are used once each.
+    const registered = (await (
+      await fetch(`${stack.baseUrl}/reg`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'client_secret_post' }),
+      })
+    ).json()) as { client_id: string; client_secret: string; registration_access_token: string };
+    await fetch(`${stack.baseUrl}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x'.repeat(43), client_id: registered.client_id, client_secret: registered.client_secret }),
+    });
+    await fetch(`${stack.baseUrl}/reg/${registered.client_id}`, { headers: { authorization: `Bearer ${registered.registration_access_token}` } });
+
+    const fromUrls = auth.browser.history.flatMap((href) => {
+      const params = new URL(href).searchParams;
+      return ['code', 'state', 'nonce', 'code_challenge'].map((name) => params.get(name));
+    });
+    // Every cookie value, except the interaction cookies' own: those hold the interaction uid,
+    // which is in the page paths by design (the signature cookies beside them are checked).
+    const cookieValues = auth.browser.setCookies
+      .map(({ line }) => line.split(';')[0]!)
+      .filter((pair) => !/^_(idp_)?(interaction|interaction_resume|resume)=/.test(pair))
+      .map((pair) => pair.split('=').slice(1).join('='));
+    const csrf = auth.pages.map((page) => /name="csrf" value="([^"]+)"/.exec(page.html)?.[1]);
+    const { provider: settings } = stack.config;
+    const keyParts = settings.jwks.flatMap((jwk) => ['d', 'p', 'q', 'dp', 'dq', 'qi'].map((part) => (jwk as Record<string, unknown>)[part]));
+    const vaultKeys = stack.config.vaultKeys.flatMap((key) => ['base64', 'base64url', 'hex'].map((encoding) => key.toString(encoding as BufferEncoding)));
+    const secrets = [
+      auth.savedTokens?.access_token,
+      auth.savedTokens?.refresh_token,
+      ...alsoIssued,
+      auth.callback?.searchParams.get('code'),
+      ...stack.idp.issuedTokens(), // upstream access, refresh and ID tokens, refreshes included
+      ...fromUrls, // upstream codes, states, nonces, challenges
+      ...cookieValues,
+      ...csrf,
+      registered.client_secret,
+      registered.registration_access_token,
+      stack.idp.clientSecret,
+      ...keyParts,
+      ...vaultKeys,
+      ...settings.cookieKeys,
+    ].filter((s): s is string => typeof s === 'string' && s.length >= 16);
+    assert.ok(stack.idp.issuedTokens().length >= 4, 'upstream tokens were collected');
+    assert.ok(cookieValues.length >= 4, 'cookies were collected');
+    assert.ok(stack.logs.length > 20, 'there are logs to check');
+    for (const secret of new Set(secrets)) {
+      const line = stack.logs.find((l) => l.includes(secret));
+      assert.equal(line, undefined, `a log line contains a secret: ${line}`);
     }
   });
 });

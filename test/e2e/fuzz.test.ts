@@ -104,11 +104,17 @@ describe('fuzzing the public endpoints', function () {
     ['POST', '/token'],
     ['POST', '/token/revocation'],
     ['POST', '/device/auth'],
+    ['GET', '/device'],
+    ['POST', '/device'],
+    ['POST', '/session/end/confirm'],
     ['POST', '/mcp'],
     ['GET', '/mcp'],
     ['DELETE', '/mcp'],
     ['GET', '/interaction/x'],
     ['POST', '/interaction/x/confirm'],
+    ['POST', '/interaction/x/refused'],
+    ['POST', '/interaction/x/unavailable'],
+    ['GET', '/interaction/x/identity'],
     ['GET', '/interaction/identity/callback'],
   ] as const) {
     it(`${method} ${path}: no 5xx for ${CASES_PER_ENDPOINT} malformed requests`, async () => {

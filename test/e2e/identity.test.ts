@@ -69,12 +69,19 @@ describe('identity for the MCP server', function () {
       const upstreamToken = (await whoami(client)).authorization.replace(/^Bearer /, '');
       await client.close();
       assert.equal(await stack.idp.isAccessTokenValid(upstreamToken), true);
+      const { grantId } = JSON.parse((await stack.proxy.store.get(`AccessToken:${auth.savedTokens!.access_token}`))!) as { grantId: string };
+      assert.ok(await stack.proxy.store.get(`upstream:${grantId}`));
       const revoke = await fetch(`${stack.baseUrl}/token/revocation`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ token: auth.savedTokens!.refresh_token!, token_type_hint: 'refresh_token', client_id: auth.client!.client_id }),
       });
       assert.equal(revoke.status, 200);
+      // Revoking the refresh token ends the grant: its access token and stored upstream tokens go too.
+      const mcp = await fetch(stack.mcpUrl, { method: 'POST', headers: { authorization: `Bearer ${auth.savedTokens!.access_token}` } });
+      assert.equal(mcp.status, 401);
+      assert.equal(await stack.proxy.store.get(`AccessToken:${auth.savedTokens!.access_token}`), undefined);
+      assert.equal(await stack.proxy.store.get(`upstream:${grantId}`), undefined);
       // The IdP call is made after the grant is gone, without holding up the client: poll briefly.
       let valid = true;
       for (let i = 0; i < 100 && valid; i++) {

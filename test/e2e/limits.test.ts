@@ -56,3 +56,27 @@ describe('abuse limits', function () {
     assert.notEqual(token.status, 429);
   });
 });
+
+describe('client addresses behind the router (trust proxy: one hop)', function () {
+  this.timeout(60_000);
+  let stack: Stack;
+
+  before(async () => {
+    stack = await startStack({ https: true, env: { MAX_REQUESTS: '5' } });
+  });
+  after(async () => stack?.stop());
+
+  /** A request as Heroku's router forwards it: the client's own X-Forwarded-For, then the address the router saw. */
+  const viaRouter = (claimed: string, seenByRouter: string) =>
+    fetch(`${stack.hop!.listenOrigin}/auth?client_id=x`, {
+      redirect: 'manual',
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': `${claimed}, ${seenByRouter}` },
+    });
+
+  it('counts the address the router saw, whatever the client claims in X-Forwarded-For', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await viaRouter(`10.0.0.${i}`, '203.0.113.7')).status);
+    assert.deepEqual(statuses.slice(5), [429, 429], `spoofed entries did not buy a new budget: ${statuses}`);
+    assert.notEqual((await viaRouter('10.0.0.1', '203.0.113.8')).status, 429, 'another client has its own budget');
+  });
+});

@@ -74,4 +74,34 @@ describe('refresh token replay', function () {
       }
     });
   });
+
+  describe('absolute grant lifetime (MCP_AUTH_PROXY_GRANT_TTL)', () => {
+    let stack: Stack;
+    before(async () => {
+      // The sliding refresh token lifetime is far longer than the grant's.
+      stack = await startStack({ env: { MCP_AUTH_PROXY_GRANT_TTL: '4', MCP_AUTH_PROXY_REFRESH_TOKEN_TTL: '3600' } });
+    });
+    after(async () => stack?.stop());
+
+    it('ends the sign-in when the grant expires, however recently it was refreshed', async () => {
+      const { clientId, tokens } = await signedIn(stack);
+      const { grantId } = JSON.parse((await stack.proxy.store.get(`AccessToken:${tokens.access_token}`))!) as { grantId: string };
+      const rotated = await refresh(stack, clientId, tokens.refresh_token);
+      assert.equal(rotated.status, 200);
+      const next = (await rotated.json()) as Tokens & { expires_in: number };
+      assert.ok(next.expires_in <= 4, `the access token lives no longer than its grant (${next.expires_in} s)`);
+      assert.equal((await callMcp(stack, next.access_token)).status, 200);
+      // Refreshing did not extend the grant: it expires on its own schedule.
+      const deadline = Date.now() + 15_000;
+      while ((await stack.proxy.store.get(`Grant:${grantId}`)) !== undefined) {
+        assert.ok(Date.now() < deadline, 'the grant expired');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const late = await refresh(stack, clientId, next.refresh_token);
+      assert.equal(late.status, 400);
+      assert.equal(((await late.json()) as { error: string }).error, 'invalid_grant');
+      assert.equal((await callMcp(stack, next.access_token)).status, 401, 'its access token died with it');
+      assert.equal(await stack.proxy.store.get(`upstream:${grantId}`), undefined, 'and so did its upstream tokens');
+    });
+  });
 });

@@ -2,6 +2,7 @@
 // authorization requests, code replay, CSRF and replayed upstream callbacks, cancel.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { Browser, type Page } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
@@ -71,6 +72,30 @@ describe('refusals on the real stack', function () {
       },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
     });
+  }
+
+  /**
+   * An authorization request refused before the user did anything: shown on our page, never sent
+   * to the client's redirect URI by itself (RFC 9700 4.11.2); returns the page's link back.
+   */
+  async function refusedAtAuthorize(params: Record<string, string>): Promise<URL> {
+    const page = await new Browser().open(authorizeUrl(params), (u) => u.origin !== stack.baseUrl);
+    assert.equal(page.redirectedTo, undefined, `redirected by itself to ${page.redirectedTo}`);
+    assert.equal(page.status, 400);
+    assert.match(page.html, /request was refused/);
+    const href = /<a class="button primary" href="([^"]+)"/.exec(page.html)?.[1];
+    assert.ok(href, 'a link back to the client');
+    const target = new URL(href.replace(/&amp;/g, '&'));
+    assert.ok(target.href.startsWith(REDIRECT), target.href);
+    assert.equal(target.searchParams.get('code'), null);
+    assert.equal(target.searchParams.get('iss'), stack.baseUrl);
+    return target;
+  }
+
+  async function countKeys(prefix: string): Promise<number> {
+    let n = 0;
+    for await (const _ of stack.proxy.store.keysWithPrefix(prefix)) n++;
+    return n;
   }
 
   async function validToken(): Promise<string> {
@@ -182,17 +207,13 @@ describe('refusals on the real stack', function () {
 
   describe('authorization requests', () => {
     it('issues no code without PKCE', async () => {
-      const page = await new Browser().open(authorizeUrl({}), atClient);
-      const target = new URL(page.redirectedTo!);
-      assert.equal(target.searchParams.get('code'), null);
+      const target = await refusedAtAuthorize({});
       assert.equal(target.searchParams.get('error'), 'invalid_request');
       assert.match(target.searchParams.get('error_description')!, /PKCE/);
     });
 
     it('refuses the plain PKCE method', async () => {
-      const page = await new Browser().open(authorizeUrl({ code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }), atClient);
-      const target = new URL(page.redirectedTo!);
-      assert.equal(target.searchParams.get('code'), null);
+      const target = await refusedAtAuthorize({ code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' });
       assert.equal(target.searchParams.get('error'), 'invalid_request');
     });
 
@@ -218,11 +239,8 @@ describe('refusals on the real stack', function () {
     }
 
     it('refuses a token for another resource', async () => {
-      const page = await new Browser().open(
-        authorizeUrl({ resource: 'https://other.example.com/mcp', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }),
-        atClient,
-      );
-      assert.equal(new URL(page.redirectedTo!).searchParams.get('error'), 'invalid_target');
+      const target = await refusedAtAuthorize({ resource: 'https://other.example.com/mcp', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' });
+      assert.equal(target.searchParams.get('error'), 'invalid_target');
     });
 
     it('rejects a reused code with invalid_grant and a wrong verifier', async () => {
@@ -237,14 +255,80 @@ describe('refusals on the real stack', function () {
       assert.equal(wrongRedirect.status, 400);
     });
 
-    it('rejects the second exchange of a code', async () => {
+    it('rejects the second exchange of a code and revokes the tokens the first one issued', async () => {
       const v = verifier();
       const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
       const code = callback.searchParams.get('code')!;
-      assert.equal((await exchange(code, v)).status, 200);
+      const first = await exchange(code, v);
+      assert.equal(first.status, 200);
+      const tokens = (await first.json()) as { access_token: string; refresh_token: string };
+      assert.equal((await callMcp(tokens.access_token)).status, 200); // now also in the bearer cache
       const replay = await exchange(code, v);
       assert.equal(replay.status, 400);
       assert.equal(((await replay.json()) as { error: string }).error, 'invalid_grant');
+      // The replay may be an attacker racing the client: whatever the code gave is dead.
+      const after = await callMcp(tokens.access_token);
+      assert.equal(after.status, 401);
+      assert.match(after.headers.get('www-authenticate')!, /invalid_token/);
+      const refresh = await fetch(`${stack.baseUrl}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: clientId }),
+      });
+      assert.equal(refresh.status, 400);
+    });
+
+    it('refuses a PKCE downgrade at the token endpoint: no verifier, or the challenge sent as a plain verifier', async () => {
+      const v = verifier();
+      const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+      const code = callback.searchParams.get('code')!;
+      const withoutVerifier = await fetch(`${stack.baseUrl}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: clientId }),
+      });
+      assert.equal(withoutVerifier.status, 400);
+      assert.match(((await withoutVerifier.json()) as { error: string }).error, /invalid_grant|invalid_request/);
+      const plain = await exchange(code, challengeOf(v));
+      assert.equal(plain.status, 400);
+      assert.equal(((await plain.json()) as { error: string }).error, 'invalid_grant');
+    });
+
+    it('issues no code for a challenge without a method (it would mean plain)', async () => {
+      const target = await refusedAtAuthorize({ code_challenge: challengeOf(verifier()) });
+      assert.equal(target.searchParams.get('error'), 'invalid_request');
+    });
+
+    it('refuses a redirect_uri with a fragment, and a registered one with a fragment added', async () => {
+      const registered = await register({ redirect_uris: ['https://app.example.com/cb#frag'], token_endpoint_auth_method: 'none' });
+      assert.equal(registered.status, 400);
+      assert.match(((await registered.json()) as { error: string }).error, /invalid_redirect_uri|invalid_client_metadata/);
+      const page = await new Browser().open(
+        authorizeUrl({ redirect_uri: `${REDIRECT}#frag`, code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }),
+        (u) => u.port === '45678',
+      );
+      assert.equal(page.redirectedTo, undefined);
+      assert.equal(page.status, 400);
+      assert.match(page.html, /redirect_uri/);
+    });
+
+    it('refuses a token request for another resource', async () => {
+      const v = verifier();
+      const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+      const response = await fetch(`${stack.baseUrl}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: callback.searchParams.get('code')!,
+          code_verifier: v,
+          redirect_uri: REDIRECT,
+          client_id: clientId,
+          resource: 'https://other.example.com/mcp',
+        }),
+      });
+      assert.equal(response.status, 400);
+      assert.equal(((await response.json()) as { error: string }).error, 'invalid_target');
     });
 
     it('returns access_denied to the client when the user cancels', async () => {
@@ -267,6 +351,27 @@ describe('refusals on the real stack', function () {
       assert.equal(replayed.status, 403);
     });
 
+    it('creates the upstream state only on confirmation, for 10 minutes, and refuses a replayed confirm form', async () => {
+      const browser = new Browser();
+      const statesAtStart = await countKeys('upstream-state:');
+      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      assert.equal(await countKeys('upstream-state:'), statesAtStart, 'no upstream state for an unconfirmed page');
+      const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      assert.match(login.html, /name="username"/);
+      const state = new URL(browser.history.find((u) => u.startsWith(stack.idp.issuer))!).searchParams.get('state')!;
+      const redis = new Redis(stack.redis.url);
+      try {
+        const ttl = await redis.ttl(`${stack.config.redis.prefix}upstream-state:${state}`);
+        assert.ok(ttl > 590 && ttl <= 600, `upstream state lives 10 minutes (TTL ${ttl})`);
+      } finally {
+        redis.disconnect();
+      }
+      const statesBefore = await countKeys('upstream-state:');
+      const replayed = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      assert.equal(replayed.status, 403);
+      assert.equal(await countKeys('upstream-state:'), statesBefore, 'no second upstream sign-in began');
+    });
+
     it('refuses the confirm form from a browser without the interaction cookie', async () => {
       const consent = await new Browser().open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
       const other = await new Browser().submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' } });
@@ -283,6 +388,113 @@ describe('refusals on the real stack', function () {
       assert.equal(replay.redirectedTo, undefined);
       assert.equal(replay.status, 400);
       assert.match(replay.html, /expired/);
+    });
+  });
+
+  describe('no open redirect', () => {
+    const EVIL = 'https://evil.example.com/phish';
+    const leavesSite = (u: URL) => u.origin !== stack.baseUrl;
+    let evilClient: string;
+    before(async () => {
+      const response = await register({ client_name: 'Evil', redirect_uris: [EVIL], token_endpoint_auth_method: 'none' });
+      evilClient = ((await response.json()) as { client_id: string }).client_id;
+    });
+
+    const evilAuthorize = (params: Record<string, string>) =>
+      `${stack.baseUrl}/auth?${new URLSearchParams({ client_id: evilClient, response_type: 'code', redirect_uri: EVIL, ...params })}`;
+
+    it('an error at /auth for anyone\'s registered client is shown, not redirected (RFC 9700 4.11.2)', async () => {
+      for (const params of [{} as Record<string, string>, { prompt: 'none', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }, { scope: 'openid', resource: 'https://x.example/' }]) {
+        const page = await new Browser().open(evilAuthorize(params), leavesSite);
+        assert.equal(page.redirectedTo, undefined, JSON.stringify(params));
+        assert.equal(page.status, 400);
+        assert.equal(page.headers.get('location'), null);
+        assert.match(page.html, /Returning takes you to <strong>evil\.example\.com<\/strong>/);
+      }
+    });
+
+    it('answers only in the query response mode: no auto-submitting form_post, no fragment', async () => {
+      for (const mode of ['form_post', 'fragment', 'web_message']) {
+        const page = await new Browser().open(evilAuthorize({ response_mode: mode }), leavesSite);
+        assert.equal(page.redirectedTo, undefined, mode);
+        assert.equal(page.status, 400, mode);
+        assert.doesNotMatch(page.html, /evil\.example\.com|<script/, mode);
+      }
+      const meta = (await (await fetch(`${stack.baseUrl}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+      assert.deepEqual(meta.response_modes_supported, ['query']);
+    });
+
+    it('has no RP-initiated logout, so no post_logout_redirect_uri to abuse', async () => {
+      const meta = (await (await fetch(`${stack.baseUrl}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+      assert.equal(meta.end_session_endpoint, undefined);
+      const logout = await new Browser().open(`${stack.baseUrl}/session/end?${new URLSearchParams({ client_id: evilClient, post_logout_redirect_uri: EVIL })}`, leavesSite);
+      assert.equal(logout.redirectedTo, undefined);
+      assert.ok(logout.status >= 400);
+      // The session reset oidc-provider keeps (another person signing in) needs its own secret.
+      const confirm = await fetch(`${stack.baseUrl}/session/end/confirm`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ xsrf: 'forged', logout: 'yes' }),
+        redirect: 'manual',
+      });
+      assert.equal(confirm.headers.get('location'), null);
+      assert.ok(confirm.status >= 400);
+    });
+
+    it('sends the IdP callback only to its own interaction on this site', async () => {
+      const browser = new Browser();
+      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      const atCallback = (u: URL) => u.pathname === '/interaction/identity/callback';
+      const back = await browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password }, stopAt: atCallback });
+      const callback = new URL(back.redirectedTo!);
+      for (const extra of ['//evil.example.com', 'https://evil.example.com', '/\\evil.example.com']) {
+        const url = new URL(callback);
+        url.searchParams.set('next', extra);
+        url.searchParams.set('redirect_uri', extra);
+        const response = await fetch(url, { redirect: 'manual', headers: { cookie: browser.cookieHeaderFor(url.href) } });
+        assert.equal(response.status, 303);
+        const location = response.headers.get('location')!;
+        assert.match(location, /^\/interaction\/[\w-]+\/identity\?/, location);
+        assert.equal(new URL(location, stack.baseUrl).origin, stack.baseUrl);
+      }
+    });
+  });
+
+  describe('upstream callback', () => {
+    /** Confirms and signs in at the IdP; stops at the IdP's redirect to our fixed callback. */
+    async function atCallback(browser: Browser): Promise<URL> {
+      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256', state: 'cs' }), atClient);
+      const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      const back = await browser.submit(login, {
+        fields: { username: TEST_USER.username, password: TEST_USER.password },
+        stopAt: (u) => u.pathname === '/interaction/identity/callback',
+      });
+      return new URL(back.redirectedTo!);
+    }
+
+    it('passes an IdP refusal on to the client as access_denied', async () => {
+      const browser = new Browser();
+      const callback = await atCallback(browser);
+      const refused = new URL(callback);
+      refused.search = new URLSearchParams({ error: 'access_denied', error_description: 'user said no', state: callback.searchParams.get('state')!, iss: stack.idp.issuer }).toString();
+      const page = await browser.open(refused.href, atClient);
+      const target = new URL(page.redirectedTo!);
+      assert.equal(target.searchParams.get('error'), 'access_denied');
+      assert.equal(target.searchParams.get('state'), 'cs');
+      assert.equal(target.searchParams.get('code'), null);
+    });
+
+    it('refuses an upstream state used on another interaction of the same browser', async () => {
+      const browser = new Browser();
+      const first = await atCallback(browser);
+      // A second sign-in in the same browser, up to its confirm page: its own interaction.
+      const second = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const uid = /action="\/interaction\/([^/]+)\/confirm"/.exec(second.html)![1]!;
+      const crossed = await browser.open(`${stack.baseUrl}/interaction/${uid}/identity${first.search}`, atClient);
+      assert.equal(crossed.redirectedTo, undefined);
+      assert.equal(crossed.status, 400);
+      assert.match(crossed.html, /expired/);
     });
   });
 

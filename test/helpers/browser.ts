@@ -1,6 +1,9 @@
 // A minimal cookie-keeping user agent that plays the user's browser in end-to-end tests.
 // Not a real browser: no JS, no Domain/SameSite logic; cookies are keyed by host:port (which is
 // stricter than browsers, which share cookies across ports; tests use distinct cookie names anyway).
+// It does apply the rules browsers apply to Secure cookies and to the `__Secure-` and `__Host-`
+// name prefixes (RFC 6265bis 5.7), so a cookie a real browser would refuse breaks the flow here too.
+import type { RouterHop } from './router-hop.js';
 
 export interface Page {
   url: string;
@@ -22,7 +25,13 @@ interface Cookie {
   name: string;
   value: string;
   path: string;
+  secure: boolean;
   expiresAt?: number; // epoch ms
+}
+
+export interface BrowserOptions {
+  /** A TLS-terminating router in front of a plain-http listener (the proxy behind Heroku's router). */
+  hop?: RouterHop;
 }
 
 const MAX_REDIRECTS = 20;
@@ -30,10 +39,14 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export class Browser {
   private readonly jar = new Map<string, Map<string, Cookie>>(); // host:port -> "path\0name" -> cookie
-  /** Every URL requested, redirects included (tests look for codes and states in them). */
-  readonly visited: URL[] = [];
+  /** Every Set-Cookie header received, with the URL that sent it (as the browser saw it). */
+  readonly setCookies: { url: string; line: string }[] = [];
+  /** Every URL requested, in order, redirects included (tests look for codes and states in them). */
+  readonly history: string[] = [];
+  /** Cookies refused by the browser rules (Secure, prefixes), with the reason. */
+  readonly refusedCookies: { url: string; line: string; reason: string }[] = [];
 
-  constructor() {}
+  constructor(private readonly options: BrowserOptions = {}) {}
 
   open(url: string, stopAt?: (url: URL) => boolean): Promise<Page> {
     return this.navigate(new URL(url), 'GET', undefined, stopAt);
@@ -67,6 +80,7 @@ export class Browser {
         jar.delete(key);
         continue;
       }
+      if (c.secure && u.protocol !== 'https:') continue;
       if (pathMatches(u.pathname, c.path)) out.push(`${c.name}=${c.value}`);
     }
     return out.join('; ');
@@ -86,8 +100,9 @@ export class Browser {
       const cookie = this.cookieHeaderFor(url.href);
       if (cookie) headers.cookie = cookie;
       if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-      this.visited.push(url);
-      const res = await fetch(url, { method, headers, body, redirect: 'manual' });
+      this.history.push(url.href);
+      const sent = this.options.hop?.route(url, headers) ?? { url, headers };
+      const res = await fetch(sent.url, { method, headers: sent.headers, body, redirect: 'manual' });
       this.storeCookies(url, res.headers);
       const location = res.headers.get('location');
       if (REDIRECT_STATUSES.has(res.status) && location) {
@@ -113,26 +128,50 @@ export class Browser {
     const jar = this.jar.get(url.host) ?? new Map<string, Cookie>();
     this.jar.set(url.host, jar);
     for (const line of headers.getSetCookie()) {
+      this.setCookies.push({ url: url.href, line });
       const [pair = '', ...attrs] = line.split(';');
       const eq = pair.indexOf('=');
       if (eq <= 0) continue;
-      const cookie: Cookie = { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), path: defaultPath(url.pathname) };
+      const cookie: Cookie = { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), path: defaultPath(url.pathname), secure: false };
+      let explicitPath: string | undefined;
+      let domain: string | undefined;
       for (const attr of attrs) {
         const i = attr.indexOf('=');
         const k = (i < 0 ? attr : attr.slice(0, i)).trim().toLowerCase();
         const v = i < 0 ? '' : attr.slice(i + 1).trim();
-        if (k === 'path' && v.startsWith('/')) cookie.path = v;
+        if (k === 'path' && v.startsWith('/')) cookie.path = explicitPath = v;
+        else if (k === 'secure') cookie.secure = true;
+        else if (k === 'domain') domain = v;
         else if (k === 'max-age' && /^-?\d+$/.test(v)) cookie.expiresAt = Date.now() + Number(v) * 1000;
         else if (k === 'expires' && cookie.expiresAt === undefined) {
           const t = Date.parse(v);
           if (!Number.isNaN(t)) cookie.expiresAt = t;
         }
       }
+      const refusal = refusalOf(cookie, url, explicitPath, domain);
+      if (refusal) {
+        this.refusedCookies.push({ url: url.href, line, reason: refusal });
+        continue;
+      }
       const key = `${cookie.path}\0${cookie.name}`;
       if (cookie.expiresAt !== undefined && cookie.expiresAt <= Date.now()) jar.delete(key);
       else jar.set(key, cookie);
     }
   }
+}
+
+/** Why a browser would ignore this cookie (RFC 6265bis 5.7 steps on Secure and the name prefixes). */
+function refusalOf(cookie: Cookie, url: URL, explicitPath: string | undefined, domain: string | undefined): string | undefined {
+  const secureOrigin = url.protocol === 'https:';
+  if (cookie.secure && !secureOrigin) return 'Secure cookie from an insecure origin';
+  const name = cookie.name.toLowerCase();
+  if (name.startsWith('__secure-') && !(cookie.secure && secureOrigin)) return '__Secure- prefix without Secure';
+  if (name.startsWith('__host-')) {
+    if (!(cookie.secure && secureOrigin)) return '__Host- prefix without Secure';
+    if (domain !== undefined) return '__Host- prefix with a Domain';
+    if (explicitPath !== '/') return '__Host- prefix without Path=/';
+  }
+  return undefined;
 }
 
 // RFC 6265 5.1.4: the request path's "directory".

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { freePort, waitForPort } from './ports.js';
 
 export interface RedisServer {
@@ -81,4 +82,31 @@ function exitPromise(child: ChildProcess): Promise<void> {
     // spawn failure (e.g. ENOENT) emits 'error' and may never emit 'exit'
     child.once('error', () => resolve());
   });
+}
+
+/**
+ * Makes every key starting with `keyPrefix` read-only for Redis's default user (a real storage
+ * failure: writes answer NOPERM) until the returned function restores full access. Redis ACLs
+ * only list what is allowed, so the allowed keys are spelled out as every key that differs from
+ * the prefix at some character.
+ */
+export async function denyWrites(url: string, keyPrefix: string): Promise<() => Promise<void>> {
+  const glob = (s: string) => s.replace(/[*?[\]\\^]/g, '\\$&');
+  const allowed = [...keyPrefix].map((char, i) => `~${glob(keyPrefix.slice(0, i))}[^${glob(char)}]*`);
+  // Keys that are a beginning of the prefix itself.
+  for (let i = 0; i < keyPrefix.length; i++) allowed.push(`~${glob(keyPrefix.slice(0, i))}`);
+  const admin = new Redis(url);
+  try {
+    await admin.call('ACL', 'SETUSER', 'default', 'resetkeys', ...allowed, `%R~${glob(keyPrefix)}*`);
+  } finally {
+    admin.disconnect();
+  }
+  return async () => {
+    const again = new Redis(url);
+    try {
+      await again.call('ACL', 'SETUSER', 'default', 'resetkeys', 'allkeys');
+    } finally {
+      again.disconnect();
+    }
+  };
 }

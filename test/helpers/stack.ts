@@ -8,6 +8,7 @@ import { startProxy, type RunningProxy } from '../../src/boot.js';
 import { startTelemetry } from '../../src/telemetry/start.js';
 import { freePort } from './ports.js';
 import { startRedis, type RedisServer } from './redis.js';
+import { RouterHop } from './router-hop.js';
 import { startUpstreamIdp, type UpstreamIdp } from './upstream-idp.js';
 
 export interface StackOptions {
@@ -30,6 +31,11 @@ export interface StackOptions {
    * only metrics; traces need instrumentation before the app loads, see test/process/).
    */
   telemetry?: boolean;
+  /**
+   * Serve an https BASE_URL as in production: LOCAL_INSECURE off, the proxy on plain http behind
+   * a TLS-terminating router (`stack.hop`) that sets X-Forwarded-Proto.
+   */
+  https?: boolean;
 }
 
 export interface Stack {
@@ -37,8 +43,11 @@ export interface Stack {
   idp: UpstreamIdp;
   proxy: RunningProxy;
   config: Config;
+  /** The public origin (BASE_URL). */
   baseUrl: string;
   mcpUrl: string;
+  /** With `https`: the router in front of the proxy; send requests for baseUrl through it. */
+  hop?: RouterHop;
   /** Every log line the proxy wrote (JSON). */
   logs: string[];
   stop(): Promise<void>;
@@ -49,7 +58,8 @@ export const MCP_FIXTURE_ARGS = ['--import', 'tsx', 'test/fixtures/mcp-server.ts
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redis = options.redis ?? (await startRedis());
   const [port, mcpPort] = [await freePort(), await freePort()];
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const listenUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = options.https ? `https://127.0.0.1:${port}` : listenUrl;
   const idp = options.idp ?? await startUpstreamIdp({
     redirectUris: [`${baseUrl}/interaction/identity/callback`],
     accessTokenTtlSeconds: options.upstreamAccessTokenTtlSeconds,
@@ -61,7 +71,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     PORT: String(port),
     MCP_AUTH_PROXY_LISTEN_HOST: '127.0.0.1',
     BASE_URL: baseUrl,
-    LOCAL_INSECURE: 'true',
+    LOCAL_INSECURE: options.https ? 'false' : 'true',
     MCP_SERVER_URL: `http://127.0.0.1:${mcpPort}/mcp`,
     MCP_SERVER_RUN_COMMAND: process.execPath,
     MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(MCP_FIXTURE_ARGS),
@@ -105,6 +115,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     config,
     baseUrl,
     mcpUrl: `${baseUrl}/mcp`,
+    ...(options.https ? { hop: new RouterHop(baseUrl, listenUrl) } : {}),
     logs,
     async stop() {
       await proxy.stop();

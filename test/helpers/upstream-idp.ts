@@ -1,7 +1,7 @@
 // The upstream OpenID Provider of the tests: the demo's development IdP (src/demo/) with two test
 // users, a confidential client, and hooks to inject failures and inspect its tokens.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, startDevIdp, type DevAccount } from '../../src/demo/identity-provider.js';
 import { freePort } from './ports.js';
 
@@ -24,7 +24,14 @@ export interface UpstreamIdp {
   isAccessTokenValid(token: string): Promise<boolean>;
   refreshGrants(): number;
   failNextRefresh(): void;
+  /**
+   * Holds every refresh grant request at the token endpoint until release(); `arrived` resolves
+   * when the first one is being held.
+   */
+  holdRefreshes(): { arrived: Promise<void>; release(): void };
   revokeAllAccessTokens(): Promise<void>;
+  /** Every access, refresh and ID token the token endpoint has issued. */
+  issuedTokens(): string[];
   /** Overrides claims of the test user from now on (e.g. email_verified, groups). */
   setUserClaims(claims: Record<string, unknown>): void;
 }
@@ -56,6 +63,8 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
   const clientSecret = randomBytes(24).toString('base64url');
   let claimOverrides: Record<string, unknown> = {};
   let failRefresh = false;
+  const issued: string[] = [];
+  let held: { arrive(): void; released: Promise<void> } | undefined;
 
   const idp = await startDevIdp({
     port: await freePort(),
@@ -75,13 +84,18 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     loginPage: { heading: 'Sign in to the upstream IdP' },
     onError: (err) => console.error('[upstream-idp]', err),
     async intercept(req, res, path) {
-      if (!failRefresh || req.method !== 'POST' || path !== '/token') return false;
+      if (req.method !== 'POST' || path !== '/token') return false;
+      recordIssuedTokens(res, issued);
+      if (!failRefresh && !held) return false;
       // Peek the body: oidc-provider falls back to req.body when the stream was already consumed.
       const body = (await readBody(req)).toString('utf8');
-      if (new URLSearchParams(body).get('grant_type') !== 'refresh_token') {
-        (req as IncomingMessage & { body?: string }).body = body;
-        return false;
+      (req as IncomingMessage & { body?: string }).body = body;
+      if (new URLSearchParams(body).get('grant_type') !== 'refresh_token') return false;
+      if (held) {
+        held.arrive();
+        await held.released;
       }
+      if (!failRefresh) return false;
       failRefresh = false;
       res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'refresh failure injected by test' }));
@@ -108,11 +122,43 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     failNextRefresh() {
       failRefresh = true;
     },
+    holdRefreshes() {
+      let arrive!: () => void;
+      let release!: () => void;
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      held = { arrive, released };
+      return {
+        arrived,
+        release() {
+          held = undefined;
+          release();
+        },
+      };
+    },
     async revokeAllAccessTokens() {
       idp.store.deleteModel('AccessToken');
     },
+    issuedTokens: () => [...issued],
     setUserClaims(claims) {
       claimOverrides = claims;
     },
   };
+}
+
+/** Keeps the tokens of a token endpoint response as it is sent. */
+function recordIssuedTokens(res: ServerResponse, into: string[]): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    const [chunk] = args;
+    if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) {
+      try {
+        const body = JSON.parse(chunk.toString()) as Record<string, unknown>;
+        for (const name of ['access_token', 'refresh_token', 'id_token']) if (typeof body[name] === 'string') into.push(body[name]);
+      } catch {
+        // not JSON: no tokens
+      }
+    }
+    return end(...args);
+  }) as ServerResponse['end'];
 }

@@ -111,7 +111,7 @@ describe('telemetry of the released command', function () {
         secrets.set('proxy access token', auth.savedTokens!.access_token);
         secrets.set('proxy refresh token', auth.savedTokens!.refresh_token!);
         secrets.set('client authorization code', auth.callback!.searchParams.get('code')!);
-        for (const url of auth.browser.visited) {
+        for (const url of auth.browser.history.map((href) => new URL(href))) {
           for (const name of ['code', 'state']) {
             const value = url.searchParams.get(name);
             if (value) secrets.set(`${name} at ${url.pathname}`, value);

@@ -46,6 +46,17 @@ describe('views', () => {
     assert.match(html, /class="warning"/);
   });
 
+  it('renders the pages that end a sign-in with a button back to the client, escaping its name', async () => {
+    const render = createViews(loadConfig(BASE));
+    const unavailable = (await render('idp-unavailable', { uid: 'u1', csrf: 't', idpHost: 'idp.example.com', clientName: 'Evil <b>' })).html;
+    assert.match(unavailable, /idp\.example\.com/);
+    assert.match(unavailable, /action="\/interaction\/u1\/unavailable"/);
+    assert.match(unavailable, /Return to Evil &lt;b&gt;/);
+    const denied = (await render('access-denied', { uid: 'u1', csrf: 't', reason: 'r', clientName: 'Evil <b>' })).html;
+    assert.match(denied, /action="\/interaction\/u1\/refused"/);
+    assert.doesNotMatch(denied, /Evil <b>/);
+  });
+
   it('takes confirm-login.ejs and _layout.ejs from OIDC_PROVIDER_VIEWS_PATH', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'views-'));
     try {

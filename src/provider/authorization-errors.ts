@@ -1,0 +1,60 @@
+// RFC 9700 4.11.2: the authorization server must not send the browser to a redirect URI it does
+// not trust without the user. Anyone can register a client (DCR, metadata documents), so an
+// error the provider would send straight to the client's redirect URI, before the user did
+// anything, would make this proxy an open redirector: it is shown on our page instead, with a
+// link that takes the error to the client once the user chooses to. Outcomes after the user
+// confirmed (a code, access_denied, temporarily_unavailable) still go to the client directly.
+import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
+
+/** What rendering a page needs of a Koa context. */
+export interface PageContext {
+  type: string;
+  body: unknown;
+  set(field: string, value: string): void;
+}
+export type RenderPage = (ctx: PageContext, view: string, data: Record<string, unknown>) => Promise<void>;
+
+/** Where a redirect to a client would take the browser, or undefined when it stays on our origin. */
+function clientTarget(ctx: Pick<KoaContextWithOIDC, 'status' | 'response'>, issuer: URL): URL | undefined {
+  if (ctx.status < 300 || ctx.status >= 400) return undefined;
+  const target = URL.parse(ctx.response.get('Location'), issuer);
+  if (!target || (target.protocol === issuer.protocol && target.host === issuer.host)) return undefined;
+  return target;
+}
+
+/** Shows the host of http(s) targets, the scheme and host of custom-scheme ones (cursor://…). */
+const hostOf = (url: URL): string => (url.protocol.startsWith('http') ? url.host : `${url.protocol}//${url.host}`);
+
+export function showAuthorizationErrors(provider: Provider, renderPage: RenderPage): void {
+  const issuer = new URL(provider.issuer);
+  provider.use(async (ctx, next) => {
+    // Only the query response mode: a form_post or fragment response is a navigation to the
+    // client too, and no MCP client needs them.
+    const mode = ctx.method === 'GET' && ctx.path === '/auth' ? ctx.query.response_mode : undefined;
+    if (mode !== undefined && mode !== 'query') {
+      ctx.status = 400;
+      return renderPage(ctx, 'error', {
+        heading: 'Sign-in could not continue',
+        message: 'This server answers authorization requests only with response_mode=query.',
+        code: 'invalid_request',
+      });
+    }
+    await next();
+    if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
+      (ctx.body as { response_modes_supported?: string[] }).response_modes_supported = ['query'];
+    }
+    if (ctx.oidc?.route !== 'authorization') return;
+    const target = clientTarget(ctx, issuer);
+    if (!target) return;
+    const params = target.hash ? new URLSearchParams(target.hash.slice(1)) : target.searchParams;
+    ctx.remove('Location');
+    ctx.status = 400;
+    await renderPage(ctx, 'authorization-error', {
+      clientName: ctx.oidc.client?.clientName ?? 'An application',
+      error: params.get('error') ?? 'invalid_request',
+      description: params.get('error_description') ?? '',
+      returnUrl: target.href,
+      returnHost: hostOf(target),
+    });
+  });
+}
