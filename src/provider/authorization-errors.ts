@@ -47,11 +47,13 @@ export function showAuthorizationErrors(provider: Provider, renderPage: RenderPa
     const target = clientTarget(ctx, issuer);
     if (!target) return;
     const params = target.hash ? new URLSearchParams(target.hash.slice(1)) : target.searchParams;
+    // Only errors are held back; an authorization response with a code goes to the client.
+    if (!params.has('error')) return;
     ctx.remove('Location');
     ctx.status = 400;
     await renderPage(ctx, 'authorization-error', {
       clientName: ctx.oidc.client?.clientName ?? 'An application',
-      error: params.get('error') ?? 'invalid_request',
+      error: params.get('error'),
       description: params.get('error_description') ?? '',
       returnUrl: target.href,
       returnHost: hostOf(target),
