@@ -10,23 +10,37 @@ import { UpstreamRefresher } from './identity/refresh.js';
 import { UpstreamIdentity } from './identity/upstream.js';
 import { UpstreamTokenVault } from './identity/vault.js';
 import { CallerCache } from './mcp/caller-cache.js';
-import { startMcpChild, type McpChild } from './mcp/child.js';
+import { McpServerSupervisor } from './mcp/supervisor.js';
+import { HttpDrain, type DrainResult } from './http/drain.js';
+import { Readiness } from './http/health.js';
 import { createAdapterClass } from './provider/adapter.js';
 import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
-import { RedisStore } from './storage/redis-store.js';
+import { RedisStore, type RedisConnectError } from './storage/redis-store.js';
 import { InvalidationBus } from './storage/invalidation.js';
 import type { KeyValueStore } from './storage/store.js';
 import { createViews } from './views.js';
+
+export interface StopOptions {
+  /** Let in-flight requests and open streams finish for up to this long (default 0: cut them). */
+  drainMs?: number;
+}
 
 export interface RunningProxy {
   server: Server;
   provider: Provider;
   store: KeyValueStore;
-  /** Resolves with the child's exit code if the MCP server process dies on its own. */
-  childExited: Promise<number> | undefined;
-  stop(): Promise<void>;
+  /** The MCP server child, when the proxy runs it. */
+  mcpServer: McpServerSupervisor | undefined;
+  /**
+   * Resolves with the reason when the MCP server child cannot be kept running (it died with
+   * MCP_SERVER_RESTART=exit, or restarts kept failing): the process should then exit non-zero.
+   */
+  mcpServerFailed: Promise<string> | undefined;
+  readiness: Readiness;
+  /** Stops accepting connections, drains, then stops the MCP server child and closes storage. */
+  stop(options?: StopOptions): Promise<DrainResult>;
 }
 
 async function openStore(config: Config, logger: Logger): Promise<KeyValueStore> {
@@ -34,7 +48,12 @@ async function openStore(config: Config, logger: Logger): Promise<KeyValueStore>
     logger.warn('no MCP_AUTH_PROXY_REDIS_URL: using the in-memory store (local use only; state is lost on restart)');
     return new MemoryStore();
   }
-  const store = new RedisStore({ url: config.redis.url, prefix: config.redis.prefix, tlsVerify: config.redis.tlsVerify });
+  const store = new RedisStore({
+    url: config.redis.url,
+    prefix: config.redis.prefix,
+    tlsVerify: config.redis.tlsVerify,
+    tlsCa: config.redis.tlsCa,
+  });
   store.client.on('error', (err: Error) => logger.warn({ message: err.message }, 'Redis connection error'));
   try {
     await Promise.race([
@@ -43,10 +62,32 @@ async function openStore(config: Config, logger: Logger): Promise<KeyValueStore>
     ]);
   } catch (err) {
     await store.close();
-    const { host } = new URL(config.redis.url);
-    throw new Error(`MCP_AUTH_PROXY_REDIS_URL: cannot connect to Redis at ${host} (${(err as Error).message})`);
+    throw new Error(redisStartupError(config.redis.url, err as RedisConnectError));
   }
   return store;
+}
+
+const TLS_VERIFICATION_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Names the variable and says what to change; the host is shown, never the password. */
+function redisStartupError(url: string, err: RedisConnectError): string {
+  const { protocol, host } = new URL(url);
+  const base = `MCP_AUTH_PROXY_REDIS_URL: cannot connect to Redis at ${host} (${err.message})`;
+  if (err.code && TLS_VERIFICATION_CODES.has(err.code)) {
+    return `${base}: its TLS certificate is not trusted; set MCP_AUTH_PROXY_REDIS_TLS_VERIFY=false (Heroku Key-Value Store uses a self-signed certificate) or give its CA in MCP_AUTH_PROXY_REDIS_TLS_CA`;
+  }
+  if (protocol === 'rediss:' && (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || err.code === 'ECONNRESET')) {
+    return `${base}: does the server speak TLS? Use redis:// for a plain-text server`;
+  }
+  if (err.code === 'ECONNREFUSED') return `${base}: nothing listens there`;
+  return base;
 }
 
 /** `signal` interrupts startup (SIGTERM before we listen): what was started is stopped. */
@@ -55,7 +96,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     logger.warn('no OIDC_PROVIDER_JWKS: generated a signing key for this process only (tokens do not survive a restart)');
   }
   const store = await openStore(config, logger);
-  let child: McpChild | undefined;
+  let child: McpServerSupervisor | undefined;
   try {
     const upstream = await UpstreamIdentity.connect(config.identity);
     const vault = new UpstreamTokenVault(store, config.vaultKeys);
@@ -101,11 +142,36 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
 
     signal?.throwIfAborted();
-    if (config.mcp.child) child = await startMcpChild(config.mcp.child, config.mcp.serverUrl, logger, signal);
+    if (config.mcp.child) child = await McpServerSupervisor.start(config.mcp.child, config.mcp.serverUrl, logger, signal);
     signal?.throwIfAborted();
 
-    const app = createApp({ config, logger, provider, store, upstream, vault, accounts, refresher, callers, render });
-    const server = createServer(app);
+    const drain = new HttpDrain();
+    const readiness = new Readiness({
+      store,
+      usesRedis: config.redis.url !== undefined,
+      mcpServer: child,
+      identityLoaded: () => upstream.metadataLoaded,
+      draining: () => drain.draining,
+    });
+    const app = createApp({
+      config,
+      logger,
+      provider,
+      store,
+      upstream,
+      vault,
+      accounts,
+      refresher,
+      callers,
+      render,
+      readiness,
+      streams: drain,
+      mcpServer: child,
+    });
+    const server = createServer((req, res) => {
+      drain.track(req, res);
+      app(req, res);
+    });
     // Long tool calls and open SSE streams must not be cut by Node's request timeout.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
@@ -114,21 +180,24 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     await once(server, 'listening');
     logger.info({ url: `${config.baseUrl}${config.mcp.mountPath}` }, 'MCP auth proxy listening');
 
-    let stopped = false;
+    const mcpServer = child;
+    let stopping: Promise<DrainResult> | undefined;
     return {
       server,
       provider,
       store,
-      childExited: child?.exited,
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        server.closeIdleConnections();
-        const closed = new Promise((resolve) => server.close(resolve));
-        server.closeAllConnections();
-        await closed;
-        await child?.stop();
-        await store.close();
+      mcpServer,
+      mcpServerFailed: mcpServer?.failed,
+      readiness,
+      stop(options = {}) {
+        // The MCP server keeps running during the drain: in-flight calls need it.
+        stopping ??= (async () => {
+          const result = await drain.drain(server, options.drainMs ?? 0);
+          await mcpServer?.stop();
+          await store.close();
+          return result;
+        })();
+        return stopping;
       },
     };
   } catch (err) {

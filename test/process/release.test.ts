@@ -301,10 +301,11 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
   });
 
   describe('`start`', () => {
-    it('serves the resource metadata and the 401 challenge, and exits non-zero by itself when the MCP server dies', async () => {
+    it('serves the resource metadata and the 401 challenge, and with MCP_SERVER_RESTART=exit exits non-zero by itself when the MCP server dies', async () => {
       const pidFile = join(tmp, 'crashing-child.pid');
       const { env, port, mcpPort, baseUrl } = await goodSetup({
         MCP_SERVER_RUN_ARGS_JSON: pidRecordingArgs(pidFile, `import(${JSON.stringify(FIXTURE_URL)});`, ['--import', 'tsx']),
+        MCP_SERVER_RESTART: 'exit',
       });
       const proxy = spawnProxy(['start'], env);
       await waitForListening(proxy, port);
@@ -333,6 +334,7 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
 
       assert.equal(result.signal, null, 'the proxy was killed instead of exiting by itself');
       assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /The MCP server cannot be kept running: the MCP server process was killed by SIGKILL \(MCP_SERVER_RESTART=exit\)/);
       assert.equal(await portAccepts(port), false);
     });
 
