@@ -17,7 +17,7 @@ import { createAdapterClass } from './provider/adapter.js';
 import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
-import { RedisStore, type RedisConnectError } from './storage/redis-store.js';
+import { RedisConnectError, RedisStore } from './storage/redis-store.js';
 import { InvalidationBus } from './storage/invalidation.js';
 import type { KeyValueStore } from './storage/store.js';
 import { createViews } from './views.js';
@@ -53,16 +53,24 @@ async function openStore(config: Config, logger: Logger): Promise<KeyValueStore>
     prefix: config.redis.prefix,
     tlsVerify: config.redis.tlsVerify,
     tlsCa: config.redis.tlsCa,
+    connectTimeoutMs: config.redis.connectTimeoutMs,
   });
   store.client.on('error', (err: Error) => logger.warn({ message: err.message }, 'Redis connection error'));
+  // ioredis bounds each attempt; this bounds the whole (a PING that never answers, say).
+  const boundMs = config.redis.connectTimeoutMs + 1000;
+  let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       store.connect(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref()),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new RedisConnectError(`no answer within ${boundMs} ms`, 'ETIMEDOUT')), boundMs);
+      }),
     ]);
   } catch (err) {
     await store.close();
     throw new Error(redisStartupError(config.redis.url, err as RedisConnectError));
+  } finally {
+    clearTimeout(timer);
   }
   return store;
 }
@@ -86,7 +94,15 @@ function redisStartupError(url: string, err: RedisConnectError): string {
   if (protocol === 'rediss:' && (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || err.code === 'ECONNRESET')) {
     return `${base}: does the server speak TLS? Use redis:// for a plain-text server`;
   }
+  if (protocol === 'redis:' && err.code === 'ECONNRESET') {
+    return `${base}: the server closed the connection; if it requires TLS (Heroku Key-Value Store does), use its rediss:// URL`;
+  }
   if (err.code === 'ECONNREFUSED') return `${base}: nothing listens there`;
+  if (err.code === 'ETIMEDOUT') {
+    return protocol === 'rediss:'
+      ? `${base}: no TLS handshake within MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS; is it a TLS port? (use redis:// for a plain-text server)`
+      : `${base}: no answer within MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS (a firewall, or a network this dyno cannot reach?)`;
+  }
   return base;
 }
 

@@ -67,6 +67,7 @@ export interface Config {
     tlsVerify: boolean;
     /** PEM certificates trusted for rediss:// (unset: the system's CAs). */
     tlsCa: string | undefined;
+    connectTimeoutMs: number;
   };
   provider: {
     jwks: JsonWebKey[];
@@ -248,6 +249,7 @@ export function loadConfig(env: Environment): Config {
       prefix: v.MCP_AUTH_PROXY_REDIS_PREFIX!,
       tlsVerify: v.MCP_AUTH_PROXY_REDIS_TLS_VERIFY!,
       tlsCa: v.MCP_AUTH_PROXY_REDIS_TLS_CA,
+      connectTimeoutMs: v.MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS!,
     },
     provider: {
       jwks,

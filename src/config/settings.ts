@@ -165,6 +165,12 @@ export const SETTINGS = {
     default: 'false',
     parse: parse.bool,
   }),
+  MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS: setting({
+    description:
+      'How long a connection to Redis (including the TLS handshake) may take; at startup, an unreachable Redis stops the proxy after this long.',
+    default: '10000',
+    parse: parse.positiveInt,
+  }),
   MCP_AUTH_PROXY_REDIS_TLS_CA: setting({
     description:
       'PEM certificate(s), or the path of a PEM file, trusted for a `rediss://` server when MCP_AUTH_PROXY_REDIS_TLS_VERIFY=true (a private CA, or the server\'s own self-signed certificate). Unset: the system\'s CAs.',

@@ -9,6 +9,8 @@ export interface RedisStoreOptions {
   tlsVerify: boolean;
   /** PEM certificates to trust for rediss:// instead of the system's CAs. */
   tlsCa?: string;
+  /** Bound of each connection attempt, TLS handshake included (ioredis' default: 10 s). */
+  connectTimeoutMs?: number;
 }
 
 /** Why the first connection failed, with the underlying error's code (e.g. a TLS verification code). */
@@ -36,11 +38,12 @@ export class RedisStore implements KeyValueStore {
   readonly #prefix: string;
   #subscriber: Redis | undefined;
 
-  constructor({ url, prefix, tlsVerify, tlsCa }: RedisStoreOptions) {
+  constructor({ url, prefix, tlsVerify, tlsCa, connectTimeoutMs = 10_000 }: RedisStoreOptions) {
     this.#prefix = prefix;
     this.client = new Redis(url, {
       keyPrefix: prefix,
       lazyConnect: true,
+      connectTimeout: connectTimeoutMs,
       // Fail requests fast while disconnected instead of queueing them unboundedly.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,

@@ -71,7 +71,7 @@ describe('config', () => {
       assert.equal(config.mcp.resourceMetadataUrl, 'https://proxy.example.com/.well-known/oauth-protected-resource/mcp');
       assert.equal(config.mcp.maxBodyBytes, 10 * 1024 * 1024);
       assert.equal(config.mcp.child, undefined);
-      assert.deepEqual(config.redis, { url: undefined, prefix: 'mcp-auth-proxy:', tlsVerify: false, tlsCa: undefined });
+      assert.deepEqual(config.redis, { url: undefined, prefix: 'mcp-auth-proxy:', tlsVerify: false, tlsCa: undefined, connectTimeoutMs: 10_000 });
       assert.equal(config.drainTimeoutMs, 25_000);
       assert.deepEqual(config.provider.scopes, ['openid', 'offline_access']);
       assert.equal(config.provider.accessTokenTtl, 3600);
@@ -140,7 +140,7 @@ describe('config', () => {
       assert.equal(config.identity.callbackPath, '/cb');
       assert.equal(config.identity.callbackUrl, 'https://proxy.example.com/cb');
       assert.equal(config.identity.clientSecret, 's3cret');
-      assert.deepEqual(config.redis, { url: undefined, prefix: 'p:', tlsVerify: true, tlsCa: undefined });
+      assert.deepEqual(config.redis, { url: undefined, prefix: 'p:', tlsVerify: true, tlsCa: undefined, connectTimeoutMs: 10_000 });
       assert.deepEqual(config.branding, { title: 'Acme', favicon: 'https://cdn.example.com/f.ico', heroku: false });
       assert.deepEqual({ max: config.rateLimit.max, windowMs: config.rateLimit.windowMs }, { max: 5, windowMs: 1000 });
       assert.equal(config.logLevel, 'debug');
