@@ -208,6 +208,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       stop(options = {}) {
         // The MCP server keeps running during the drain: in-flight calls need it.
         stopping ??= (async () => {
+          mcpServer?.shuttingDown();
           const result = await drain.drain(server, options.drainMs ?? 0);
           await mcpServer?.stop();
           await store.close();

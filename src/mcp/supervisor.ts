@@ -31,6 +31,7 @@ export class McpServerSupervisor {
   #readyAt = 0;
   #nextAttemptAt = 0;
   #timer: NodeJS.Timeout | undefined;
+  #shuttingDown = false;
   #giveUp: (reason: string) => void = () => {};
   /** Resolves with the reason when the supervisor gives up; the proxy should then exit non-zero. */
   readonly failed: Promise<string>;
@@ -87,8 +88,20 @@ export class McpServerSupervisor {
     return (await portAccepts(host, port)) ? 'ready' : 'not_accepting';
   }
 
+  /**
+   * The proxy is shutting down: the child keeps serving the drain, but if it exits now (on
+   * Heroku every process of the dyno gets the SIGTERM) it is not restarted.
+   */
+  shuttingDown(): void {
+    if (this.#state === 'failed' || this.#state === 'stopped') return;
+    clearTimeout(this.#timer);
+    if (this.#state === 'restarting') this.#state = 'stopped';
+    this.#shuttingDown = true;
+  }
+
   async stop(): Promise<void> {
-    this.#state = 'stopped';
+    this.#shuttingDown = true;
+    if (this.#state !== 'failed') this.#state = 'stopped';
     clearTimeout(this.#timer);
     await this.#run?.stop();
   }
@@ -105,6 +118,11 @@ export class McpServerSupervisor {
 
   #crashed(exit: ChildExit): void {
     const upMs = Date.now() - this.#readyAt;
+    if (this.#shuttingDown) {
+      this.#state = 'stopped';
+      this.#log.info({ code: exit.code, signal: exit.signal }, `MCP server process ${describeExit(exit)} during shutdown`);
+      return;
+    }
     this.#log.error({ code: exit.code, signal: exit.signal, upMs }, `MCP server process ${describeExit(exit)}`);
     if (this.#settings.restart.policy === 'exit') {
       return this.#fail(`the MCP server process ${describeExit(exit)} (MCP_SERVER_RESTART=exit)`);
@@ -129,7 +147,7 @@ export class McpServerSupervisor {
   }
 
   async #restart(): Promise<void> {
-    if (this.#state !== 'restarting') return;
+    if (this.#state !== 'restarting' || this.#shuttingDown) return;
     this.#state = 'starting';
     const run = spawnMcpChild(this.#settings, this.#serverUrl, this.#logger);
     this.#run = run;
@@ -139,10 +157,11 @@ export class McpServerSupervisor {
       if (this.#state !== 'starting') return; // stopped meanwhile
       this.#log.error({ message: (err as Error).message }, 'MCP server restart failed');
       await run.stop();
-      if (this.#state === 'starting') this.#scheduleRestart();
+      if (this.#state === 'starting' && !this.#shuttingDown) this.#scheduleRestart();
       return;
     }
     if (this.#state !== 'starting') return;
+    if (this.#shuttingDown) return void run.stop();
     this.#becameReady(run, 'MCP server restarted and is accepting connections');
   }
 

@@ -190,6 +190,45 @@ describe('the proxy process: shutdown and supervision', function () {
     }
   });
 
+  it('SIGTERM to every process, as Heroku sends it: the child that exits is not restarted, exit 0', async () => {
+    const { proxy, baseUrl, pidFile } = await startProxyProcess('heroku', {
+      MCP_SERVER_RESTART_DELAY_MS: '50',
+      MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS: '1500',
+    });
+    try {
+      const [childPid] = await childPids(pidFile);
+      // A request in flight whose body never ends: the drain lasts its whole bound, long after
+      // the child has exited and the restart delay has passed.
+      let pending = 0;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"redirect_uris":'));
+        },
+        pull: () => new Promise(() => void pending++),
+      });
+      const upload = fetch(`${baseUrl}/reg`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        duplex: 'half',
+      } as RequestInit).catch((err: Error) => err);
+      await until(() => pending > 0, 'the upload to be in flight');
+
+      proxy.proc.kill('SIGTERM');
+      process.kill(childPid!, 'SIGTERM');
+      const result = await proxy.exited;
+      await upload;
+      assert.equal(result.code, 0, result.stderr);
+      const lines = jsonLines(result.stdout);
+      assert.ok(lines.some((l) => l.msg === 'MCP server process exited with code 0 during shutdown'), result.stdout);
+      assert.ok(!lines.some((l) => l.msg === 'restarting the MCP server'), 'a restart during shutdown');
+      assert.equal((await childPids(pidFile)).length, 1);
+      assert.equal(isRunning(childPid!), false);
+    } finally {
+      await stopProxy(proxy);
+    }
+  });
+
   it('restarts a crashed MCP server; requests succeed again without signing in again', async () => {
     const { proxy, mcpUrl, baseUrl, pidFile } = await startProxyProcess('restart', { MCP_SERVER_RESTART_DELAY_MS: '200' });
     try {

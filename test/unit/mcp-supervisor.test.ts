@@ -180,6 +180,29 @@ describe('MCP server supervisor', function () {
     assert.match(await supervisor.failed, /giving up after 1 consecutive restarts/);
   });
 
+  it('does not restart a child that exits while the proxy shuts down (Heroku signals it too)', async () => {
+    const { supervisor, pids } = await start(serverScript(), { restart: { initialDelayMs: 20 } });
+    supervisor.shuttingDown();
+    assert.equal(supervisor.ready, true, 'it keeps serving the drain');
+    process.kill((await pids())[0]!, 'SIGTERM');
+    await until(() => supervisor.state === 'stopped', 'the exit to be seen');
+    // Longer than the restart delay: nothing is started again.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await pids()).length, 1);
+    assert.ok(logs.some((l) => l.includes('"msg":"MCP server process was killed by SIGTERM during shutdown"')));
+    assert.ok(!logs.some((l) => l.includes('restarting the MCP server')));
+  });
+
+  it('cancels a pending restart when the proxy shuts down', async () => {
+    const { supervisor, pids } = await start(serverScript(), { restart: { initialDelayMs: 150 } });
+    process.kill((await pids())[0]!, 'SIGKILL');
+    await until(() => supervisor.state === 'restarting', 'the crash to be seen');
+    supervisor.shuttingDown();
+    assert.equal(supervisor.state, 'stopped');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await pids()).length, 1, 'no restart after the shutdown began');
+  });
+
   it('stop() sends SIGTERM, then SIGKILL after MCP_SERVER_STOP_TIMEOUT_MS to a child that ignores it', async () => {
     const { supervisor, pids } = await start(serverScript(`process.on('SIGTERM', () => console.log('ignoring SIGTERM'));`), {
       stopTimeoutMs: 300,
