@@ -110,7 +110,7 @@ export class McpServerSupervisor {
     this.#state = 'ready';
     this.#readyAt = Date.now();
     const { port } = hostAndPort(this.#serverUrl);
-    this.#log.info({ port, pid: run.pid }, message);
+    this.#log.info({ port, childPid: run.pid }, message);
     void run.exited.then((exit) => {
       if (!run.stopping && this.#run === run && this.#state === 'ready') this.#crashed(exit);
     });
