@@ -10,14 +10,16 @@ import { UpstreamRefresher } from './identity/refresh.js';
 import { UpstreamIdentity } from './identity/upstream.js';
 import { UpstreamTokenVault } from './identity/vault.js';
 import { CallerCache } from './mcp/caller-cache.js';
-import { startMcpChild, type McpChild } from './mcp/child.js';
+import { McpServerSupervisor } from './mcp/supervisor.js';
+import { HttpDrain, type DrainResult } from './http/drain.js';
+import { Readiness } from './http/health.js';
 import { createAdapterClass } from './provider/adapter.js';
 import { showAuthorizationErrors, type PageContext } from './provider/authorization-errors.js';
 import { restartStaleDeviceForms } from './provider/device-verification.js';
 import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
-import { RedisStore } from './storage/redis-store.js';
+import { RedisConnectError, RedisStore } from './storage/redis-store.js';
 import { InvalidationBus } from './storage/invalidation.js';
 import type { KeyValueStore } from './storage/store.js';
 import { AuditLog } from './telemetry/audit.js';
@@ -28,13 +30,25 @@ import { createViews } from './views.js';
 import { startDemoIdentityProvider } from './demo/start.js';
 import type { DevIdp } from './demo/identity-provider.js';
 
+export interface StopOptions {
+  /** Let in-flight requests and open streams finish for up to this long (default 0: cut them). */
+  drainMs?: number;
+}
+
 export interface RunningProxy {
   server: Server;
   provider: Provider;
   store: KeyValueStore;
-  /** Resolves with the child's exit code if the MCP server process dies on its own. */
-  childExited: Promise<number> | undefined;
-  stop(): Promise<void>;
+  /** The MCP server child, when the proxy runs it. */
+  mcpServer: McpServerSupervisor | undefined;
+  /**
+   * Resolves with the reason when the MCP server child cannot be kept running (it died with
+   * MCP_SERVER_RESTART=exit, or restarts kept failing): the process should then exit non-zero.
+   */
+  mcpServerFailed: Promise<string> | undefined;
+  readiness: Readiness;
+  /** Stops accepting connections, drains, then stops the MCP server child and closes storage. */
+  stop(options?: StopOptions): Promise<DrainResult>;
 }
 
 async function openStore(config: Config, logger: Logger): Promise<KeyValueStore> {
@@ -42,19 +56,62 @@ async function openStore(config: Config, logger: Logger): Promise<KeyValueStore>
     logger.warn('no MCP_AUTH_PROXY_REDIS_URL: using the in-memory store (local use only; state is lost on restart)');
     return new MemoryStore();
   }
-  const store = new RedisStore({ url: config.redis.url, prefix: config.redis.prefix, tlsVerify: config.redis.tlsVerify });
+  const store = new RedisStore({
+    url: config.redis.url,
+    prefix: config.redis.prefix,
+    tlsVerify: config.redis.tlsVerify,
+    tlsCa: config.redis.tlsCa,
+    connectTimeoutMs: config.redis.connectTimeoutMs,
+  });
   store.client.on('error', (err: Error) => logger.warn({ message: err.message }, 'Redis connection error'));
+  // ioredis bounds each attempt; this bounds the whole (a PING that never answers, say).
+  const boundMs = config.redis.connectTimeoutMs + 1000;
+  let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       store.connect(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref()),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new RedisConnectError(`no answer within ${boundMs} ms`, 'ETIMEDOUT')), boundMs);
+      }),
     ]);
   } catch (err) {
     await store.close();
-    const { host } = new URL(config.redis.url);
-    throw new Error(`MCP_AUTH_PROXY_REDIS_URL: cannot connect to Redis at ${host} (${(err as Error).message})`);
+    throw new Error(redisStartupError(config.redis.url, err as RedisConnectError));
+  } finally {
+    clearTimeout(timer);
   }
   return store;
+}
+
+const TLS_VERIFICATION_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Names the variable and says what to change; the host is shown, never the password. */
+function redisStartupError(url: string, err: RedisConnectError): string {
+  const { protocol, host } = new URL(url);
+  const base = `MCP_AUTH_PROXY_REDIS_URL: cannot connect to Redis at ${host} (${err.message})`;
+  if (err.code && TLS_VERIFICATION_CODES.has(err.code)) {
+    return `${base}: its TLS certificate is not trusted; set MCP_AUTH_PROXY_REDIS_TLS_VERIFY=false (Heroku Key-Value Store uses a self-signed certificate) or give its CA in MCP_AUTH_PROXY_REDIS_TLS_CA`;
+  }
+  if (protocol === 'rediss:' && (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || err.code === 'ECONNRESET')) {
+    return `${base}: does the server speak TLS? Use redis:// for a plain-text server`;
+  }
+  if (protocol === 'redis:' && err.code === 'ECONNRESET') {
+    return `${base}: the server closed the connection; if it requires TLS (Heroku Key-Value Store does), use its rediss:// URL`;
+  }
+  if (err.code === 'ECONNREFUSED') return `${base}: nothing listens there`;
+  if (err.code === 'ETIMEDOUT') {
+    return protocol === 'rediss:'
+      ? `${base}: no TLS handshake within MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS; is it a TLS port? (use redis:// for a plain-text server)`
+      : `${base}: no answer within MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS (a firewall, or a network this dyno cannot reach?)`;
+  }
+  return base;
 }
 
 /**
@@ -66,7 +123,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     logger.warn('no OIDC_PROVIDER_JWKS: generated a signing key for this process only (tokens do not survive a restart)');
   }
   const store = await openStore(config, logger);
-  let child: McpChild | undefined;
+  let child: McpServerSupervisor | undefined;
   let demoIdp: DevIdp | undefined;
   try {
     // The demo's identity provider runs in this process, started before discovery needs it.
@@ -122,11 +179,39 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
 
     signal?.throwIfAborted();
-    if (config.mcp.child) child = await startMcpChild(config.mcp.child, config.mcp.serverUrl, logger, signal);
+    if (config.mcp.child) child = await McpServerSupervisor.start(config.mcp.child, config.mcp.serverUrl, logger, signal);
     signal?.throwIfAborted();
 
-    const app = createApp({ config, logger, provider, store, upstream, vault, accounts, refresher, callers, render, metrics, audit, scrape: telemetry.scrape });
-    const server = createServer(app);
+    const drain = new HttpDrain();
+    const readiness = new Readiness({
+      store,
+      usesRedis: config.redis.url !== undefined,
+      mcpServer: child,
+      identityLoaded: () => upstream.metadataLoaded,
+      draining: () => drain.draining,
+    });
+    const app = createApp({
+      config,
+      logger,
+      provider,
+      store,
+      upstream,
+      vault,
+      accounts,
+      refresher,
+      callers,
+      render,
+      readiness,
+      streams: drain,
+      mcpServer: child,
+      metrics,
+      audit,
+      scrape: telemetry.scrape,
+    });
+    const server = createServer((req, res) => {
+      drain.track(req, res);
+      app(req, res);
+    });
     // Long tool calls and open SSE streams must not be cut by Node's request timeout.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
@@ -135,22 +220,26 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     await once(server, 'listening');
     logger.info({ url: `${config.baseUrl}${config.mcp.mountPath}` }, 'MCP auth proxy listening');
 
-    let stopped = false;
+    const mcpServer = child;
+    let stopping: Promise<DrainResult> | undefined;
     return {
       server,
       provider,
       store,
-      childExited: child?.exited,
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        server.closeIdleConnections();
-        const closed = new Promise((resolve) => server.close(resolve));
-        server.closeAllConnections();
-        await closed;
-        await child?.stop();
-        await demoIdp?.stop();
-        await store.close();
+      mcpServer,
+      mcpServerFailed: mcpServer?.failed,
+      readiness,
+      stop(options = {}) {
+        // The MCP server keeps running during the drain: in-flight calls need it.
+        stopping ??= (async () => {
+          mcpServer?.shuttingDown();
+          const result = await drain.drain(server, options.drainMs ?? 0);
+          await mcpServer?.stop();
+          await demoIdp?.stop();
+          await store.close();
+          return result;
+        })();
+        return stopping;
       },
     };
   } catch (err) {

@@ -7,6 +7,10 @@ import { startTelemetry } from './telemetry/start.js';
 
 export const RELEASE_VERIFIED = 'Verified release launches. Exit status 0';
 
+// SIGTERM: Heroku (sent to every process of the dyno), Docker, Kubernetes; SIGINT: Ctrl-C;
+// SIGHUP: the terminal went away. All of them drain and exit 0.
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: Config;
   try {
@@ -21,10 +25,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const telemetry = await startTelemetry(config, logger);
   const { startProxy } = await import('./boot.js');
   // Signals are handled from the start: one during startup stops what has started (the MCP server).
+  // `on`, not `once`: a second signal (Heroku signals every process, npm or a shell may forward
+  // one more) must not fall back to Node's default and kill the process mid-drain.
   const startup = new AbortController();
   let shutdown = (signal: string) => startup.abort(new Error(signal));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, () => shutdown(signal));
 
   let running: RunningProxy;
   try {
@@ -50,14 +55,34 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
 
   if (config.demo) process.stdout.write(demoBanner(config));
 
+  let stopping = false;
   const stop = async (reason: string, code: number) => {
-    logger.info({ reason }, 'shutting down');
-    await running.stop();
+    if (stopping) return;
+    stopping = true;
+    const drainMs = config.drainTimeoutMs;
+    logger.info({ reason, drainMs }, 'shutting down: no new connections; draining in-flight requests');
+    // Whatever happens in the drain, the process ends (the MCP server with it, see mcp/child.ts).
+    const stopBound = drainMs + (config.mcp.child?.stopTimeoutMs ?? 0) + 10_000;
+    setTimeout(() => {
+      logger.error({ stopBound }, 'shutdown did not finish in time; exiting');
+      logger.flush();
+      process.exit(code || 1);
+    }, stopBound).unref();
+    const { cut, released } = await running.stop({ drainMs });
+    if (released > 0) logger.info({ released }, 'ended MCP event streams at once (their clients reconnect)');
+    if (cut > 0) logger.warn({ cut, drainMs }, 'the drain bound cut requests that were still open');
     // Spans of the last requests are still in the batch: export them before exiting.
     await telemetry.shutdown();
+    logger.info({ code }, 'stopped');
     logger.flush();
     process.exit(code);
   };
-  shutdown = (signal) => void stop(signal, 0);
-  void running.childExited?.then((code) => stop(`mcp-server exited with ${code}`, 1));
+  shutdown = (signal) => {
+    if (stopping) logger.info({ signal }, 'already shutting down');
+    void stop(signal, 0);
+  };
+  void running.mcpServerFailed?.then((reason) => {
+    process.stderr.write(`The MCP server cannot be kept running: ${reason}\n`);
+    return stop(reason, 1);
+  });
 }

@@ -9,14 +9,18 @@ import type { UpstreamRefresher } from './identity/refresh.js';
 import type { UpstreamIdentity } from './identity/upstream.js';
 import type { UpstreamTokenVault } from './identity/vault.js';
 import { errorHandler } from './http/errors.js';
+import type { ReleasableStreams } from './http/drain.js';
+import { healthRouter, type Readiness } from './http/health.js';
 import { rateLimit } from './http/rate-limit.js';
 import { interactionRouter } from './interactions/router.js';
 import { requestLogger } from './logging.js';
 import { bearerAuth, callerOf } from './mcp/bearer.js';
 import type { CallerCache } from './mcp/caller-cache.js';
+import { mcpServerAvailability } from './mcp/availability.js';
 import { originCheck } from './mcp/origin.js';
 import { protectedResourceRouter } from './mcp/protected-resource.js';
 import { bodyLimit, mcpProxy } from './mcp/proxy.js';
+import type { McpServerSupervisor } from './mcp/supervisor.js';
 import { defaultScopeFiller } from './provider/default-scope.js';
 import { registrationCors, registrationNormalizer } from './provider/registration.js';
 import type { KeyValueStore } from './storage/store.js';
@@ -45,6 +49,11 @@ export interface AppParts {
   audit: AuditLog;
   /** The Prometheus scrape handler, when MCP_AUTH_PROXY_METRICS_PATH is set. */
   scrape?: Telemetry['scrape'];
+  readiness: Readiness;
+  /** Graceful shutdown: told about the MCP event streams it may end early. */
+  streams?: ReleasableStreams;
+  /** The MCP server child, when the proxy runs it. */
+  mcpServer: McpServerSupervisor | undefined;
 }
 
 export function createApp(parts: AppParts): Express {
@@ -53,7 +62,9 @@ export function createApp(parts: AppParts): Express {
   app.disable('x-powered-by');
   // Behind Heroku's router: trust its one hop for the client address and protocol.
   if (!config.localInsecure) app.set('trust proxy', 1);
-  // Scrapes come every few seconds: not logged, not rate limited, not counted.
+  // Before the request log and every limit: probes and scrapes are frequent and must stay cheap
+  // and quiet (not logged, not rate limited, not counted).
+  app.use(healthRouter(parts.readiness));
   if (scrape && config.telemetry.metricsPath) app.get(config.telemetry.metricsPath, metricsEndpoint(scrape, config.telemetry.metricsToken));
   if (metrics.enabled) app.use(requestMetrics(metrics, config.mcp.mountPath));
   app.use(requestLogger(logger));
@@ -69,7 +80,8 @@ export function createApp(parts: AppParts): Express {
     ...(config.rateLimit.mcp.max > 0
       ? [rateLimit(parts.store, { name: 'mcp', ...config.rateLimit.mcp, keyOf: (_req, res) => callerOf(res).accountId })]
       : []),
-    mcpProxy({ config, refresher, logger }),
+    mcpServerAvailability(parts.mcpServer),
+    mcpProxy({ config, refresher, logger, streams: parts.streams }),
   );
 
   app.use(

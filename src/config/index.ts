@@ -3,7 +3,7 @@
 import { generateKeyPairSync, hkdfSync, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { SETTINGS, type SettingName, type SettingValues } from './settings.js';
+import { SETTINGS, type Setting, type SettingName, type SettingValues } from './settings.js';
 import { port as parsePort, type ServerMetadata } from './parsers.js';
 import { demoEnvironment } from '../demo/defaults.js';
 import type { AccessPolicy } from '../identity/access-policy.js';
@@ -33,6 +33,16 @@ export interface ChildProcessConfig {
   /** The complete environment of the child: ours minus the proxy's secrets, plus MCP_SERVER_RUN_ENV_JSON. */
   env: Record<string, string>;
   readyTimeoutMs: number;
+  /** SIGTERM, then SIGKILL after this long. */
+  stopTimeoutMs: number;
+  restart: {
+    /** `restart`: with backoff; `exit`: the proxy exits non-zero and the platform restarts it. */
+    policy: 'restart' | 'exit';
+    initialDelayMs: number;
+    maxDelayMs: number;
+    /** Consecutive restarts that did not stay up, after which the proxy gives up. */
+    maxAttempts: number;
+  };
 }
 
 export interface Config {
@@ -64,7 +74,14 @@ export interface Config {
     allowedOrigins: string[];
     child: ChildProcessConfig | undefined;
   };
-  redis: { url: string | undefined; prefix: string; tlsVerify: boolean };
+  redis: {
+    url: string | undefined;
+    prefix: string;
+    tlsVerify: boolean;
+    /** PEM certificates trusted for rediss:// (unset: the system's CAs). */
+    tlsCa: string | undefined;
+    connectTimeoutMs: number;
+  };
   provider: {
     jwks: JsonWebKey[];
     jwksGenerated: boolean;
@@ -99,6 +116,8 @@ export interface Config {
     mcp: { max: number; windowMs: number };
   };
   verifyRelease: boolean;
+  /** How long a SIGTERM lets in-flight requests and streams finish before they are cut. */
+  drainTimeoutMs: number;
   telemetry: TelemetryConfig;
   logLevel: string;
 }
@@ -128,11 +147,17 @@ export interface TelemetryConfig {
 // Our own routes and oidc-provider's: the metrics path must not shadow any of them.
 const RESERVED_PATHS = ['/.well-known', '/interaction', '/auth', '/token', '/reg', '/device', '/session', '/jwks', '/me', '/request', '/backchannel'];
 
-// Variables the MCP server child never inherits: the proxy's own secrets.
-const CHILD_ENV_DENYLIST = new Set<string>([
-  ...(Object.keys(SETTINGS) as SettingName[]).filter((name) => SETTINGS[name].secret),
-  ...Object.values(SETTINGS).flatMap((s): readonly string[] => ('aliases' in s && s.aliases ? s.aliases : [])),
-]);
+// Variables the MCP server child never inherits: the proxy's own secrets (with their aliases),
+// unless MCP_SERVER_RUN_ENV_PASSTHROUGH names them. Our key material is never passed.
+const CHILD_ENV_DENYLIST = new Set<string>(
+  (Object.keys(SETTINGS) as SettingName[])
+    .filter((name) => SETTINGS[name].secret)
+    .flatMap((name) => {
+      const spec: Setting<unknown> = SETTINGS[name];
+      return [name, ...(spec.aliases ?? [])];
+    }),
+);
+const NEVER_PASSED = new Set<string>(['OIDC_PROVIDER_JWKS', 'MCP_AUTH_PROXY_COOKIE_KEYS', 'MCP_AUTH_PROXY_VAULT_KEYS']);
 
 /** The environment plus a `.env` file in the working directory; real variables win. */
 export function readEnvironment(env: Environment, envFile = '.env'): Environment {
@@ -229,6 +254,13 @@ export function loadConfig(given: Environment): Config {
   if (production && v.MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK) {
     problems.push('MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK: is for tests only and refused when NODE_ENV=production');
   }
+  const neverPassed = (v.MCP_SERVER_RUN_ENV_PASSTHROUGH ?? []).filter((name) => NEVER_PASSED.has(name));
+  if (neverPassed.length > 0) {
+    const verb = neverPassed.length > 1 ? 'are' : 'is';
+    problems.push(
+      `MCP_SERVER_RUN_ENV_PASSTHROUGH: ${neverPassed.join(', ')} ${verb} the proxy's own key material, never given to the MCP server`,
+    );
+  }
   const telemetry = telemetryConfig(env, v, problems, serverUrl);
   if (problems.length > 0 || !telemetry || !baseUrl || !serverUrl || !identityUrl || !clientId) {
     throw new ConfigError(problems, demoHint(production, missing));
@@ -242,8 +274,15 @@ export function loadConfig(given: Environment): Config {
         command: v.MCP_SERVER_RUN_COMMAND,
         args: v.MCP_SERVER_RUN_ARGS_JSON ?? [],
         cwd: v.MCP_SERVER_RUN_DIR,
-        env: childEnvironment(env, serverUrl, v.MCP_SERVER_RUN_ENV_JSON ?? {}),
+        env: childEnvironment(env, serverUrl, v.MCP_SERVER_RUN_ENV_JSON ?? {}, v.MCP_SERVER_RUN_ENV_PASSTHROUGH ?? []),
         readyTimeoutMs: v.MCP_SERVER_READY_TIMEOUT_MS!,
+        stopTimeoutMs: v.MCP_SERVER_STOP_TIMEOUT_MS!,
+        restart: {
+          policy: v.MCP_SERVER_RESTART!,
+          initialDelayMs: v.MCP_SERVER_RESTART_DELAY_MS!,
+          maxDelayMs: Math.max(30_000, v.MCP_SERVER_RESTART_DELAY_MS!),
+          maxAttempts: v.MCP_SERVER_RESTART_MAX_ATTEMPTS!,
+        },
       }
     : undefined;
 
@@ -275,6 +314,8 @@ export function loadConfig(given: Environment): Config {
       url: v.MCP_AUTH_PROXY_REDIS_URL?.href,
       prefix: v.MCP_AUTH_PROXY_REDIS_PREFIX!,
       tlsVerify: v.MCP_AUTH_PROXY_REDIS_TLS_VERIFY!,
+      tlsCa: v.MCP_AUTH_PROXY_REDIS_TLS_CA,
+      connectTimeoutMs: v.MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS!,
     },
     provider: {
       jwks,
@@ -322,6 +363,7 @@ export function loadConfig(given: Environment): Config {
       mcp: { max: v.MCP_AUTH_PROXY_MCP_MAX_REQUESTS!, windowMs: v.MCP_AUTH_PROXY_MCP_WINDOW_MS! },
     },
     verifyRelease: v.MCP_AUTH_PROXY_VERIFY_RELEASE!,
+    drainTimeoutMs: v.MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS!,
     telemetry,
     logLevel: v.LOG_LEVEL!,
   };
@@ -388,9 +430,16 @@ function percentDecoded(value: string): string {
   }
 }
 
-function childEnvironment(env: Environment, serverUrl: URL, extra: Record<string, string>): Record<string, string> {
+function childEnvironment(
+  env: Environment,
+  serverUrl: URL,
+  extra: Record<string, string>,
+  passthrough: string[],
+): Record<string, string> {
+  const allowed = new Set(passthrough);
   const inherited = Object.entries(env).filter(
-    (entry): entry is [string, string] => entry[1] !== undefined && !CHILD_ENV_DENYLIST.has(entry[0]),
+    (entry): entry is [string, string] =>
+      entry[1] !== undefined && (!CHILD_ENV_DENYLIST.has(entry[0]) || allowed.has(entry[0])),
   );
   // PORT is ours (the public listener); the child listens where MCP_SERVER_URL says.
   const port = serverUrl.port || (serverUrl.protocol === 'https:' ? '443' : '80');

@@ -1,6 +1,6 @@
 // Parsers for raw environment text. Each returns the typed value or throws an Error whose
 // message says what is wrong with the value (the loader prefixes the variable's name).
-import { createPrivateKey, createPublicKey, sign, verify, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, verify, X509Certificate, type JsonWebKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 
@@ -83,6 +83,48 @@ export function origin(raw: string): URL {
 
 export function redisUrl(raw: string): URL {
   return absoluteUrl(raw, ['redis:', 'rediss:']);
+}
+
+/** One of a fixed set of words (case-insensitive). */
+export function oneOf<const T extends readonly string[]>(choices: T): (raw: string) => T[number] {
+  return (raw) => {
+    const value = raw.trim().toLowerCase();
+    const choice = choices.find((c) => c === value);
+    if (choice === undefined) throw new Error(`must be one of ${choices.join(', ')}, got "${raw}"`);
+    return choice;
+  };
+}
+
+/** Environment variable names, comma-separated. */
+export function envNameList(raw: string): string[] {
+  const names = list(raw);
+  const bad = names.find((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n));
+  if (bad !== undefined) throw new Error(`"${bad}" is not an environment variable name`);
+  return names;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** PEM certificates given as text (a config var) or as the path of a file holding them. */
+export function pemCertificates(raw: string): string {
+  let text = raw;
+  if (!raw.includes('-----BEGIN')) {
+    try {
+      text = readFileSync(raw.trim(), 'utf8');
+    } catch {
+      throw new Error(`must be PEM certificates or the path of a readable PEM file, got "${raw}"`);
+    }
+  }
+  const blocks = text.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new Error('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      throw new Error(`certificate ${i + 1} is not valid (${(err as Error).message})`);
+    }
+  });
+  return blocks.join('\n');
 }
 
 export function urlPath(raw: string): string {

@@ -74,6 +74,33 @@ export const SETTINGS = {
     default: '30000',
     parse: parse.positiveInt,
   }),
+  MCP_SERVER_RUN_ENV_PASSTHROUGH: setting({
+    description:
+      'Comma-separated names of the proxy\'s secret variables the MCP server process may still inherit, e.g. `REDIS_URL` when it shares the Redis add-on (Heroku rotates its URL, so copying the value into MCP_SERVER_RUN_ENV_JSON would go stale). The signing, cookie and vault keys are never passed.',
+    parse: parse.envNameList,
+  }),
+  MCP_SERVER_RESTART: setting({
+    description:
+      'What happens when the MCP server process dies: `restart` (with backoff; /mcp answers 503 meanwhile) or `exit` (the proxy exits non-zero and the platform restarts the whole dyno).',
+    default: 'restart',
+    parse: parse.oneOf(['restart', 'exit'] as const),
+  }),
+  MCP_SERVER_RESTART_DELAY_MS: setting({
+    description: 'Delay before the first restart of a crashed MCP server; it doubles with each consecutive crash, up to 30 s (or this value if larger).',
+    default: '1000',
+    parse: parse.positiveInt,
+  }),
+  MCP_SERVER_RESTART_MAX_ATTEMPTS: setting({
+    description:
+      'Consecutive restarts (each one not staying up for a minute) after which the proxy gives up and exits non-zero.',
+    default: '10',
+    parse: parse.positiveInt,
+  }),
+  MCP_SERVER_STOP_TIMEOUT_MS: setting({
+    description: 'How long the MCP server process has to exit after SIGTERM before it (and its process group) gets SIGKILL.',
+    default: '4000',
+    parse: parse.positiveInt,
+  }),
   MCP_AUTH_PROXY_MAX_BODY_BYTES: setting({
     description: 'Largest /mcp request body passed to the MCP server; larger ones get 413.',
     default: String(10 * 1024 * 1024),
@@ -123,6 +150,12 @@ export const SETTINGS = {
     default: 'false',
     parse: parse.bool,
   }),
+  MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS: setting({
+    description:
+      'On SIGTERM or SIGINT the proxy stops accepting connections and lets in-flight requests and open streams finish for up to this long (0: cut them at once), then stops the MCP server and exits 0. With MCP_SERVER_STOP_TIMEOUT_MS it must fit in Heroku\'s 30 s.',
+    default: '25000',
+    parse: parse.nonNegativeInt,
+  }),
   MCP_AUTH_PROXY_REDIS_URL: setting({
     description: 'Redis URL (`redis://` or `rediss://`). Unset: an in-memory store, for local use only.',
     aliases: ['REDIS_URL'],
@@ -139,6 +172,17 @@ export const SETTINGS = {
       '`true` verifies the certificate of a `rediss://` server. Heroku Key-Value Store uses a self-signed one, hence the default.',
     default: 'false',
     parse: parse.bool,
+  }),
+  MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS: setting({
+    description:
+      'How long a connection to Redis (including the TLS handshake) may take; at startup, an unreachable Redis stops the proxy after this long.',
+    default: '10000',
+    parse: parse.positiveInt,
+  }),
+  MCP_AUTH_PROXY_REDIS_TLS_CA: setting({
+    description:
+      'PEM certificate(s), or the path of a PEM file, trusted for a `rediss://` server when MCP_AUTH_PROXY_REDIS_TLS_VERIFY=true (a private CA, or the server\'s own self-signed certificate). Unset: the system\'s CAs.',
+    parse: parse.pemCertificates,
   }),
   OIDC_PROVIDER_JWKS: setting({
     description:

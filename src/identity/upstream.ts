@@ -78,6 +78,11 @@ export class UpstreamIdentity {
     return new UpstreamIdentity(client, settings);
   }
 
+  /** The IdP's server metadata (discovered or from the file) is in hand: sign-ins can start. */
+  get metadataLoaded(): boolean {
+    return typeof this.client.serverMetadata().authorization_endpoint === 'string';
+  }
+
   /** OpenID Connect rules (nonce, ID token validation) apply when `openid` is requested. */
   get isOpenIdProvider(): boolean {
     return this.settings.scopes.includes('openid');

@@ -13,6 +13,7 @@ import type { UpstreamTokens } from '../identity/vault.js';
 import { callerOf, type McpCaller } from './bearer.js';
 import { sendJsonError } from '../http/json-error.js';
 import { sendChallenge } from './challenge.js';
+import type { ReleasableStreams } from '../http/drain.js';
 
 // RFC 9110 §7.6.1 hop-by-hop headers, plus what the proxy itself must own.
 const HOP_BY_HOP = new Set([
@@ -85,9 +86,17 @@ export interface McpProxyOptions {
   config: Config;
   refresher: UpstreamRefresher;
   logger: Logger;
+  /** Told about MCP GET event streams, which a graceful shutdown ends at once (clients reopen them). */
+  streams?: ReleasableStreams;
 }
 
-export function mcpProxy({ config, refresher, logger }: McpProxyOptions): RequestHandler {
+/** The MCP standalone GET stream: server-to-client events only, no request in flight. */
+function isStandaloneEventStream(req: Request, upstreamRes: IncomingMessage): boolean {
+  const endpoint = req.url === '/' || req.url.startsWith('/?');
+  return req.method === 'GET' && endpoint && String(upstreamRes.headers['content-type']).startsWith('text/event-stream');
+}
+
+export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions): RequestHandler {
   const target = config.mcp.serverUrl;
   const isHttps = target.protocol === 'https:';
   // Our own keep-alive agent: express-http-proxy asks for `connection: close` yet pools sockets.
@@ -148,6 +157,14 @@ export function mcpProxy({ config, refresher, logger }: McpProxyOptions): Reques
             copyResponseHead(upstreamRes, res);
             upstreamRes.pipe(res);
             upstreamRes.on('error', () => res.destroy());
+            if (streams && isStandaloneEventStream(req, upstreamRes)) {
+              // End it cleanly (not cut): the client reconnects, to another instance.
+              streams.releasable(res, () => {
+                upstreamRes.unpipe(res);
+                abandonCurrent();
+                res.end();
+              });
+            }
             // Body bytes that came with the head have been written with it by now (one write); an
             // SSE stream whose first event is not there yet gets its headers on the next turn.
             // express-http-proxy's remaining steps must find the headers sent (or they would pipe

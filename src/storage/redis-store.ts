@@ -7,6 +7,30 @@ export interface RedisStoreOptions {
   prefix: string;
   /** Verify the server certificate of rediss:// URLs (Heroku's is self-signed). */
   tlsVerify: boolean;
+  /** PEM certificates to trust for rediss:// instead of the system's CAs. */
+  tlsCa?: string;
+  /** Bound of each connection attempt, TLS handshake included (ioredis' default: 10 s). */
+  connectTimeoutMs?: number;
+}
+
+/** Why the first connection failed, with the underlying error's code (e.g. a TLS verification code). */
+export class RedisConnectError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'RedisConnectError';
+  }
+}
+
+/**
+ * Delay before reconnection attempt `attempt` (1-based): 100 ms doubling up to about 5 s, with
+ * ±20% jitter so instances that lost Redis together do not reconnect in lockstep.
+ */
+export function reconnectDelay(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(100 * 2 ** Math.min(attempt - 1, 16), 5000);
+  return Math.round(base * (0.8 + 0.4 * random()));
 }
 
 export class RedisStore implements KeyValueStore {
@@ -14,16 +38,18 @@ export class RedisStore implements KeyValueStore {
   readonly #prefix: string;
   #subscriber: Redis | undefined;
 
-  constructor({ url, prefix, tlsVerify }: RedisStoreOptions) {
+  constructor({ url, prefix, tlsVerify, tlsCa, connectTimeoutMs = 10_000 }: RedisStoreOptions) {
     this.#prefix = prefix;
     this.client = new Redis(url, {
       keyPrefix: prefix,
       lazyConnect: true,
+      connectTimeout: connectTimeoutMs,
       // Fail requests fast while disconnected instead of queueing them unboundedly.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
-      ...(url.startsWith('rediss:') ? { tls: { rejectUnauthorized: tlsVerify } } : {}),
+      // Reconnect for ever: requests fail closed (503) meanwhile and recover by themselves.
+      retryStrategy: (attempt) => reconnectDelay(attempt),
+      ...(url.startsWith('rediss:') ? { tls: { rejectUnauthorized: tlsVerify, ...(tlsCa ? { ca: tlsCa } : {}) } } : {}),
     });
   }
 
@@ -33,8 +59,19 @@ export class RedisStore implements KeyValueStore {
   }
 
   async connect(): Promise<void> {
-    await this.client.connect();
-    await this.ping();
+    // ioredis rejects with a bare "Connection is closed."; the reason comes as an 'error' event.
+    let cause: (Error & { code?: string }) | undefined;
+    const remember = (err: Error) => (cause = err);
+    this.client.on('error', remember);
+    try {
+      await this.client.connect();
+      await this.ping();
+    } catch (err) {
+      const reason = cause ?? (err as Error & { code?: string });
+      throw new RedisConnectError(reason.message || String(reason), reason.code);
+    } finally {
+      this.client.off('error', remember);
+    }
   }
 
   async get(key: string): Promise<string | undefined> {

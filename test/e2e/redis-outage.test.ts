@@ -1,5 +1,6 @@
 // Redis stopped mid-run: the proxy fails closed (503 JSON with Retry-After, never a 500, a hang or
-// a crash) and recovers by itself when Redis is back.
+// a crash), /readyz says Redis is unreachable while /healthz stays 200, and both recover by
+// themselves when Redis is back.
 import assert from 'node:assert/strict';
 import { startRedisOn } from '../helpers/redis.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -28,11 +29,25 @@ describe('Redis outage', function () {
       body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:5000/cb'], token_endpoint_auth_method: 'none' }),
     });
 
+  const readyz = async () => {
+    const response = await fetch(`${stack.baseUrl}/readyz`);
+    return { status: response.status, text: await response.text() };
+  };
+
   it('answers 503 while Redis is down and recovers when it is back', async () => {
     assert.equal((await register()).status, 201);
+    assert.equal((await readyz()).status, 200);
 
     await stack.redis.stop();
     await until(() => !stack.proxy.store.available, 'the proxy to notice');
+
+    const notReady = await readyz();
+    assert.equal(notReady.status, 503);
+    const body = JSON.parse(notReady.text) as { checks: { redis: string }; failing: string[] };
+    assert.equal(body.checks.redis, 'unreachable');
+    assert.deepEqual(body.failing, ['redis']);
+    assert.ok(!notReady.text.includes(String(stack.redis.port)) && !notReady.text.includes('127.0.0.1'), 'no Redis address in the body');
+    assert.equal((await fetch(`${stack.baseUrl}/healthz`)).status, 200, 'liveness does not depend on Redis');
 
     const checks: [string, Promise<Response>][] = [
       ['registration', register()],
@@ -50,5 +65,6 @@ describe('Redis outage', function () {
     stack.redis = await startRedisOn(stack.redis.port);
     await until(() => stack.proxy.store.available, 'the proxy to reconnect');
     assert.equal((await register()).status, 201);
+    assert.equal((await readyz()).status, 200);
   });
 });

@@ -1,6 +1,7 @@
 // Real processes for the process tests: spawn with exactly the environment given, read what they
 // print, wait on their output or their exit (never on time), and make sure none outlives a test.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
 export type Env = Record<string, string>;
@@ -108,12 +109,22 @@ export function portAccepts(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Whether the process still runs. A killed process whose parent is gone stays a zombie until
+ * init reaps it (slowly on some machines), and signal 0 still reaches a zombie: read its state.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw err;
+  }
+  try {
+    // "pid (comm) S ...": the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
   }
 }

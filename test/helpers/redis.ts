@@ -3,36 +3,49 @@ import { Redis } from 'ioredis';
 import { freePort, waitForPort } from './ports.js';
 
 export interface RedisServer {
+  /** `redis://…`, or `rediss://…` when started with TLS. */
   url: string;
   port: number;
+  /** The certificate it serves TLS with, if any. */
+  tls?: RedisTls;
   stop(): Promise<void>;
+}
+
+/** TLS only (no plain-text port), as Heroku Key-Value Store; clients are not asked for certificates. */
+export interface RedisTls {
+  certFile: string;
+  keyFile: string;
 }
 
 const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
 /** Starts a redis-server on a given port again (e.g. after stop(), to test recovery). */
-export function startRedisOn(port: number): Promise<RedisServer> {
-  return startOn(port);
+export function startRedisOn(port: number, tls?: RedisTls): Promise<RedisServer> {
+  return startOn(port, tls);
 }
 
-/** Starts a throwaway, non-persistent redis-server on 127.0.0.1:<free port>. */
-export async function startRedis(): Promise<RedisServer> {
+/** Starts a throwaway, non-persistent redis-server on 127.0.0.1:<free port> (TLS only with `tls`). */
+export async function startRedis(tls?: RedisTls): Promise<RedisServer> {
   // freePort() -> spawn is racy; retry a couple of times if the port got taken meanwhile.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      return await startOn(port);
+      return await startOn(port, tls);
     } catch (err) {
       if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
     }
   }
 }
 
-async function startOn(port: number): Promise<RedisServer> {
+async function startOn(port: number, tls?: RedisTls): Promise<RedisServer> {
+  // Debian's redis-server 7 is built with TLS.
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
   const child = spawn(
     REDIS_BIN,
     [
-      '--port', String(port),
+      ...listen,
       '--bind', '127.0.0.1',
       '--save', '',
       '--appendonly', 'no',
@@ -63,8 +76,9 @@ async function startOn(port: number): Promise<RedisServer> {
 
   let stopping: Promise<void> | undefined;
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
+    ...(tls ? { tls } : {}),
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

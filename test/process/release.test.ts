@@ -6,55 +6,28 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort, waitForPort } from '../helpers/ports.js';
+import { freePort } from '../helpers/ports.js';
 import {
   baseEnvironment,
   isAlive,
-  live,
+  jsonLines,
   portAccepts,
-  spawnProcess,
-  stopProcess as stopProxy,
+  ROOT,
+  runProxy,
+  spawnProxy,
+  stopAllProxies,
+  stopProxy,
   type Env,
-  type ProcessResult,
-  type RunningProcess,
-} from '../helpers/processes.js';
+} from '../helpers/proxy-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'mcp-auth-proxy.js');
 const FIXTURE_URL = pathToFileURL(join(ROOT, 'test', 'fixtures', 'mcp-server.ts')).href;
 const RELEASE_LINE = 'Verified release launches. Exit status 0';
 const STACK_TRACE_LINE = /^\s+at \S/m;
-
-/** Spawns `node bin/mcp-auth-proxy.js <args>` in the project root with exactly `env`. */
-function spawnProxy(args: string[], env: Env): RunningProcess {
-  return spawnProcess(process.execPath, [BIN, ...args], { cwd: ROOT, env });
-}
-
-function runProxy(args: string[], env: Env): Promise<ProcessResult> {
-  return spawnProxy(args, env).exited;
-}
-
-/** Resolves once the proxy's port accepts connections; fails at once if the proxy exits first. */
-async function waitForListening(handle: RunningProcess, port: number): Promise<void> {
-  await Promise.race([
-    waitForPort(port, '127.0.0.1', 25_000),
-    handle.exited.then((r) => {
-      throw new Error(`the proxy exited (code ${r.code}) before listening\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-    }),
-  ]);
-}
-
-function jsonLines(stdout: string): Record<string, unknown>[] {
-  return stdout
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 function privateJwks(): string {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -77,11 +50,11 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
   });
 
   afterEach(async () => {
-    await Promise.all([...live].map(stopProxy));
+    await stopAllProxies();
   });
 
   after(async () => {
-    await Promise.all([...live].map(stopProxy));
+    await stopAllProxies();
     await idp?.stop();
     await redis?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -228,13 +201,14 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
   });
 
   describe('`start`', () => {
-    it('serves the resource metadata and the 401 challenge, and exits non-zero by itself when the MCP server dies', async () => {
+    it('serves the resource metadata and the 401 challenge, and with MCP_SERVER_RESTART=exit exits non-zero by itself when the MCP server dies', async () => {
       const pidFile = join(tmp, 'crashing-child.pid');
       const { env, port, mcpPort, baseUrl } = await goodSetup({
         MCP_SERVER_RUN_ARGS_JSON: pidRecordingArgs(pidFile, `import(${JSON.stringify(FIXTURE_URL)});`, ['--import', 'tsx']),
+        MCP_SERVER_RESTART: 'exit',
       });
       const proxy = spawnProxy(['start'], env);
-      await waitForListening(proxy, port);
+      await proxy.waitForListening(port);
 
       const metadataUrl = `${baseUrl}/.well-known/oauth-protected-resource/mcp`;
       const metadata = await fetch(metadataUrl);
@@ -260,6 +234,7 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
 
       assert.equal(result.signal, null, 'the proxy was killed instead of exiting by itself');
       assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /The MCP server cannot be kept running: the MCP server process was killed by SIGKILL \(MCP_SERVER_RESTART=exit\)/);
       assert.equal(await portAccepts(port), false);
     });
 
@@ -270,7 +245,7 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
       });
       const proxy = spawnProxy(['start'], env);
       try {
-        await waitForListening(proxy, port);
+        await proxy.waitForListening(port);
         // Our own proxy listens (not whatever else got the port), and its signal handlers are set.
         await proxy.waitForOutput(/MCP auth proxy listening/);
         assert.equal(await portAccepts(mcpPort), true);

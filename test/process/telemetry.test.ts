@@ -308,7 +308,7 @@ process.on('exit', () => writeFileSync(process.env.TEST_MODULES_FILE, JSON.strin
         TEST_MODULES_FILE: probe.file,
       });
       try {
-        const result = await spawnProxy(['verify'], env, probe.args).exited;
+        const result = await spawnProxy(['verify'], env, { nodeArgs: probe.args }).exited;
         assert.equal(result.code, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
       } finally {
         await idp.stop();

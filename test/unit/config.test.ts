@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, readEnvironment, type Config, type Environment } from '../../src/config/index.js';
 import * as parse from '../../src/config/parsers.js';
+import { selfSignedCertificate } from '../helpers/certificates.js';
 
 const BASE: Record<string, string> = {
   BASE_URL: 'https://proxy.example.com',
@@ -72,7 +73,8 @@ describe('config', () => {
       assert.equal(config.mcp.resourceMetadataUrl, 'https://proxy.example.com/.well-known/oauth-protected-resource/mcp');
       assert.equal(config.mcp.maxBodyBytes, 10 * 1024 * 1024);
       assert.equal(config.mcp.child, undefined);
-      assert.deepEqual(config.redis, { url: undefined, prefix: 'mcp-auth-proxy:', tlsVerify: false });
+      assert.deepEqual(config.redis, { url: undefined, prefix: 'mcp-auth-proxy:', tlsVerify: false, tlsCa: undefined, connectTimeoutMs: 10_000 });
+      assert.equal(config.drainTimeoutMs, 25_000);
       assert.deepEqual(config.provider.scopes, ['openid', 'offline_access']);
       assert.equal(config.provider.accessTokenTtl, 3600);
       assert.equal(config.provider.refreshTokenTtl, 30 * 24 * 3600);
@@ -148,7 +150,7 @@ describe('config', () => {
       assert.equal(config.identity.callbackPath, '/cb');
       assert.equal(config.identity.callbackUrl, 'https://proxy.example.com/cb');
       assert.equal(config.identity.clientSecret, 's3cret');
-      assert.deepEqual(config.redis, { url: undefined, prefix: 'p:', tlsVerify: true });
+      assert.deepEqual(config.redis, { url: undefined, prefix: 'p:', tlsVerify: true, tlsCa: undefined, connectTimeoutMs: 10_000 });
       assert.deepEqual(config.branding, { title: 'Acme', favicon: 'https://cdn.example.com/f.ico', heroku: false });
       assert.deepEqual({ max: config.rateLimit.max, windowMs: config.rateLimit.windowMs }, { max: 5, windowMs: 1000 });
       assert.equal(config.logLevel, 'debug');
@@ -451,6 +453,42 @@ describe('config', () => {
       assert.deepEqual(defaults.args, []);
       assert.equal(defaults.cwd, undefined);
       assert.equal(defaults.readyTimeoutMs, 30000);
+      assert.equal(defaults.stopTimeoutMs, 4000);
+      assert.deepEqual(defaults.restart, { policy: 'restart', initialDelayMs: 1000, maxDelayMs: 30_000, maxAttempts: 10 });
+    });
+
+    it('reads the restart policy, its backoff and the stop timeout', () => {
+      const child = load({
+        MCP_SERVER_RUN_COMMAND: 'node',
+        MCP_SERVER_RESTART: ' EXIT ',
+        MCP_SERVER_RESTART_DELAY_MS: '45000',
+        MCP_SERVER_RESTART_MAX_ATTEMPTS: '3',
+        MCP_SERVER_STOP_TIMEOUT_MS: '1500',
+      }).mcp.child;
+      assert.deepEqual(child?.restart, { policy: 'exit', initialDelayMs: 45_000, maxDelayMs: 45_000, maxAttempts: 3 });
+      assert.equal(child?.stopTimeoutMs, 1500);
+      assert.deepEqual(refused({ MCP_SERVER_RESTART: 'sometimes' }), ['MCP_SERVER_RESTART: must be one of restart, exit, got "sometimes"']);
+      assert.deepEqual(refused({ MCP_SERVER_RESTART_MAX_ATTEMPTS: '0' }), ['MCP_SERVER_RESTART_MAX_ATTEMPTS: must be a positive whole number, got "0"']);
+      assert.deepEqual(refused({ MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS: '-1' }), ['MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS: must be a positive whole number, got "-1"']);
+      assert.equal(load({ MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS: '0' }).drainTimeoutMs, 0);
+    });
+
+    it('passes the secrets named in MCP_SERVER_RUN_ENV_PASSTHROUGH, never the key material', () => {
+      const secrets = {
+        MCP_SERVER_RUN_COMMAND: 'node',
+        REDIS_URL: 'rediss://:pw@kvs.example.com:6380',
+        IDENTITY_CLIENT_SECRET: 'client-secret',
+      };
+      const env = load({ ...secrets, MCP_SERVER_RUN_ENV_PASSTHROUGH: 'REDIS_URL, NOT_SET' }).mcp.child!.env;
+      assert.equal(env.REDIS_URL, 'rediss://:pw@kvs.example.com:6380');
+      assert.equal('IDENTITY_CLIENT_SECRET' in env, false);
+      assert.equal('NOT_SET' in env, false);
+      assert.deepEqual(refused({ ...secrets, MCP_SERVER_RUN_ENV_PASSTHROUGH: 'REDIS_URL,OIDC_PROVIDER_JWKS,MCP_AUTH_PROXY_VAULT_KEYS' }), [
+        "MCP_SERVER_RUN_ENV_PASSTHROUGH: OIDC_PROVIDER_JWKS, MCP_AUTH_PROXY_VAULT_KEYS are the proxy's own key material, never given to the MCP server",
+      ]);
+      assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_PASSTHROUGH: 'REDIS-URL' }), [
+        'MCP_SERVER_RUN_ENV_PASSTHROUGH: "REDIS-URL" is not an environment variable name',
+      ]);
     });
 
     it('refuses a missing or non-directory MCP_SERVER_RUN_DIR', () => {
@@ -819,6 +857,24 @@ describe('config', () => {
     it('redisUrl', () => {
       assert.equal(parse.redisUrl(' redis://h:1 ').href, 'redis://h:1');
       assert.throws(() => parse.redisUrl('https://h'), { message: 'must use redis or rediss, got "https"' });
+    });
+
+    it('pemCertificates: PEM text or a file of it, every certificate valid', async () => {
+      const { pem, certFile } = await selfSignedCertificate(tmp, 'ca');
+      assert.equal(parse.pemCertificates(pem), pem.trim());
+      assert.equal(parse.pemCertificates(` ${certFile} `), pem.trim());
+      assert.equal(parse.pemCertificates(`${pem}\n${pem}`), `${pem.trim()}\n${pem.trim()}`);
+      assert.throws(() => parse.pemCertificates(join(tmp, 'missing.pem')), /must be PEM certificates or the path of a readable PEM file/);
+      assert.throws(() => parse.pemCertificates('-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----'), {
+        message: 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
+      });
+      const broken = pem.replace(/\n[A-Za-z0-9+/]{20}/, '\n' + 'A'.repeat(20));
+      assert.throws(() => parse.pemCertificates(broken), /^Error: certificate 1 is not valid/);
+      const config = load({ MCP_AUTH_PROXY_REDIS_URL: 'rediss://kvs.example.com:6380', MCP_AUTH_PROXY_REDIS_TLS_CA: certFile });
+      assert.equal(config.redis.tlsCa, pem.trim());
+      assert.deepEqual(refused({ MCP_AUTH_PROXY_REDIS_TLS_CA: 'no-such.pem' }), [
+        'MCP_AUTH_PROXY_REDIS_TLS_CA: must be PEM certificates or the path of a readable PEM file, got "no-such.pem"',
+      ]);
     });
 
     it('urlPath', () => {
