@@ -106,7 +106,9 @@ export function reportConfiguration(env: Environment, fileEnv: Environment): Con
 
   let problems: string[] = [];
   try {
-    loadConfig(merged);
+    const config = loadConfig(merged);
+    const title = settings.find((s) => s.name === 'BRANDING_TITLE');
+    if (title?.source === 'derived') title.value = `${config.branding.title} (${config.branding.heroku ? 'a Heroku IdP' : 'the IdP is not Heroku'})`;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems = err.problems;

@@ -58,6 +58,9 @@ describe('config report', () => {
     const vault = setting(report, 'MCP_AUTH_PROXY_VAULT_KEYS');
     assert.deepEqual([vault.value, vault.source], ['derived from OIDC_PROVIDER_JWKS', 'derived']);
     assert.deepEqual([setting(report, 'OIDC_PROVIDER_JWKS').source, setting(report, 'OIDC_PROVIDER_JWKS').value], ['derived', 'generated per process (refused in production)']);
+    assert.deepEqual([setting(report, 'BRANDING_TITLE').value, setting(report, 'BRANDING_TITLE').source], ['MCP Server (the IdP is not Heroku)', 'derived']);
+    const heroku = reportConfiguration({ ...BASE, IDENTITY_SERVER_URL: 'https://auth.heroku.com' }, {});
+    assert.equal(setting(heroku, 'BRANDING_TITLE').value, 'Heroku MCP (a Heroku IdP)');
     assert.deepEqual([setting(report, 'BRANDING_FAVICON').value, setting(report, 'BRANDING_FAVICON').source], [undefined, 'unset']);
     assert.deepEqual(report.problems, []);
 
