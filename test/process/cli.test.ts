@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import type { JsonWebKey } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,18 @@ describe('the released command line (bin/mcp-auth-proxy.js on dist/)', function 
     const wrong = await bin(['grants']);
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /^mcp-auth-proxy grants: which user\?/);
+  });
+
+  it('reports an unexpected failure in one line with exit status 1, never a stack trace', async () => {
+    await mkdir(join(tmp, '.env'));
+    try {
+      const result = await bin(['config']);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /^mcp-auth-proxy config: EISDIR: illegal operation on a directory, read\n$/);
+    } finally {
+      await rm(join(tmp, '.env'), { recursive: true });
+    }
   });
 
   it('`jwks` prints only the JSON on stdout, as $(...) captures it for heroku config:set', async () => {
