@@ -1,30 +1,15 @@
 #!/usr/bin/env node
-// Command-line entry: `mcp-auth-proxy start` (default) runs the proxy; `verify` is the
-// release-phase check (the same as MCP_AUTH_PROXY_VERIFY_RELEASE=true); `vault-reencrypt` rewrites
-// stored upstream tokens with the first vault key after a rotation.
+// Command-line entry (`npx mcp-auth-proxy`): start (the default), verify, config, jwks, grants,
+// revoke, vault-reencrypt. `mcp-auth-proxy --help` lists them; the dispatcher is src/cli.ts.
 import { existsSync } from 'node:fs';
 
-const main = new URL('../dist/main.js', import.meta.url);
-if (!existsSync(main)) {
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(cli)) {
   process.stderr.write('mcp-auth-proxy is not built yet: run `npm run build` first.\n');
   process.exit(1);
 }
 
-const [command = 'start'] = process.argv.slice(2);
-const { main: run } = await import(main.href);
-switch (command) {
-  case 'vault-reencrypt': {
-    const { vaultReencrypt } = await import(new URL('../dist/commands/vault-reencrypt.js', import.meta.url).href);
-    process.exitCode = await vaultReencrypt(process.env);
-    break;
-  }
-  case 'start':
-    await run(process.env);
-    break;
-  case 'verify':
-    await run({ ...process.env, MCP_AUTH_PROXY_VERIFY_RELEASE: 'true' });
-    break;
-  default:
-    process.stderr.write(`unknown command "${command}"\nusage: mcp-auth-proxy [start|verify|vault-reencrypt]\n`);
-    process.exit(2);
-}
+const { runCli, processIO } = await import(cli.href);
+const code = await runCli(process.argv.slice(2), processIO());
+// Undefined: the proxy runs on and ends the process itself. Otherwise let output drain, then exit.
+if (code !== undefined) process.exitCode = code;

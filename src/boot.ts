@@ -19,7 +19,7 @@ import { restartStaleDeviceForms } from './provider/device-verification.js';
 import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
-import { RedisConnectError, RedisStore } from './storage/redis-store.js';
+import { connectRedis } from './storage/redis-connect.js';
 import { InvalidationBus } from './storage/invalidation.js';
 import type { KeyValueStore } from './storage/store.js';
 import { AuditLog } from './telemetry/audit.js';
@@ -56,62 +56,7 @@ async function openStore(config: Config, logger: Logger): Promise<KeyValueStore>
     logger.warn('no MCP_AUTH_PROXY_REDIS_URL: using the in-memory store (local use only; state is lost on restart)');
     return new MemoryStore();
   }
-  const store = new RedisStore({
-    url: config.redis.url,
-    prefix: config.redis.prefix,
-    tlsVerify: config.redis.tlsVerify,
-    tlsCa: config.redis.tlsCa,
-    connectTimeoutMs: config.redis.connectTimeoutMs,
-  });
-  store.client.on('error', (err: Error) => logger.warn({ message: err.message }, 'Redis connection error'));
-  // ioredis bounds each attempt; this bounds the whole (a PING that never answers, say).
-  const boundMs = config.redis.connectTimeoutMs + 1000;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      store.connect(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new RedisConnectError(`no answer within ${boundMs} ms`, 'ETIMEDOUT')), boundMs);
-      }),
-    ]);
-  } catch (err) {
-    await store.close();
-    throw new Error(redisStartupError(config.redis.url, err as RedisConnectError));
-  } finally {
-    clearTimeout(timer);
-  }
-  return store;
-}
-
-const TLS_VERIFICATION_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-/** Names the variable and says what to change; the host is shown, never the password. */
-function redisStartupError(url: string, err: RedisConnectError): string {
-  const { protocol, host } = new URL(url);
-  const base = `MCP_AUTH_PROXY_REDIS_URL: cannot connect to Redis at ${host} (${err.message})`;
-  if (err.code && TLS_VERIFICATION_CODES.has(err.code)) {
-    return `${base}: its TLS certificate is not trusted; set MCP_AUTH_PROXY_REDIS_TLS_VERIFY=false (Heroku Key-Value Store uses a self-signed certificate) or give its CA in MCP_AUTH_PROXY_REDIS_TLS_CA`;
-  }
-  if (protocol === 'rediss:' && (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || err.code === 'ECONNRESET')) {
-    return `${base}: does the server speak TLS? Use redis:// for a plain-text server`;
-  }
-  if (protocol === 'redis:' && err.code === 'ECONNRESET') {
-    return `${base}: the server closed the connection; if it requires TLS (Heroku Key-Value Store does), use its rediss:// URL`;
-  }
-  if (err.code === 'ECONNREFUSED') return `${base}: nothing listens there`;
-  if (err.code === 'ETIMEDOUT') {
-    return protocol === 'rediss:'
-      ? `${base}: no TLS handshake within MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS; is it a TLS port? (use redis:// for a plain-text server)`
-      : `${base}: no answer within MCP_AUTH_PROXY_REDIS_CONNECT_TIMEOUT_MS (a firewall, or a network this dyno cannot reach?)`;
-  }
-  return base;
+  return connectRedis({ ...config.redis, url: config.redis.url }, (err) => logger.warn({ message: err.message }, 'Redis connection error'));
 }
 
 /**

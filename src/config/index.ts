@@ -159,15 +159,19 @@ const CHILD_ENV_DENYLIST = new Set<string>(
 );
 const NEVER_PASSED = new Set<string>(['OIDC_PROVIDER_JWKS', 'MCP_AUTH_PROXY_COOKIE_KEYS', 'MCP_AUTH_PROXY_VAULT_KEYS']);
 
-/** The environment plus a `.env` file in the working directory; real variables win. */
-export function readEnvironment(env: Environment, envFile = '.env'): Environment {
-  let fileValues: Record<string, string> = {};
+/** The variables of a `.env` file; none when it does not exist. */
+export function readEnvFile(envFile = '.env'): Record<string, string> {
   try {
-    fileValues = parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>;
+    return parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return {};
   }
-  return { ...fileValues, ...env };
+}
+
+/** The environment plus a `.env` file in the working directory; real variables win. */
+export function readEnvironment(env: Environment, envFile = '.env'): Environment {
+  return { ...readEnvFile(envFile), ...env };
 }
 
 function readSettings(env: Environment, problems: string[]): SettingValues {
@@ -181,7 +185,10 @@ function readSettings(env: Environment, problems: string[]): SettingValues {
     try {
       values[name] = spec.parse(raw);
     } catch (err) {
-      problems.push(`${from ?? name}: ${(err as Error).message}`);
+      let message = (err as Error).message;
+      // A secret never reaches a message (release logs, `mcp-auth-proxy config`), whatever the parser says.
+      if ('secret' in spec && spec.secret && raw.length > 0) message = message.split(raw).join('<hidden>');
+      problems.push(`${from ?? name}: ${message}`);
     }
   }
   return values as SettingValues;

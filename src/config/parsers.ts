@@ -81,8 +81,11 @@ export function origin(raw: string): URL {
   return url;
 }
 
+/** Its messages never repeat the value: the URL holds the Redis password. */
 export function redisUrl(raw: string): URL {
-  return absoluteUrl(raw, ['redis:', 'rediss:']);
+  const url = URL.parse(raw.trim());
+  if (!url || !['redis:', 'rediss:'].includes(url.protocol)) throw new Error('must be a redis:// or rediss:// URL');
+  return url;
 }
 
 /** One of a fixed set of words (case-insensitive). */
@@ -142,11 +145,14 @@ export function scopeList(raw: string): string[] {
   return [...new Set(scopes)];
 }
 
-function json(raw: string): unknown {
+/** `secret`: the error names the position only (V8's message quotes the text around it). */
+function json(raw: string, { secret = false } = {}): unknown {
   try {
     return JSON.parse(raw);
   } catch (err) {
-    throw new Error(`must be valid JSON (${(err as Error).message})`);
+    if (!secret) throw new Error(`must be valid JSON (${(err as Error).message})`);
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new Error(`must be valid JSON (${position !== undefined ? `syntax error at offset ${position}` : 'it is cut short or malformed'})`);
   }
 }
 
@@ -200,7 +206,7 @@ const SIGNING_KEY_TYPES: Record<string, (jwk: JsonWebKey) => boolean> = {
 };
 
 export function privateJwks(raw: string): JsonWebKey[] {
-  const value = json(raw);
+  const value = json(raw, { secret: true });
   // Also accept the {"keys": [...]} JWKS shape, which key generators commonly print.
   const keys = Array.isArray(value) ? value : (value as { keys?: unknown })?.keys;
   if (!Array.isArray(keys) || keys.length === 0) throw new Error('must be a non-empty JSON array of private JWKs');

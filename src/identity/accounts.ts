@@ -1,10 +1,12 @@
-// What the proxy remembers of a user between sign-ins: the few claims it shows and passes on.
-import type { KeyValueStore } from '../storage/store.js';
+// What the proxy remembers of a user between sign-ins: the few claims it shows and passes on,
+// and an email → account index so operators can find a user's grants by email.
+import { nowSeconds, type KeyValueStore } from '../storage/store.js';
 import type { UpstreamIdentityResult } from './upstream.js';
 
 export type AccountClaims = UpstreamIdentityResult['claims'];
 
 const accountKey = (accountId: string): string => `account:${accountId}`;
+const emailIndexKey = (email: string): string => `account-email:${Buffer.from(email.toLowerCase()).toString('base64url')}`;
 
 export class AccountStore {
   constructor(
@@ -14,10 +16,22 @@ export class AccountStore {
 
   async save(accountId: string, claims: AccountClaims): Promise<void> {
     await this.store.set(accountKey(accountId), JSON.stringify(claims), this.ttlSeconds);
+    if (claims.email) await this.store.indexAdd(emailIndexKey(claims.email), accountId, nowSeconds() + this.ttlSeconds);
   }
 
   async find(accountId: string): Promise<AccountClaims> {
     const raw = await this.store.get(accountKey(accountId));
     return raw === undefined ? {} : (JSON.parse(raw) as AccountClaims);
+  }
+
+  async exists(accountId: string): Promise<boolean> {
+    return (await this.store.get(accountKey(accountId))) !== undefined;
+  }
+
+  /** Accounts whose last sign-in carried this email (case-insensitive); an email may have changed since. */
+  async findByEmail(email: string): Promise<string[]> {
+    const candidates = await this.store.indexMembers(emailIndexKey(email));
+    const current = await Promise.all(candidates.map(async (id) => ((await this.find(id)).email?.toLowerCase() === email.toLowerCase() ? id : undefined)));
+    return current.filter((id): id is string => id !== undefined);
   }
 }

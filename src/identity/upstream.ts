@@ -88,9 +88,14 @@ export class UpstreamIdentity {
     return this.settings.scopes.includes('openid');
   }
 
+  /** Whether the IdP offers RFC 7009 revocation (otherwise revoke() does nothing). */
+  get revocationSupported(): boolean {
+    return Boolean(this.client.serverMetadata().revocation_endpoint);
+  }
+
   /** RFC 7009 at the IdP, when it offers revocation: the refresh token (which ends the grant there), then the access token. */
   async revoke(tokens: UpstreamTokens): Promise<void> {
-    if (!this.client.serverMetadata().revocation_endpoint) return;
+    if (!this.revocationSupported) return;
     if (tokens.refreshToken) await oidc.tokenRevocation(this.client, tokens.refreshToken, { token_type_hint: 'refresh_token' });
     await oidc.tokenRevocation(this.client, tokens.accessToken, { token_type_hint: 'access_token' });
   }

@@ -17,6 +17,11 @@ export class Consents {
     if (this.ttlSeconds > 0) await this.store.set(rememberedKey(accountId, clientId), '1', this.ttlSeconds);
   }
 
+  /** After an operator revoked the user's grant of this client: the user confirms it again. */
+  async forget(accountId: string, clientId: string): Promise<void> {
+    await this.store.del(rememberedKey(accountId, clientId));
+  }
+
   async isRemembered(accountId: string, clientId: string): Promise<boolean> {
     return this.ttlSeconds > 0 && (await this.store.get(rememberedKey(accountId, clientId))) !== undefined;
   }

@@ -15,13 +15,15 @@ const SLIDING = new Set(['Client']);
 
 export const recordKey = (model: string, id: string): string => `${model}:${id}`;
 export const grantIndexKey = (grantId: string): string => `grant:${grantId}`;
+/** The grants of one user (upstream `sub`), for operators listing and revoking them. */
+export const accountGrantsKey = (accountId: string): string => `account-grants:${Buffer.from(accountId).toString('base64url')}`;
 const userCodeKey = (userCode: string): string => `userCode:${userCode}`;
 const uidKey = (uid: string): string => `uid:${uid}`;
 
 /** Told before a grant's records are deleted (to revoke its upstream tokens at the IdP). */
 export type GrantEndHook = (grantId: string) => Promise<void>;
 
-interface GrantEnd {
+export interface GrantEnd {
   bus?: InvalidationBus | undefined;
   onGrantEnd?: GrantEndHook | undefined;
 }
@@ -45,10 +47,19 @@ export interface DestroyGrant extends GrantEnd {
   audit?: { log: AuditLog; reason: GrantRevocationReason };
 }
 
+/** Deletes the grant record and its entry in its user's index. */
+async function deleteGrantRecord(store: KeyValueStore, grantId: string): Promise<void> {
+  const key = recordKey('Grant', grantId);
+  const raw = await store.get(key);
+  await store.del(key);
+  const accountId = raw === undefined ? undefined : (JSON.parse(raw) as AdapterPayload).accountId;
+  if (typeof accountId === 'string') await store.indexRemove(accountGrantsKey(accountId), grantId);
+}
+
 /** Removes a grant and everything that belongs to it, whoever asks (upstream refresh failure, operators). */
 export async function destroyGrant(store: KeyValueStore, grantId: string, end: DestroyGrant = {}): Promise<void> {
   const owner = end.audit ? await grantOwner(store, grantId) : undefined;
-  await store.del(recordKey('Grant', grantId));
+  await deleteGrantRecord(store, grantId);
   await deleteGrantIndex(store, grantId, end);
   if (end.audit && owner) end.audit.log.grantRevoked(grantId, owner, end.audit.reason);
 }
@@ -76,6 +87,10 @@ export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGra
       await store.set(key, JSON.stringify(payload), ttl);
       const expiresAt = nowSeconds() + ttl;
       if (payload.grantId) await store.indexAdd(grantIndexKey(payload.grantId), key, expiresAt);
+      // Members expire with their grant, so the index never outlives what it lists.
+      if (this.model === 'Grant' && typeof payload.accountId === 'string') {
+        await store.indexAdd(accountGrantsKey(payload.accountId), id, expiresAt);
+      }
       if (payload.userCode) await store.set(userCodeKey(payload.userCode), id, ttl);
       if (payload.uid) await store.set(uidKey(payload.uid), id, ttl);
     }
@@ -114,9 +129,13 @@ export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGra
     }
 
     async destroy(id: string): Promise<void> {
+      if (this.model === 'Grant') {
+        // A destroyed grant takes everything indexed under it (tokens, upstream tokens) along.
+        await deleteGrantRecord(store, id);
+        await deleteGrantIndex(store, id, { bus, onGrantEnd });
+        return;
+      }
       await store.del(recordKey(this.model, id));
-      // A destroyed grant takes everything indexed under it (tokens, upstream tokens) along.
-      if (this.model === 'Grant') await deleteGrantIndex(store, id, { bus, onGrantEnd });
       if (this.model === 'AccessToken') await bus?.publish({ tokenHash: tokenHash(id) });
     }
 

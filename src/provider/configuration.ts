@@ -1,12 +1,12 @@
 // node-oidc-provider configuration: OAuth 2.1 for MCP clients. PKCE S256 for every client,
 // opaque access tokens audience-bound to the MCP resource, refresh tokens for every client that
 // registers the grant type, and sign-in delegated to our interaction routes.
-import type { JsonWebKey } from 'node:crypto';
 import { errors, type Configuration, type default as Provider, type KoaContextWithOIDC, type SigningAlgorithmWithNone } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { AccountStore } from '../identity/accounts.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { cachingFetch, clientMetadataDocumentFeature } from './client-metadata-documents.js';
+import { signingAlgorithm } from './signing-keys.js';
 
 // Scopes oidc-provider treats as OpenID Connect scopes; every other configured scope is a scope
 // of the MCP resource and ends up in its access tokens.
@@ -61,14 +61,6 @@ const DEVICE_CODE_ERRORS: Record<string, string> = {
   AbortedError: 'The connection was cancelled.',
 };
 
-/** The JWS algorithm of a signing key, so ID tokens are signed with the operator's first key. */
-export function signingAlgorithm(jwk: JsonWebKey): SigningAlgorithmWithNone {
-  if (jwk.kty === 'RSA') return 'RS256';
-  if (jwk.kty === 'OKP') return 'EdDSA';
-  const byCurve: Record<string, SigningAlgorithmWithNone> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
-  return byCurve[String(jwk.crv)] ?? 'ES256';
-}
-
 /**
  * RFC 8707: the one resource we serve. Clients also send it with a trailing slash, or as the bare
  * origin (Claude Code adds a slash to an origin-only resource); all name the same MCP endpoint.
@@ -110,7 +102,7 @@ export function resourceScopes(config: Config): string[] {
 
 export function providerConfiguration({ config, adapter, store, accounts, renderError, renderPage }: ProviderDependencies): Configuration {
   const { provider: settings } = config;
-  const idTokenAlg = signingAlgorithm(settings.jwks[0]!);
+  const idTokenAlg = signingAlgorithm(settings.jwks[0]!) as SigningAlgorithmWithNone;
   return {
     adapter,
     // Outbound fetches (client metadata documents) shared by every instance through the store.

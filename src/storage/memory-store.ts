@@ -94,6 +94,13 @@ export class MemoryStore implements KeyValueStore {
     return [...(this.#indexes.get(index) ?? [])].filter(([, expiresAt]) => expiresAt > now).map(([m]) => m);
   }
 
+  async indexRemove(index: string, ...members: string[]): Promise<void> {
+    const set = this.#indexes.get(index);
+    if (!set) return;
+    for (const member of members) set.delete(member);
+    if (set.size === 0) this.#indexes.delete(index);
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     this.#channels.emit(channel, message);
   }

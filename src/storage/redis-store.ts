@@ -125,6 +125,10 @@ export class RedisStore implements KeyValueStore {
     return this.client.zrangebyscore(index, `(${nowSeconds()}`, '+inf');
   }
 
+  async indexRemove(index: string, ...members: string[]): Promise<void> {
+    if (members.length > 0) await this.client.zrem(index, ...members);
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     // keyPrefix does not apply to channels: prefix them so deployments sharing a Redis stay apart.
     await this.client.publish(this.#prefix + channel, message);

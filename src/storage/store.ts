@@ -23,6 +23,8 @@ export interface KeyValueStore {
   indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void>;
   /** The unexpired members of a set. */
   indexMembers(index: string): Promise<string[]>;
+  /** Removes members from a set before they expire (the thing they point at is gone). */
+  indexRemove(index: string, ...members: string[]): Promise<void>;
   /** Broadcasts to every subscriber of the channel, on every instance. */
   publish(channel: string, message: string): Promise<void>;
   /**

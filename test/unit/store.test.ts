@@ -133,6 +133,18 @@ function contractSuite(setup: () => Harness): void {
     assert.deepEqual((await store.indexMembers('idx')).sort(), ['m', 'n'], 'a later expiry extends the member');
   });
 
+  it('indexRemove drops members before they expire', async () => {
+    const now = nowSeconds();
+    await store.indexAdd('idx', 'a', now + 100);
+    await store.indexAdd('idx', 'b', now + 100);
+    await store.indexRemove('idx', 'a', 'missing');
+    assert.deepEqual(await store.indexMembers('idx'), ['b']);
+    await store.indexRemove('idx', 'b');
+    assert.deepEqual(await store.indexMembers('idx'), []);
+    await store.indexRemove('no-such-index', 'x');
+    await store.indexRemove('idx');
+  });
+
   it('del removes an index', async () => {
     const now = nowSeconds();
     await store.indexAdd('idx', 'a', now + 100);

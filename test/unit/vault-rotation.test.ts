@@ -1,7 +1,7 @@
 // Vault key rotation on a real Redis: re-encrypting every entry with the new first key.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { vaultReencrypt } from '../../src/commands/vault-reencrypt.js';
+import { cli } from '../helpers/command-io.js';
 import { UpstreamTokenVault } from '../../src/identity/vault.js';
 import { RedisStore } from '../../src/storage/redis-store.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -42,21 +42,17 @@ describe('vault key rotation', function () {
   it('runs as a command from the configuration, and reports entries no key opens', async () => {
     const unknown = new UpstreamTokenVault(store, [randomBytes(32)]);
     await unknown.save('g4', { accessToken: 'a4' }, 600);
-    const lines: string[] = [];
-    const code = await vaultReencrypt(
-      {
-        BASE_URL: 'https://proxy.example.com',
-        MCP_SERVER_URL: 'http://localhost:3000/mcp',
-        IDENTITY_SERVER_URL: 'https://idp.example.com',
-        IDENTITY_CLIENT_ID: 'abc',
-        MCP_AUTH_PROXY_REDIS_URL: redis.url,
-        MCP_AUTH_PROXY_REDIS_PREFIX: 'rot:',
-        MCP_AUTH_PROXY_VAULT_KEYS: [newKey.toString('base64'), oldKey.toString('hex')].join(','),
-        OIDC_PROVIDER_JWKS: JSON.stringify([generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]),
-      },
-      (line) => lines.push(line),
-    );
-    assert.equal(code, 2);
-    assert.deepEqual(lines, ['re-encrypted 0, already current 3, unreadable with the configured keys 1']);
+    const result = await cli(['vault-reencrypt'], {
+      BASE_URL: 'https://proxy.example.com',
+      MCP_SERVER_URL: 'http://localhost:3000/mcp',
+      IDENTITY_SERVER_URL: 'https://idp.example.com',
+      IDENTITY_CLIENT_ID: 'abc',
+      MCP_AUTH_PROXY_REDIS_URL: redis.url,
+      MCP_AUTH_PROXY_REDIS_PREFIX: 'rot:',
+      MCP_AUTH_PROXY_VAULT_KEYS: [newKey.toString('base64'), oldKey.toString('hex')].join(','),
+      OIDC_PROVIDER_JWKS: JSON.stringify([generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]),
+    });
+    assert.equal(result.code, 3, 'entries left unreadable: done, but not all of it');
+    assert.equal(result.stdout, 're-encrypted 0, already current 3, unreadable with the configured keys 1\n');
   });
 });
