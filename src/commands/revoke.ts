@@ -67,7 +67,8 @@ Examples (Heroku):
       const upstream = new UpstreamRevoker(config, new UpstreamTokenVault(store, config.vaultKeys));
       const bus = new InvalidationBus(store);
       const consents = new Consents(store, config.provider.consentTtl);
-      // The same grant.revoked audit line the proxy writes, on stderr (on Heroku, in the app's log).
+      // The same grant.revoked audit line the proxy writes, on stderr beside the command's own output
+      // (a one-off dyno's output; `heroku run:detached` sends it to the app's log).
       const audit = { log: new AuditLog(createLogger(config, pino.destination(2))), reason: 'operator' as const };
       for (const grantId of targets) {
         const grant = await grants.get(grantId);

@@ -380,7 +380,7 @@ function demoHint(production: boolean, missing: string[]): string | undefined {
   if (missing.length === 0) return undefined;
   return production
     ? 'NODE_ENV=production never runs the local demo: set the variables above (see .env-template).'
-    : 'Set the variables above (see .env-template), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_*, IDENTITY_SERVER_URL, IDENTITY_CLIENT_*, IDENTITY_SERVER_METADATA_FILE to run the local demo.';
+    : `Set the variables above (see .env-template), or none of ${DEPLOYMENT_SETTINGS.join(', ')} to run the local demo.`;
 }
 
 function telemetryConfig(env: Environment, v: SettingValues, problems: string[], serverUrl: URL | undefined): TelemetryConfig | undefined {

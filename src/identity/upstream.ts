@@ -40,6 +40,20 @@ export class UpstreamAuthorizationError extends Error {
   }
 }
 
+/** The IdP refused this proxy's own client credentials: the operator's configuration, not the user. */
+export class UpstreamClientRefused extends Error {
+  constructor(error: string, options: ErrorOptions) {
+    super(`the identity provider refused this proxy as a client (${error}): check IDENTITY_CLIENT_ID and IDENTITY_CLIENT_SECRET`, options);
+    this.name = 'UpstreamClientRefused';
+  }
+}
+
+function clientRefusal(err: unknown): UpstreamClientRefused | undefined {
+  if (!(err instanceof oidc.ResponseBodyError)) return undefined;
+  if (err.error !== 'invalid_client' && err.error !== 'unauthorized_client') return undefined;
+  return new UpstreamClientRefused(err.error, { cause: err });
+}
+
 /** The IdP refused a refresh (an OAuth error answer, e.g. invalid_grant): the session is over. */
 export class UpstreamRefreshRefused extends Error {
   constructor(reason: string) {
@@ -152,7 +166,7 @@ export class UpstreamIdentity {
       if (err instanceof oidc.AuthorizationResponseError) {
         throw new UpstreamAuthorizationError(err.error, err.error_description);
       }
-      throw err;
+      throw clientRefusal(err) ?? err;
     }
     const tokens = toUpstreamTokens(response);
     const idClaims = response.claims();
@@ -179,9 +193,7 @@ export class UpstreamIdentity {
     try {
       response = await oidc.refreshTokenGrant(this.client, current.refreshToken);
     } catch (err) {
-      // An answer in OAuth's error shape ends the session; anything else (network, 5xx) is an outage.
-      if (err instanceof oidc.ResponseBodyError) throw new UpstreamRefreshRefused(err.error);
-      throw err;
+      throw refreshFailure(err);
     }
     const next = toUpstreamTokens(response);
     const tokens = { ...next, refreshToken: next.refreshToken ?? current.refreshToken };
@@ -192,6 +204,20 @@ export class UpstreamIdentity {
       : undefined;
     return { tokens, profile: idClaims || userinfo ? { ...userinfo, ...idClaims } : undefined };
   }
+}
+
+/**
+ * Only `invalid_grant` says the session is over (the refresh token is expired, revoked or the
+ * user is gone: RFC 6749 §5.2). Anything else is not the user's doing and must not sign everyone
+ * out: a refused client (a wrong or rotated IDENTITY_CLIENT_SECRET), a server error in OAuth's
+ * shape, a network failure. Those are outages: the caller answers 503 and keeps the grant.
+ */
+function refreshFailure(err: unknown): Error {
+  if (!(err instanceof oidc.ResponseBodyError)) return err as Error;
+  if (err.error === 'invalid_grant' && err.status < 500) return new UpstreamRefreshRefused(err.error);
+  const refused = clientRefusal(err);
+  if (refused) return refused;
+  return new Error(`the identity provider could not refresh (${err.error}, HTTP ${err.status})`, { cause: err });
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import type { AccountStore } from '../identity/accounts.js';
 import { checkAccess } from '../identity/access-policy.js';
-import { UpstreamAuthorizationError, type UpstreamIdentity } from '../identity/upstream.js';
+import { UpstreamAuthorizationError, UpstreamClientRefused, type UpstreamIdentity } from '../identity/upstream.js';
 import type { UpstreamTokenVault } from '../identity/vault.js';
 import { destroyGrant } from '../provider/adapter.js';
 import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/configuration.js';
@@ -59,9 +59,13 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     res.redirect(303, (await upstream.authorizationUrl(checks)).href);
   }
 
-  /** A page saying the IdP cannot be reached, whose button returns to the client with temporarily_unavailable. */
-  async function showUnavailable(res: Response, details: Details): Promise<void> {
+  /**
+   * A page saying the IdP cannot be reached (or, `misconfigured`, refuses this server's own
+   * credentials), whose button returns to the client with temporarily_unavailable.
+   */
+  async function showUnavailable(res: Response, details: Details, { misconfigured = false } = {}): Promise<void> {
     const page = await render('idp-unavailable', {
+      misconfigured,
       uid: details.uid,
       csrf: await csrf.issue(details.uid),
       idpHost: config.identity.serverUrl.host,
@@ -170,6 +174,10 @@ export function interactionRouter(deps: InteractionDependencies): Router {
         return finish(req, res, { error: 'access_denied', error_description: 'The identity provider refused the sign-in.' });
       }
       metrics.login('failed');
+      if (err instanceof UpstreamClientRefused) {
+        logger.error({ message: err.message }, 'upstream sign-in failed');
+        return showUnavailable(res, details, { misconfigured: true });
+      }
       logger.warn({ err }, 'upstream sign-in failed');
       return showUnavailable(res, details);
     }

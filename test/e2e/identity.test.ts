@@ -135,16 +135,39 @@ describe('identity for the MCP server', function () {
       assert.equal(stack.logs.some((l) => l.includes('MCP server refused')), false);
     });
 
+    for (const refusal of [
+      { error: 'invalid_client', status: 401 },
+      { error: 'server_error', status: 500 },
+      { error: 'temporarily_unavailable', status: 503 },
+    ]) {
+      it(`answer 503 and keep the session when the IdP answers the refresh with ${refusal.status} ${refusal.error} (not the user's doing)`, async () => {
+        stack.idp.failNextRefresh(refusal);
+        const refused = await callTools(stack, auth.savedTokens!.access_token);
+        assert.equal(refused.status, 503);
+        assert.equal(((await refused.json()) as { error: string }).error, 'temporarily_unavailable');
+        assert.equal(stack.logs.some((l) => l.includes('"grant.revoked"')), false);
+        if (refusal.error === 'invalid_client') {
+          assert.ok(stack.logs.some((l) => l.includes('check IDENTITY_CLIENT_ID and IDENTITY_CLIENT_SECRET')), 'the log names the settings to check');
+        }
+        // The IdP is fine again: the same session goes on.
+        assert.equal((await callTools(stack, auth.savedTokens!.access_token)).status, 200);
+      });
+    }
+
     it('answer 503 temporarily_unavailable (and keep the session) while the IdP is unreachable', async () => {
       await stack.idp.stop();
-      const response = await fetch(stack.mcpUrl, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${auth.savedTokens!.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-      });
+      const response = await callTools(stack, auth.savedTokens!.access_token);
       assert.equal(response.status, 503);
       assert.equal(((await response.json()) as { error: string }).error, 'temporarily_unavailable');
       assert.equal(stack.logs.some((l) => l.includes('grant revoked')), false);
     });
   });
 });
+
+function callTools(stack: Stack, token: string): Promise<Response> {
+  return fetch(stack.mcpUrl, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+  });
+}

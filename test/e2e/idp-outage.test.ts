@@ -19,8 +19,8 @@ describe('identity provider outage during sign-in', function () {
   });
 
   /** A stack with a registered client; the consent page of a new authorization request. */
-  async function atConsent(): Promise<{ stack: Stack; browser: Browser; consent: Page }> {
-    stack = await startStack();
+  async function atConsent(env: Record<string, string> = {}): Promise<{ stack: Stack; browser: Browser; consent: Page }> {
+    stack = await startStack({ env });
     const response = await fetch(`${stack.baseUrl}/reg`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -43,10 +43,10 @@ describe('identity provider outage during sign-in', function () {
   }
 
   /** The outage page, and what the client receives when the user presses its button. */
-  async function expectUnavailablePage(browser: Browser, page: Page): Promise<void> {
+  async function expectUnavailablePage(browser: Browser, page: Page, heading = /not answering/): Promise<void> {
     assert.equal(page.redirectedTo, undefined, 'the browser is not sent anywhere by itself');
     assert.equal(page.status, 503);
-    assert.match(page.html, /not answering/);
+    assert.match(page.html, heading);
     assert.match(page.html, new RegExp(`127\\.0\\.0\\.1:${new URL(stack!.idp.issuer).port}`), 'names the IdP');
     assert.match(page.html, /Return to Outage Test/);
     const back = await browser.submit(page, { actionIncludes: '/unavailable', stopAt: atClient });
@@ -81,6 +81,16 @@ describe('identity provider outage during sign-in', function () {
     const upstreamCode = new URL(callbackUrl).searchParams.get('code')!;
     assert.equal(stack.logs.find((l) => l.includes(upstreamCode)), undefined, 'the upstream code is not logged');
     // Nothing was half-made: no grant exists.
+    assert.deepEqual(await keysOf(stack, 'Grant:'), []);
+  });
+
+  it('says the server is misconfigured, not that the IdP is down, when the IdP refuses its client secret', async () => {
+    const { stack, browser, consent } = await atConsent({ IDENTITY_CLIENT_SECRET: 'not-the-secret-registered-at-the-idp' });
+    const idpLogin = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+    const page = await browser.submit(idpLogin, { fields: { username: TEST_USER.username, password: TEST_USER.password }, stopAt: atClient });
+    await expectUnavailablePage(browser, page, /cannot sign you in right now[\s\S]*refused this server's own credentials/);
+    assert.doesNotMatch(page.html, /not answering/);
+    assert.ok(stack.logs.some((l) => l.includes('check IDENTITY_CLIENT_ID and IDENTITY_CLIENT_SECRET')), 'the log tells the operator what to check');
     assert.deepEqual(await keysOf(stack, 'Grant:'), []);
   });
 

@@ -23,7 +23,8 @@ export interface UpstreamIdp {
   stop(): Promise<void>;
   isAccessTokenValid(token: string): Promise<boolean>;
   refreshGrants(): number;
-  failNextRefresh(): void;
+  /** The next refresh grant request gets this OAuth error (default: 400 invalid_grant, the session is over). */
+  failNextRefresh(error?: { error: string; status: number }): void;
   /**
    * Holds every refresh grant request at the token endpoint until release(); `arrived` resolves
    * when the first one is being held.
@@ -62,7 +63,7 @@ const CLIENT_ID = 'mcp-auth-proxy-test';
 export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<UpstreamIdp> {
   const clientSecret = randomBytes(24).toString('base64url');
   let claimOverrides: Record<string, unknown> = {};
-  let failRefresh = false;
+  let failRefresh: { error: string; status: number } | undefined;
   const issued: string[] = [];
   let held: { arrive(): void; released: Promise<void> } | undefined;
 
@@ -96,9 +97,10 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
         await held.released;
       }
       if (!failRefresh) return false;
-      failRefresh = false;
-      res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ error: 'invalid_grant', error_description: 'refresh failure injected by test' }));
+      const { error, status } = failRefresh;
+      failRefresh = undefined;
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ error, error_description: 'refresh failure injected by test' }));
       return true;
     },
   });
@@ -119,8 +121,8 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
       return at !== undefined && !at.isExpired;
     },
     refreshGrants: () => refreshCount,
-    failNextRefresh() {
-      failRefresh = true;
+    failNextRefresh(error = { error: 'invalid_grant', status: 400 }) {
+      failRefresh = error;
     },
     holdRefreshes() {
       let arrive!: () => void;

@@ -309,7 +309,11 @@ describe('config', () => {
         }
         assert.ok(error instanceof ConfigError, `${name} alone was accepted`);
         assert.ok(error.problems.some((p) => p.includes('is required')), `${name}: ${error.message}`);
-        assert.match(error.message, /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_\*, IDENTITY_SERVER_URL, IDENTITY_CLIENT_\*, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/);
+        // Exactly the settings that turn the demo off (MCP_SERVER_RUN_ENV_PASSTHROUGH, say, does not).
+        assert.match(
+          error.message,
+          /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_COMMAND, MCP_SERVER_RUN_ARGS_JSON, MCP_SERVER_RUN_DIR, MCP_SERVER_RUN_ENV_JSON, IDENTITY_SERVER_URL, IDENTITY_CLIENT_ID, IDENTITY_CLIENT_SECRET, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/,
+        );
       }
     });
 
