@@ -70,10 +70,15 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
   const store = await openStore(config, logger);
   let child: McpServerSupervisor | undefined;
   let demoIdp: DevIdp | undefined;
+  // Its background discovery must stop if a later step fails.
+  let startedUpstream: UpstreamIdentity | undefined;
   try {
     // The demo's identity provider runs in this process, started before discovery needs it.
     if (config.demo) demoIdp = await startDemoIdentityProvider(config, (err) => logger.error({ err }, 'demo identity provider error'));
-    const upstream = await UpstreamIdentity.connect(config.identity);
+    // The release check must prove the IdP answers; a running proxy starts through an IdP outage
+    // (its metadata loads in the background) because /mcp needs the IdP only for refreshes.
+    const upstream = config.verifyRelease ? await UpstreamIdentity.connect(config.identity) : await UpstreamIdentity.start(config.identity, logger);
+    startedUpstream = upstream;
     const vault = new UpstreamTokenVault(store, config.vaultKeys);
     const accounts = new AccountStore(store, config.provider.grantTtl);
     const bus = new InvalidationBus(store);
@@ -180,6 +185,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
           mcpServer?.shuttingDown();
           const result = await drain.drain(server, options.drainMs ?? 0);
           await mcpServer?.stop();
+          upstream.stop();
           await demoIdp?.stop();
           await store.close();
           return result;
@@ -188,6 +194,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       },
     };
   } catch (err) {
+    startedUpstream?.stop();
     await child?.stop();
     await demoIdp?.stop();
     await store.close();

@@ -8,8 +8,9 @@ variables win); \`mcp-auth-proxy config\` shows it and every problem in it.`;
 export const start: Command = {
   help: `Usage: mcp-auth-proxy [start]
 
-Runs the proxy: connects to Redis, loads the identity provider's metadata, starts the MCP server
-child (MCP_SERVER_RUN_COMMAND), and listens on PORT until SIGTERM or SIGINT.
+Runs the proxy: connects to Redis, loads the identity provider's metadata (while the IdP does not
+answer, it starts anyway and retries in the background), starts the MCP server child
+(MCP_SERVER_RUN_COMMAND), and listens on PORT until SIGTERM or SIGINT.
 ${CONFIGURATION}
 
 Exit status: 0 stopped by a signal; 1 bad configuration, failed startup, or the MCP server exited.
@@ -29,7 +30,8 @@ export const verify: Command = {
 The release-phase check (the same as MCP_AUTH_PROXY_VERIFY_RELEASE=true): boots everything as
 \`start\` does (configuration, Redis, identity provider discovery, the MCP server child), then
 stops, prints "Verified release launches. Exit status 0" and exits 0. Anything wrong stops it
-with exit status 1 and a message naming the variable.
+with exit status 1 and a message naming the variable, an identity provider that does not answer
+discovery too.
 ${CONFIGURATION}
 `,
   options: {},

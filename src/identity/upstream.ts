@@ -1,9 +1,12 @@
-// The upstream identity provider, through openid-client: discovery (or a static metadata file),
+// The upstream identity provider, through openid-client: discovery (or a static metadata file;
+// retried in the background while the IdP does not answer, see discovery.ts),
 // the authorization request with PKCE, state and nonce, the code exchange with the exact
 // registered redirect_uri, the user's identity, and refresh.
 import * as oidc from 'openid-client';
+import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { isRestricted } from './access-policy.js';
+import { BackgroundDiscovery, configurationFromFile, discover, DiscoveryError, type BackoffOptions } from './discovery.js';
 import type { UpstreamTokens } from './vault.js';
 
 const REACHABILITY_TIMEOUT_MS = 3000;
@@ -62,39 +65,85 @@ export class UpstreamRefreshRefused extends Error {
   }
 }
 
-export class UpstreamIdentity {
-  private constructor(
-    private readonly client: oidc.Configuration,
-    private readonly settings: Config['identity'],
-  ) {}
+/**
+ * The IdP's metadata is not loaded yet (discovery keeps failing since startup): an outage, like an
+ * IdP that does not answer. Never an UpstreamRefreshRefused: a refresh that meets it keeps the grant.
+ */
+export class UpstreamUnavailable extends Error {
+  constructor() {
+    super('the identity provider is unavailable: its metadata is not loaded yet (discovery of IDENTITY_SERVER_URL keeps failing)');
+    this.name = 'UpstreamUnavailable';
+  }
+}
 
+export class UpstreamIdentity {
+  #client: oidc.Configuration | undefined;
+  #retry: BackgroundDiscovery<oidc.Configuration> | undefined;
+  /** Ends the background discovery and every request to the IdP still under way (stop()). */
+  readonly #lifetime = new AbortController();
+
+  private constructor(
+    private readonly settings: Config['identity'],
+    client: oidc.Configuration | undefined,
+  ) {
+    this.#client = client;
+  }
+
+  /**
+   * Loads the metadata (the file, or discovery) and throws on any failure: for the release check,
+   * which must prove the IdP answers, and for one-off commands.
+   */
   static async connect(settings: Config['identity']): Promise<UpstreamIdentity> {
-    const auth = settings.clientSecret ? oidc.ClientSecretPost(settings.clientSecret) : oidc.None();
-    const insecure = settings.serverUrl.protocol === 'http:';
-    let client: oidc.Configuration;
-    if (settings.metadata) {
-      client = new oidc.Configuration(settings.metadata as oidc.ServerMetadata, settings.clientId, undefined, auth);
-      if (insecure) oidc.allowInsecureRequests(client);
-    } else {
-      try {
-        client = await oidc.discovery(settings.serverUrl, settings.clientId, undefined, auth, {
-          execute: insecure ? [oidc.allowInsecureRequests] : [],
-          timeout: 10,
-        });
-      } catch (err) {
-        throw new Error(
-          `IDENTITY_SERVER_URL: OpenID Connect discovery of ${settings.serverUrl.href} failed (${(err as Error).message}); ` +
-            'check the URL or provide IDENTITY_SERVER_METADATA_FILE',
-          { cause: err },
-        );
-      }
+    if (settings.metadata) return new UpstreamIdentity(settings, configurationFromFile(settings, settings.metadata));
+    return new UpstreamIdentity(settings, await discover(settings));
+  }
+
+  /**
+   * For the running proxy: as connect(), except that a transient discovery failure (the IdP is
+   * down, busy or unreachable) is logged and retried in the background instead of thrown. Until
+   * the metadata is loaded, sign-ins find the IdP unreachable and refreshes and revocations throw
+   * UpstreamUnavailable. A definitive failure (a configuration error) still throws. Call stop().
+   */
+  static async start(settings: Config['identity'], logger: Logger, options: { backoff?: BackoffOptions } = {}): Promise<UpstreamIdentity> {
+    if (settings.metadata) return UpstreamIdentity.connect(settings);
+    const identity = new UpstreamIdentity(settings, undefined);
+    const attempt = () => discover(settings, identity.#lifetime.signal);
+    try {
+      identity.#client = await attempt();
+      return identity;
+    } catch (err) {
+      if (!(err instanceof DiscoveryError) || err.kind !== 'transient') throw err;
+      logger.warn(
+        { identityServerUrl: settings.serverUrl.href, reason: err.reason },
+        'identity provider discovery failed (IDENTITY_SERVER_URL): starting without its metadata and retrying in the background; ' +
+          'sign-ins and upstream refreshes answer 503 until it loads, /mcp requests with valid upstream tokens keep working',
+      );
     }
-    return new UpstreamIdentity(client, settings);
+    identity.#retry = new BackgroundDiscovery({
+      attempt,
+      loaded: (client) => (identity.#client = client),
+      logger,
+      serverUrl: settings.serverUrl,
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+    });
+    return identity;
+  }
+
+  /** Stops the background discovery and aborts requests to the IdP under way. */
+  stop(): void {
+    this.#retry?.stop();
+    this.#lifetime.abort(new Error('the proxy is stopping'));
+  }
+
+  /** The loaded client; an outage while discovery has not succeeded yet. */
+  #loaded(): oidc.Configuration {
+    if (!this.#client) throw new UpstreamUnavailable();
+    return this.#client;
   }
 
   /** The IdP's server metadata (discovered or from the file) is in hand: sign-ins can start. */
   get metadataLoaded(): boolean {
-    return typeof this.client.serverMetadata().authorization_endpoint === 'string';
+    return typeof this.#client?.serverMetadata().authorization_endpoint === 'string';
   }
 
   /** OpenID Connect rules (nonce, ID token validation) apply when `openid` is requested. */
@@ -102,25 +151,32 @@ export class UpstreamIdentity {
     return this.settings.scopes.includes('openid');
   }
 
-  /** Whether the IdP offers RFC 7009 revocation (otherwise revoke() does nothing). */
+  /** Whether the IdP offers RFC 7009 revocation (otherwise revoke() does nothing); false until the metadata is loaded. */
   get revocationSupported(): boolean {
-    return Boolean(this.client.serverMetadata().revocation_endpoint);
+    return Boolean(this.#client?.serverMetadata().revocation_endpoint);
   }
 
-  /** RFC 7009 at the IdP, when it offers revocation: the refresh token (which ends the grant there), then the access token. */
+  /**
+   * RFC 7009 at the IdP, when it offers revocation: the refresh token (which ends the grant there),
+   * then the access token. Throws UpstreamUnavailable while the metadata is not loaded.
+   */
   async revoke(tokens: UpstreamTokens): Promise<void> {
+    const client = this.#loaded();
     if (!this.revocationSupported) return;
-    if (tokens.refreshToken) await oidc.tokenRevocation(this.client, tokens.refreshToken, { token_type_hint: 'refresh_token' });
-    await oidc.tokenRevocation(this.client, tokens.accessToken, { token_type_hint: 'access_token' });
+    if (tokens.refreshToken) await oidc.tokenRevocation(client, tokens.refreshToken, { token_type_hint: 'refresh_token' });
+    await oidc.tokenRevocation(client, tokens.accessToken, { token_type_hint: 'access_token' });
   }
 
   /**
    * Whether the IdP answers at all, asked before a browser is sent there: a browser sent to a dead
    * IdP ends on its own error page, with no way back to the application. Any answer but a gateway
    * error counts (a parameterless request to the authorization endpoint is usually refused).
+   * While the metadata is not loaded, the answer is whether discovery succeeds now: the first
+   * sign-in after the IdP is back need not wait for the background retry.
    */
   async isReachable(timeoutMs = REACHABILITY_TIMEOUT_MS): Promise<boolean> {
-    const endpoint = this.client.serverMetadata().authorization_endpoint;
+    if (!this.#client) return (await this.#retry?.tryNow(timeoutMs)) ?? false;
+    const endpoint = this.#client.serverMetadata().authorization_endpoint;
     if (!endpoint) return true;
     try {
       const response = await fetch(endpoint, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
@@ -140,7 +196,7 @@ export class UpstreamIdentity {
   }
 
   async authorizationUrl(checks: AuthorizationChecks): Promise<URL> {
-    return oidc.buildAuthorizationUrl(this.client, {
+    return oidc.buildAuthorizationUrl(this.#loaded(), {
       redirect_uri: this.settings.callbackUrl,
       scope: this.settings.scopes.join(' '),
       state: checks.state,
@@ -153,11 +209,12 @@ export class UpstreamIdentity {
   /** Exchanges the code from the IdP's redirect (its query string) and resolves who signed in. */
   async exchange(callbackQuery: URLSearchParams, checks: AuthorizationChecks): Promise<UpstreamIdentityResult> {
     // The redirect_uri of the code exchange is derived from this URL minus its query: exactly the registered one.
+    const client = this.#loaded();
     const currentUrl = new URL(this.settings.callbackUrl);
     currentUrl.search = callbackQuery.toString();
     let response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
     try {
-      response = await oidc.authorizationCodeGrant(this.client, currentUrl, {
+      response = await oidc.authorizationCodeGrant(client, currentUrl, {
         pkceCodeVerifier: checks.codeVerifier,
         expectedState: checks.state,
         ...(checks.nonce ? { expectedNonce: checks.nonce, idTokenExpected: true } : {}),
@@ -171,9 +228,9 @@ export class UpstreamIdentity {
     const tokens = toUpstreamTokens(response);
     const idClaims = response.claims();
     let userinfo: Record<string, unknown> | undefined;
-    if ((!idClaims?.email || isRestricted(this.settings.access)) && this.client.serverMetadata().userinfo_endpoint) {
+    if ((!idClaims?.email || isRestricted(this.settings.access)) && client.serverMetadata().userinfo_endpoint) {
       userinfo = await oidc
-        .fetchUserInfo(this.client, tokens.accessToken, idClaims?.sub ?? oidc.skipSubjectCheck)
+        .fetchUserInfo(client, tokens.accessToken, idClaims?.sub ?? oidc.skipSubjectCheck)
         .catch((err: unknown) => {
           // Userinfo only adds claims when the user is already identified (ID token or user_id).
           if (idClaims?.sub || response.user_id || response.id) return undefined;
@@ -185,13 +242,15 @@ export class UpstreamIdentity {
 
   /**
    * Spends the refresh token (keeping it when the IdP does not rotate it). When sign-in is
-   * restricted, also reads the user's current claims so the policy can be checked again.
+   * restricted, also reads the user's current claims so the policy can be checked again. Throws
+   * UpstreamUnavailable (an outage: the grant is kept) while the metadata is not loaded.
    */
   async refresh(current: UpstreamTokens): Promise<RefreshResult> {
     if (!current.refreshToken) throw new UpstreamRefreshRefused('no upstream refresh token');
+    const client = this.#loaded();
     let response: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
     try {
-      response = await oidc.refreshTokenGrant(this.client, current.refreshToken);
+      response = await oidc.refreshTokenGrant(client, current.refreshToken);
     } catch (err) {
       throw refreshFailure(err);
     }
@@ -199,8 +258,8 @@ export class UpstreamIdentity {
     const tokens = { ...next, refreshToken: next.refreshToken ?? current.refreshToken };
     if (!isRestricted(this.settings.access)) return { tokens, profile: undefined };
     const idClaims = response.claims();
-    const userinfo = this.client.serverMetadata().userinfo_endpoint
-      ? await oidc.fetchUserInfo(this.client, tokens.accessToken, idClaims?.sub ?? oidc.skipSubjectCheck)
+    const userinfo = client.serverMetadata().userinfo_endpoint
+      ? await oidc.fetchUserInfo(client, tokens.accessToken, idClaims?.sub ?? oidc.skipSubjectCheck)
       : undefined;
     return { tokens, profile: idClaims || userinfo ? { ...userinfo, ...idClaims } : undefined };
   }

@@ -1,10 +1,17 @@
 // The upstream IdP stops in the middle of a sign-in (a real stop of the test IdP): the user sees a
 // page saying so, whose button returns to the application with temporarily_unavailable, instead
-// of a browser error at a dead IdP or an unexplained redirect.
+// of a browser error at a dead IdP or an unexplained redirect. And the IdP is down when the proxy
+// starts (a restart or deploy during an outage): the proxy starts anyway, and loads the IdP's
+// metadata by itself once it answers; only a configuration error stops it.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { UpstreamTokenVault } from '../../src/identity/vault.js';
 import { Browser, type Page } from '../helpers/browser.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { startStack, type Stack, type StackOptions } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
 
 const REDIRECT = 'http://127.0.0.1:45692/cb';
@@ -19,8 +26,8 @@ describe('identity provider outage during sign-in', function () {
   });
 
   /** A stack with a registered client; the consent page of a new authorization request. */
-  async function atConsent(env: Record<string, string> = {}): Promise<{ stack: Stack; browser: Browser; consent: Page }> {
-    stack = await startStack({ env });
+  async function atConsent(env: Record<string, string> = {}, options: StackOptions = {}): Promise<{ stack: Stack; browser: Browser; consent: Page }> {
+    stack = await startStack({ ...options, env });
     const response = await fetch(`${stack.baseUrl}/reg`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -47,7 +54,7 @@ describe('identity provider outage during sign-in', function () {
     assert.equal(page.redirectedTo, undefined, 'the browser is not sent anywhere by itself');
     assert.equal(page.status, 503);
     assert.match(page.html, heading);
-    assert.match(page.html, new RegExp(`127\\.0\\.0\\.1:${new URL(stack!.idp.issuer).port}`), 'names the IdP');
+    assert.match(page.html, new RegExp(`127\\.0\\.0\\.1:${stack!.config.identity.serverUrl.port}`), 'names the IdP');
     assert.match(page.html, /Return to Outage Test/);
     const back = await browser.submit(page, { actionIncludes: '/unavailable', stopAt: atClient });
     assert.ok(back.redirectedTo, `${back.status} ${back.html.slice(0, 300)}`);
@@ -94,6 +101,118 @@ describe('identity provider outage during sign-in', function () {
     assert.deepEqual(await keysOf(stack, 'Grant:'), []);
   });
 
+  describe('when the proxy starts while the IdP is down', () => {
+    let client: Client | undefined;
+    afterEach(async () => {
+      await client?.close();
+      client = undefined;
+    });
+
+    it('starts, is not ready, shows the outage page at sign-in, then loads the metadata by itself and signs in', async () => {
+      const { stack, browser, consent } = await atConsent({}, { idpStartsLater: true });
+      const identityServerUrl = stack.config.identity.serverUrl.href;
+      const warning = logLines(stack).find((l) => String(l.msg).startsWith('identity provider discovery failed (IDENTITY_SERVER_URL)'));
+      assert.ok(warning, stack.logs.join('\n'));
+      assert.equal(warning.identityServerUrl, identityServerUrl);
+      assert.match(String(warning.reason), /ECONNREFUSED/);
+
+      const notReady = await fetch(`${stack.baseUrl}/readyz`);
+      assert.equal(notReady.status, 503);
+      const report = (await notReady.json()) as { checks: Record<string, string>; failing: string[] };
+      assert.equal(report.checks.identity_provider, 'not_loaded');
+      assert.deepEqual(report.failing, ['identity_provider']);
+
+      const page = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      await expectUnavailablePage(browser, page);
+
+      const idp = await stack.startIdp();
+      assert.equal(idp.issuer, identityServerUrl.replace(/\/$/, ''));
+      // Nobody signs in meanwhile: the background retry is what loads the metadata.
+      await until(async () => (await fetch(`${stack.baseUrl}/readyz`)).status === 200, '/readyz to turn 200', 40_000);
+      const loaded = logLines(stack).filter((l) => String(l.msg).startsWith('identity provider metadata loaded'));
+      assert.equal(loaded.length, 1);
+      assert.equal(loaded[0]!.identityServerUrl, identityServerUrl);
+
+      const auth = new TestOAuthProvider();
+      client = await connectWithOAuth(stack.mcpUrl, auth);
+      const echoed = await client.callTool({ name: 'echo', arguments: { text: 'after the outage' } });
+      assert.deepEqual(echoed.content, [{ type: 'text', text: 'after the outage' }]);
+    });
+
+    it('serves the users signed in before it: valid upstream tokens work, a refresh is a 503 that keeps the grant, revocation is best effort', async () => {
+      // One deployment (same keys); instance `before` signs the user in, then the IdP goes down and
+      // instance `after` starts (a restart during the outage), on the same Redis and BASE_URL.
+      const jwks = JSON.stringify([generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]);
+      const before = await startStack({ env: { OIDC_PROVIDER_JWKS: jwks } });
+      stack = before;
+      const auth = new TestOAuthProvider();
+      client = await connectWithOAuth(before.mcpUrl, auth);
+      await client.close();
+      client = undefined;
+      const token = auth.savedTokens!.access_token;
+      await before.proxy.stop();
+      await before.idp.stop();
+
+      const after = await startStack({
+        env: { OIDC_PROVIDER_JWKS: jwks, BASE_URL: before.baseUrl, MCP_AUTH_PROXY_TOKEN_CACHE_TTL_MS: '0' },
+        // The fixture would ask the (stopped) IdP whether the token is valid.
+        mcpEnv: { MCP_FIXTURE_TOKEN_CHECK_URL: '' },
+        redis: before.redis,
+        idp: before.idp,
+      });
+      try {
+        assert.equal((await fetch(`${after.baseUrl}/readyz`)).status, 503);
+        const callMcp = () =>
+          fetch(`${after.mcpUrl}/headers`, { headers: { authorization: `Bearer ${token}` } });
+        const { grantId } = JSON.parse((await after.proxy.store.get(`AccessToken:${token}`))!) as { grantId: string };
+        const vault = new UpstreamTokenVault(after.proxy.store, after.config.vaultKeys);
+        const upstream = (await vault.load(grantId))!;
+
+        const valid = await callMcp();
+        assert.equal(valid.status, 200);
+        assert.equal(((await valid.json()) as { authorization: string }).authorization, `Bearer ${upstream.accessToken}`);
+
+        // The upstream access token's time has come: the refresh needs the IdP.
+        await vault.update(grantId, { ...upstream, expiresAt: Math.floor(Date.now() / 1000) - 1 });
+        for (let i = 0; i < 2; i++) {
+          const refresh = await callMcp();
+          assert.equal(refresh.status, 503);
+          assert.equal(((await refresh.json()) as { error: string }).error, 'temporarily_unavailable');
+        }
+        assert.ok(await vault.load(grantId), 'the grant and its upstream tokens are kept');
+        assert.ok(await after.proxy.store.get(`Grant:${grantId}`));
+        assert.ok(after.logs.some((l) => l.includes('upstream refresh failed') && l.includes('metadata is not loaded')));
+
+        // The client ends its grant: the answer is the client's as usual; the IdP part is logged.
+        const revoked = await fetch(`${after.baseUrl}/token/revocation`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: auth.savedTokens!.refresh_token!, client_id: auth.client!.client_id }),
+        });
+        assert.equal(revoked.status, 200);
+        assert.equal((await callMcp()).status, 401);
+        await until(async () => after.logs.some((l) => l.includes('upstream token revocation failed') && l.includes('metadata is not loaded')), 'the revocation log line', 5000);
+      } finally {
+        await after.stop();
+      }
+    });
+
+    it('still stops at a configuration error: a discovery URL that answers 404 names IDENTITY_SERVER_URL', async () => {
+      const notAnIdp = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('not found'));
+      notAnIdp.listen(0, '127.0.0.1');
+      await once(notAnIdp, 'listening');
+      const url = `http://127.0.0.1:${(notAnIdp.address() as { port: number }).port}`;
+      try {
+        await assert.rejects(startStack({ env: { IDENTITY_SERVER_URL: url } }), (err: Error) => {
+          assert.match(err.message, /^IDENTITY_SERVER_URL: OpenID Connect discovery of http:\/\/127\.0\.0\.1:\d+\/ failed \(.*HTTP 404\)/);
+          return true;
+        });
+      } finally {
+        notAnIdp.close();
+      }
+    });
+  });
+
   it('the outage page is bound to its interaction: another browser, or a forged form, cannot use its button', async () => {
     const { stack, browser, consent } = await atConsent();
     await stack.idp.stop();
@@ -106,6 +225,19 @@ describe('identity provider outage during sign-in', function () {
     assert.equal(forged.status, 403);
   });
 });
+
+function logLines(stack: Stack): Record<string, unknown>[] {
+  return stack.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Polls `condition` until it holds (each check is a request or a look at the log). */
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 async function keysOf(stack: Stack, prefix: string): Promise<string[]> {
   const keys: string[] = [];

@@ -9,7 +9,7 @@ import { startTelemetry } from '../../src/telemetry/start.js';
 import { freePort } from './ports.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { RouterHop } from './router-hop.js';
-import { startUpstreamIdp, type UpstreamIdp } from './upstream-idp.js';
+import { CLIENT_ID, issuerAt, newClientSecret, startUpstreamIdp, type UpstreamIdp, type UpstreamIdpOptions } from './upstream-idp.js';
 
 export interface StackOptions {
   /** Extra or overriding proxy settings. */
@@ -26,6 +26,11 @@ export interface StackOptions {
   redis?: RedisServer;
   /** Share an upstream IdP with another stack (the first stack's callback is registered there). */
   idp?: UpstreamIdp;
+  /**
+   * Nothing listens at IDENTITY_SERVER_URL when the proxy starts (an IdP outage at a restart):
+   * the IdP starts on that port at `stack.startIdp()`; `stack.idp` throws until then.
+   */
+  idpStartsLater?: boolean;
   /**
    * Start OpenTelemetry as main.ts does (give MCP_AUTH_PROXY_METRICS_PATH in env: in process,
    * only metrics; traces need instrumentation before the app loads, see test/process/).
@@ -50,6 +55,8 @@ export interface Stack {
   hop?: RouterHop;
   /** Every log line the proxy wrote (JSON). */
   logs: string[];
+  /** With `idpStartsLater`: starts the IdP at IDENTITY_SERVER_URL. */
+  startIdp(): Promise<UpstreamIdp>;
   stop(): Promise<void>;
 }
 
@@ -60,10 +67,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [port, mcpPort] = [await freePort(), await freePort()];
   const listenUrl = `http://127.0.0.1:${port}`;
   const baseUrl = options.https ? `https://127.0.0.1:${port}` : listenUrl;
-  const idp = options.idp ?? await startUpstreamIdp({
+  const idpOptions: UpstreamIdpOptions = {
     redirectUris: [`${baseUrl}/interaction/identity/callback`],
     accessTokenTtlSeconds: options.upstreamAccessTokenTtlSeconds,
-  });
+  };
+  // Configured for a port where nothing listens yet, with the client secret it will have.
+  const later = options.idpStartsLater ? { ...idpOptions, port: await freePort(), clientSecret: newClientSecret() } : undefined;
+  let idp: UpstreamIdp | undefined = options.idp ?? (later ? undefined : await startUpstreamIdp(idpOptions));
+  const identity = later ? { issuer: issuerAt(later.port), clientId: CLIENT_ID, clientSecret: later.clientSecret } : idp!;
   const env = {
     ...process.env,
     NODE_ENV: 'test',
@@ -75,18 +86,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     MCP_SERVER_URL: `http://127.0.0.1:${mcpPort}/mcp`,
     MCP_SERVER_RUN_COMMAND: process.execPath,
     MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(MCP_FIXTURE_ARGS),
-    MCP_SERVER_RUN_ENV_JSON: JSON.stringify({ MCP_FIXTURE_TOKEN_CHECK_URL: `${idp.issuer}/me`, ...options.mcpEnv }),
+    MCP_SERVER_RUN_ENV_JSON: JSON.stringify({ MCP_FIXTURE_TOKEN_CHECK_URL: `${identity.issuer}/me`, ...options.mcpEnv }),
     MCP_AUTH_PROXY_REDIS_URL: redis.url,
-    IDENTITY_SERVER_URL: idp.issuer,
-    IDENTITY_CLIENT_ID: idp.clientId,
-    IDENTITY_CLIENT_SECRET: idp.clientSecret,
+    IDENTITY_SERVER_URL: identity.issuer,
+    IDENTITY_CLIENT_ID: identity.clientId,
+    IDENTITY_CLIENT_SECRET: identity.clientSecret,
     // The suites sign in many times a minute from one address; rate limits have their own test.
     MAX_REQUESTS: '100000',
     MCP_AUTH_PROXY_REGISTRATION_MAX: '100000',
     ...options.env,
   };
   if (options.metadataFile) {
-    const metadata = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).text();
+    const metadata = await (await fetch(`${identity.issuer}/.well-known/openid-configuration`)).text();
     await writeFile(options.metadataFile, metadata);
     Object.assign(env, { IDENTITY_SERVER_METADATA_FILE: options.metadataFile, IDENTITY_SERVER_URL: `http://127.0.0.1:${await freePort()}` });
   }
@@ -104,13 +115,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     proxy = await startProxy(config, logger, undefined, telemetry);
   } catch (err) {
-    if (!options.idp) await idp.stop();
+    if (!options.idp) await idp?.stop();
     if (!options.redis) await redis.stop();
     throw err;
   }
   const stack: Stack = {
     redis,
-    idp,
+    get idp(): UpstreamIdp {
+      if (!idp) throw new Error('the upstream IdP has not been started (idpStartsLater: call stack.startIdp())');
+      return idp;
+    },
+    async startIdp() {
+      if (!later || idp) throw new Error('startIdp() is for a stack with idpStartsLater, once');
+      idp = await startUpstreamIdp(later);
+      return idp;
+    },
     proxy,
     config,
     baseUrl,
@@ -120,7 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async stop() {
       await proxy.stop();
       await telemetry?.shutdown();
-      if (!options.idp) await idp.stop();
+      if (!options.idp) await idp?.stop();
       // The current one: a test may have restarted Redis.
       if (!options.redis) await stack.redis.stop();
     },

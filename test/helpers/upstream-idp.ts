@@ -13,6 +13,10 @@ export interface UpstreamIdpOptions {
    * that is what openid-client v6 uses when discovery() is given a client secret string.
    */
   tokenEndpointAuthMethod?: 'client_secret_post' | 'client_secret_basic';
+  /** A port chosen beforehand (the issuer is http://127.0.0.1:<port>); default: a free one. */
+  port?: number;
+  /** The client secret, when the proxy is configured before the IdP starts; default: a random one. */
+  clientSecret?: string;
 }
 
 export interface UpstreamIdp {
@@ -58,17 +62,22 @@ export const OTHER_USER = {
 
 const USERS: readonly DevAccount[] = [TEST_USER, OTHER_USER];
 
-const CLIENT_ID = 'mcp-auth-proxy-test';
+export const CLIENT_ID = 'mcp-auth-proxy-test';
+
+export const newClientSecret = (): string => randomBytes(24).toString('base64url');
+
+/** The issuer of a test IdP started with `port`. */
+export const issuerAt = (port: number): string => `http://127.0.0.1:${port}`;
 
 export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<UpstreamIdp> {
-  const clientSecret = randomBytes(24).toString('base64url');
+  const clientSecret = opts.clientSecret ?? newClientSecret();
   let claimOverrides: Record<string, unknown> = {};
   let failRefresh: { error: string; status: number } | undefined;
   const issued: string[] = [];
   let held: { arrive(): void; released: Promise<void> } | undefined;
 
   const idp = await startDevIdp({
-    port: await freePort(),
+    port: opts.port ?? (await freePort()),
     clients: [
       {
         client_id: CLIENT_ID,

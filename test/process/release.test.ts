@@ -2,6 +2,9 @@
 // configuration errors it must name, and `start`'s life cycle with its MCP server child.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,6 +42,9 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
   let redis: RedisServer;
   let idp: UpstreamIdp;
   let tmp: string;
+  /** An IdP whose every answer is 503 (down behind its load balancer). */
+  let unavailable: Server;
+  let unavailableIdp: string;
 
   before(async function () {
     this.timeout(180_000);
@@ -47,6 +53,10 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
     redis = await startRedis();
     // No sign-in happens here: the redirect URI is registered but never used.
     idp = await startUpstreamIdp({ redirectUris: ['http://127.0.0.1:9/interaction/identity/callback'] });
+    unavailable = createServer((_req, res) => res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>Service Unavailable</h1>'));
+    unavailable.listen(0, '127.0.0.1');
+    await once(unavailable, 'listening');
+    unavailableIdp = `http://127.0.0.1:${(unavailable.address() as AddressInfo).port}`;
   });
 
   afterEach(async () => {
@@ -56,6 +66,7 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
   after(async () => {
     await stopAllProxies();
     await idp?.stop();
+    unavailable?.close();
     await redis?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
@@ -160,10 +171,17 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
         variable: 'MCP_AUTH_PROXY_REDIS_URL',
         env: async () => (await goodSetup({ MCP_AUTH_PROXY_REDIS_URL: `redis://127.0.0.1:${await freePort()}` })).env,
       },
+      // Both are failures `start` rides out (it starts and retries discovery in the background);
+      // the release check must prove the IdP answers, so for it they are fatal.
       {
-        name: 'an identity provider whose discovery fails',
+        name: 'an unreachable identity provider (connection refused)',
         variable: 'IDENTITY_SERVER_URL',
         env: async () => (await goodSetup({ IDENTITY_SERVER_URL: `http://127.0.0.1:${await freePort()}` })).env,
+      },
+      {
+        name: 'an identity provider answering 503',
+        variable: 'IDENTITY_SERVER_URL',
+        env: async () => (await goodSetup({ IDENTITY_SERVER_URL: unavailableIdp })).env,
       },
       {
         name: 'an MCP server that exits at once',
@@ -259,6 +277,36 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
         assert.equal(isAlive(childPid), false, 'the MCP server process outlived the proxy');
       } finally {
         // If the assertions failed before the proxy stopped, do not leave its child behind.
+        await stopProxy(proxy);
+      }
+    });
+
+    it('starts while the identity provider is unreachable: warns naming IDENTITY_SERVER_URL, is not ready, and still exits 0 on SIGTERM', async () => {
+      const identityServerUrl = `http://127.0.0.1:${await freePort()}`;
+      const { env, port, baseUrl } = await goodSetup({
+        NODE_ENV: 'production',
+        OIDC_PROVIDER_JWKS: privateJwks(),
+        IDENTITY_SERVER_URL: identityServerUrl,
+      });
+      const proxy = spawnProxy(['start'], env);
+      try {
+        await proxy.waitForListening(port);
+        await proxy.waitForOutput(/MCP auth proxy listening/);
+        const warning = jsonLines(proxy.stdout()).find((line) => String(line.msg).startsWith('identity provider discovery failed (IDENTITY_SERVER_URL)'));
+        assert.ok(warning, proxy.stdout());
+        assert.equal(warning.identityServerUrl, `${identityServerUrl}/`);
+        assert.match(String(warning.reason), /ECONNREFUSED/);
+
+        const ready = await fetch(`${baseUrl}/readyz`);
+        assert.equal(ready.status, 503);
+        assert.deepEqual(((await ready.json()) as { failing: string[] }).failing, ['identity_provider']);
+
+        // The background retry holds neither the process nor its shutdown.
+        proxy.proc.kill('SIGTERM');
+        const result = await proxy.exited;
+        assert.equal(result.code, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+        assert.doesNotMatch(result.stderr, /Startup failed/);
+      } finally {
         await stopProxy(proxy);
       }
     });
