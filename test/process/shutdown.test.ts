@@ -165,7 +165,10 @@ describe('the proxy process: shutdown and supervision', function () {
   it('cuts a stream that would not end at MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS, then stops the child and exits 0', async () => {
     const { proxy, mcpUrl, pidFile } = await startProxyProcess('bound', { MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS: '1000' });
     try {
-      const { token } = await signIn(mcpUrl);
+      const { client, token } = await signIn(mcpUrl);
+      // Only the hanging stream is in flight: the client's own GET stream, released at the start
+      // of the drain, would reconnect during it and race the count.
+      await client.close();
       const [childPid] = await childPids(pidFile);
       const hang = await fetch(`${mcpUrl}/hang?headers=1`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
       assert.equal(hang.status, 200);
