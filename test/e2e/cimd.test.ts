@@ -4,7 +4,6 @@
 // test-only setting allows them.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
@@ -15,6 +14,7 @@ import { Browser } from '../helpers/browser.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { privateJwks } from '../helpers/keys.js';
 
 const REDIRECT = 'http://127.0.0.1:33419/callback';
 
@@ -66,7 +66,7 @@ describe('Client ID Metadata Documents', function () {
     }).listen(port, '127.0.0.1');
     await once(server, 'listening');
 
-    const jwks = JSON.stringify([generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]);
+    const jwks = privateJwks();
     const env = { OIDC_PROVIDER_JWKS: jwks, MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK: 'true', MCP_AUTH_PROXY_CIMD_DENIED_HOSTS: 'denied.example.com' };
     a = await startStack({ env });
     b = await startStack({ env: { ...env, BASE_URL: a.baseUrl }, redis: a.redis, idp: a.idp });

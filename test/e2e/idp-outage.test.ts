@@ -4,7 +4,7 @@
 // starts (a restart or deploy during an outage): the proxy starts anyway, and loads the IdP's
 // metadata by itself once it answers; only a configuration error stops it.
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -13,6 +13,8 @@ import { Browser, type Page } from '../helpers/browser.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
+import { until } from '../helpers/wait.js';
+import { privateJwks } from '../helpers/keys.js';
 
 const REDIRECT = 'http://127.0.0.1:45692/cb';
 const atClient = (u: URL) => u.href.startsWith(REDIRECT);
@@ -142,7 +144,7 @@ describe('identity provider outage during sign-in', function () {
     it('serves the users signed in before it: valid upstream tokens work, a refresh is a 503 that keeps the grant, revocation is best effort', async () => {
       // One deployment (same keys); instance `before` signs the user in, then the IdP goes down and
       // instance `after` starts (a restart during the outage), on the same Redis and BASE_URL.
-      const jwks = JSON.stringify([generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]);
+      const jwks = privateJwks();
       const before = await startStack({ env: { OIDC_PROVIDER_JWKS: jwks } });
       stack = before;
       const auth = new TestOAuthProvider();
@@ -231,13 +233,6 @@ function logLines(stack: Stack): Record<string, unknown>[] {
 }
 
 /** Polls `condition` until it holds (each check is a request or a look at the log). */
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function keysOf(stack: Stack, prefix: string): Promise<string[]> {
   const keys: string[] = [];

@@ -2,7 +2,7 @@
 // in-process bearer cache forgets at once, an upstream refresh both need is spent once, and a
 // client moves between instances mid-session.
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Redis } from 'ioredis';
 import { UpstreamTokenVault } from '../../src/identity/vault.js';
@@ -15,6 +15,7 @@ import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startRouter, type FrontRouter } from '../helpers/router.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startUpstreamIdp, TEST_USER, type UpstreamIdp } from '../helpers/upstream-idp.js';
+import { privateJwks } from '../helpers/keys.js';
 
 describe('two instances on one Redis', function () {
   this.timeout(60_000);
@@ -32,7 +33,7 @@ describe('two instances on one Redis', function () {
 
   before(async () => {
     // One deployment: the same keys on every instance.
-    const jwks = JSON.stringify([generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]);
+    const jwks = privateJwks();
     a = await startStack({ env: { OIDC_PROVIDER_JWKS: jwks } });
     // Behind one router both answer for the same BASE_URL (the token audience); b listens elsewhere.
     b = await startStack({ env: { OIDC_PROVIDER_JWKS: jwks, BASE_URL: a.baseUrl }, redis: a.redis, idp: a.idp });
@@ -166,7 +167,7 @@ describe('one MCP client moved between two instances mid-session', function () {
     redis = await startRedis();
     idp = await startUpstreamIdp({ redirectUris: [`${publicUrl}/interaction/identity/callback`] });
     mcp = await startMcpServer({ MCP_FIXTURE_STATEFUL: 'true', MCP_FIXTURE_TOKEN_CHECK_URL: `${idp.issuer}/me` });
-    const jwks = JSON.stringify([generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]);
+    const jwks = privateJwks();
     const env = { BASE_URL: publicUrl, OIDC_PROVIDER_JWKS: jwks, MCP_SERVER_RUN_COMMAND: '', MCP_SERVER_URL: mcp.url };
     a = await startStack({ env, redis, idp });
     b = await startStack({ env, redis, idp });

@@ -16,14 +16,8 @@ import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, startRedisOn, type RedisServer } from '../helpers/redis.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('Redis over TLS (rediss://)', function () {
   this.timeout(60_000);

@@ -8,16 +8,10 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 const EXTRA_TOOLS = { MCP_FIXTURE_EXTRA_TOOLS: 'true' };
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
   const [content] = result.content as { type: string; text: string }[];

@@ -1,8 +1,10 @@
 // The compiled command-line entry (bin/mcp-auth-proxy.js on dist/) as a real process, for tests
 // of what only a process shows: signals, exit codes, its children, loaded modules, exports at
 // exit. Run `npm run build` first.
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { waitForPort } from './ports.js';
 import { live, spawnProcess, stopProcess, type Env, type ProcessResult, type RunningProcess } from './processes.js';
 
@@ -12,6 +14,14 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'mcp-auth-proxy.js');
 
 export type ProxyResult = ProcessResult;
+
+let built: Promise<void> | undefined;
+
+/** `npm run build`, once per test run: every process test runs the compiled dist/. */
+export function buildOnce(): Promise<void> {
+  built ??= promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT }).then(() => undefined);
+  return built;
+}
 
 export interface ProxyProcess extends RunningProcess {
   /** Resolves once the proxy's port accepts connections; rejects if it exits first. */

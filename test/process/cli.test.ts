@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config/index.js';
 import { BIN_ENTRY, runCliProcess } from '../helpers/cli-process.js';
+import { buildOnce } from '../helpers/proxy-process.js';
 
 const BASE = {
   BASE_URL: 'https://proxy.example.com',
@@ -22,7 +23,9 @@ describe('the released command line (bin/mcp-auth-proxy.js on dist/)', function 
   let tmp: string;
   const bin = (args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) => runCliProcess(BIN_ENTRY, args, { cwd: tmp, ...options });
 
-  before(async () => {
+  before(async function () {
+    this.timeout(180_000);
+    await buildOnce();
     tmp = await mkdtemp(join(tmpdir(), 'mcp-auth-proxy-bin-'));
   });
   after(async () => {

@@ -3,13 +3,11 @@
 // client, signing in with the credentials the demo printed. Also what `npm start` says when the
 // configuration is partial, or missing in production.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { freePortRun } from '../helpers/ports.js';
@@ -24,6 +22,7 @@ import {
   type Env,
   type ProcessResult,
 } from '../helpers/processes.js';
+import { buildOnce } from '../helpers/proxy-process.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -37,7 +36,7 @@ describe('the local demo: `npm start` with nothing configured (process)', functi
 
   before(async function () {
     this.timeout(180_000);
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT });
+    await buildOnce();
     project = await mkdtemp(join(tmpdir(), 'mcp-auth-proxy-demo-'));
     await copyFile(join(ROOT, 'package.json'), join(project, 'package.json'));
     for (const dir of ['bin', 'dist', 'views', 'node_modules']) await symlink(join(ROOT, dir), join(project, dir));

@@ -1,16 +1,13 @@
 // The compiled command-line entry as a real process: `verify` (the release-phase check), the
 // configuration errors it must name, and `start`'s life cycle with its MCP server child.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { freePort } from '../helpers/ports.js';
 import {
   baseEnvironment,
@@ -23,19 +20,16 @@ import {
   stopAllProxies,
   stopProxy,
   type Env,
+  buildOnce,
 } from '../helpers/proxy-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
+import { privateJwks } from '../helpers/keys.js';
 
 const FIXTURE_URL = pathToFileURL(join(ROOT, 'test', 'fixtures', 'mcp-server.ts')).href;
 const RELEASE_LINE = 'Verified release launches. Exit status 0';
 const STACK_TRACE_LINE = /^\s+at \S/m;
-
-function privateJwks(): string {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return JSON.stringify([privateKey.export({ format: 'jwk' })]);
-}
 
 describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
   this.timeout(30_000);
@@ -48,7 +42,7 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
 
   before(async function () {
     this.timeout(180_000);
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT });
+    await buildOnce();
     tmp = await mkdtemp(join(tmpdir(), 'mcp-auth-proxy-release-'));
     redis = await startRedis();
     // No sign-in happens here: the redirect URI is registered but never used.

@@ -3,13 +3,10 @@
 // MCP server child and exits 0; a stream that would not end is cut at the drain bound. Also: the
 // child crashing and being restarted, and the proxy giving up on a child that cannot come back.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
@@ -24,19 +21,15 @@ import {
   stopProxy,
   type Env,
   type ProxyProcess,
+  buildOnce,
 } from '../helpers/proxy-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
+import { until } from '../helpers/wait.js';
+import { privateJwks } from '../helpers/keys.js';
 
 const FIXTURE_URL = pathToFileURL(join(ROOT, 'test', 'fixtures', 'mcp-server.ts')).href;
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('the proxy process: shutdown and supervision', function () {
   this.timeout(60_000);
@@ -47,7 +40,7 @@ describe('the proxy process: shutdown and supervision', function () {
 
   before(async function () {
     this.timeout(180_000);
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT });
+    await buildOnce();
     tmp = await mkdtemp(join(tmpdir(), 'mcp-auth-proxy-shutdown-'));
     redis = await startRedis();
   });
@@ -85,7 +78,7 @@ describe('the proxy process: shutdown and supervision', function () {
       ...baseEnvironment(),
       // JSON logs, to read what the proxy reports.
       NODE_ENV: 'production',
-      OIDC_PROVIDER_JWKS: JSON.stringify([generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]),
+      OIDC_PROVIDER_JWKS: privateJwks(),
       LOG_LEVEL: 'info',
       PORT: String(port),
       BASE_URL: baseUrl,

@@ -2,29 +2,22 @@
 // receiver (spans for a proxied request, nothing secret in them), the Prometheus endpoint after a
 // real flow, the audit lines of a grant's life, and no OpenTelemetry at all when it is off.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { startOtlpReceiver, SPAN_KIND, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
-import { baseEnvironment, jsonLines, ROOT, spawnProxy, type Env, type ProxyResult } from '../helpers/proxy-process.js';
+import { baseEnvironment, jsonLines, ROOT, spawnProxy, type Env, type ProxyResult, buildOnce} from '../helpers/proxy-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
+import { privateJwks } from '../helpers/keys.js';
 
 const METRICS_TOKEN = 'scrape-secret-0123456789';
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
-function privateJwks(): string {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return JSON.stringify([privateKey.export({ format: 'jwk' })]);
-}
 
 describe('telemetry of the released command', function () {
   this.timeout(60_000);
@@ -33,7 +26,7 @@ describe('telemetry of the released command', function () {
 
   before(async function () {
     this.timeout(180_000);
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT });
+    await buildOnce();
     tmp = await mkdtemp(join(tmpdir(), 'mcp-auth-proxy-telemetry-'));
     redis = await startRedis();
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { cacheSeconds, clientMetadataDocumentFeature, hostMatches } from '../../src/provider/client-metadata-documents.js';
+import { privateJwks } from '../helpers/keys.js';
 
 describe('client metadata document rules', () => {
   it('matches hosts exactly or by *. wildcard', () => {
@@ -40,7 +41,7 @@ describe('client metadata document settings', () => {
 
   it('refuses the test-only loopback setting in production', async () => {
     const { loadConfig, ConfigError } = await import('../../src/config/index.js');
-    const jwks = JSON.stringify([(await import('node:crypto')).generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]);
+    const jwks = privateJwks();
     assert.throws(
       () => loadConfig({ ...base, NODE_ENV: 'production', MCP_AUTH_PROXY_REDIS_URL: 'redis://r:6379', OIDC_PROVIDER_JWKS: jwks, MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK: 'true' }),
       (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('MCP_AUTH_PROXY_TEST_CIMD_ALLOW_LOOPBACK: is for tests only')),

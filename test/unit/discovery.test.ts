@@ -19,6 +19,7 @@ import {
 } from '../../src/identity/discovery.js';
 import { UpstreamIdentity, UpstreamRefreshRefused, UpstreamUnavailable } from '../../src/identity/upstream.js';
 import { freePort } from '../helpers/ports.js';
+import { until } from '../helpers/wait.js';
 
 /** An IdP stand-in whose answer depends on the first path segment of the request. */
 class FakeIdpServer {
@@ -142,13 +143,6 @@ function captureLogs(): { logger: Logger; lines: { level: number; msg: string; [
 }
 
 /** Polls `condition` (cheap, in-process) until it holds; fails after `timeoutMs`. */
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('upstream IdP discovery', () => {
   let idp: FakeIdpServer;

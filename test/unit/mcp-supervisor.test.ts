@@ -15,17 +15,11 @@ import { portAccepts } from '../../src/mcp/child.js';
 import { McpServerSupervisor, restartDelay, type SupervisorOptions } from '../../src/mcp/supervisor.js';
 import { freePort } from '../helpers/ports.js';
 import { isAlive } from '../helpers/processes.js';
+import { until } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A server on PORT that appends its pid to PID_FILE; `before` runs first (it may exit). */
 function serverScript(before = ''): string {

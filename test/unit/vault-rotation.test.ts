@@ -1,10 +1,11 @@
 // Vault key rotation on a real Redis: re-encrypting every entry with the new first key.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cli } from '../helpers/command-io.js';
 import { UpstreamTokenVault } from '../../src/identity/vault.js';
 import { RedisStore } from '../../src/storage/redis-store.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { privateJwks } from '../helpers/keys.js';
 
 describe('vault key rotation', function () {
   this.timeout(20_000);
@@ -50,7 +51,7 @@ describe('vault key rotation', function () {
       MCP_AUTH_PROXY_REDIS_URL: redis.url,
       MCP_AUTH_PROXY_REDIS_PREFIX: 'rot:',
       MCP_AUTH_PROXY_VAULT_KEYS: [newKey.toString('base64'), oldKey.toString('hex')].join(','),
-      OIDC_PROVIDER_JWKS: JSON.stringify([generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' })]),
+      OIDC_PROVIDER_JWKS: privateJwks(),
     });
     assert.equal(result.code, 3, 'entries left unreadable: done, but not all of it');
     assert.equal(result.stdout, 're-encrypted 0, already current 3, unreadable with the configured keys 1\n');
