@@ -40,7 +40,8 @@ mkdirSync(OUT, { recursive: true });
 // Compiled JS without source maps (their sources are not shipped), the views, the command line.
 cpSync(join(ROOT, 'dist'), join(OUT, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') });
 for (const entry of ['views', 'bin', 'package-lock.json', 'README.md', '.env-template']) {
-  cpSync(join(ROOT, entry), join(OUT, entry), { recursive: true });
+  // This script builds the package; it is not part of it.
+  cpSync(join(ROOT, entry), join(OUT, entry), { recursive: true, filter: (src) => !src.endsWith('package-artifact.js') });
 }
 
 // package.json without the development scripts: the buildpack's `npm install` in the package
