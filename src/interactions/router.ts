@@ -74,6 +74,13 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     res.status(503).set('Retry-After', '60').set('Cache-Control', 'no-store').type('html').send(page.html);
   }
 
+  /** Redeems the form's single-use CSRF token; when it is wrong, used or old, says so and answers false. */
+  async function formIsFresh(req: Request, res: Response, details: Details, message: string): Promise<boolean> {
+    if (await csrf.redeem(details.uid, req.body?.csrf)) return true;
+    await renderErrorPage(res, render, 403, { heading: 'This page has expired', message, code: 'invalid_csrf_token' });
+    return false;
+  }
+
   async function clientNameOf(details: Details): Promise<string> {
     const client = await provider.Client.find(String(details.params.client_id));
     return client?.clientName ?? 'the application';
@@ -142,13 +149,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
 
   router.post('/interaction/:uid/confirm', form, async (req, res) => {
     const details = await interactionOf(req, res);
-    if (!(await csrf.redeem(details.uid, req.body?.csrf))) {
-      return renderErrorPage(res, render, 403, {
-        heading: 'This page has expired',
-        message: 'The confirmation form was already used or is too old. Start the connection again.',
-        code: 'invalid_csrf_token',
-      });
-    }
+    if (!(await formIsFresh(req, res, details, 'The confirmation form was already used or is too old. Start the connection again.'))) return;
     if (req.body?.action !== 'confirm') {
       metrics.consent('cancelled');
       return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
@@ -236,13 +237,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   const returnToClient = (path: string, error: string, description: string) =>
     router.post(`/interaction/:uid/${path}`, form, async (req, res) => {
       const details = await interactionOf(req, res);
-      if (!(await csrf.redeem(details.uid, req.body?.csrf))) {
-        return renderErrorPage(res, render, 403, {
-          heading: 'This page has expired',
-          message: 'Start the connection again from your application.',
-          code: 'invalid_csrf_token',
-        });
-      }
+      if (!(await formIsFresh(req, res, details, 'Start the connection again from your application.'))) return;
       await finish(req, res, { error, error_description: description });
     });
   returnToClient('refused', 'access_denied', 'This account is not allowed to use this server.');
