@@ -4,10 +4,11 @@
 // to those prefixes, so a full sign-in only works if the cookies are right. Two sign-ins
 // interleaved in one browser both finish. The sign-in pages carry the security headers.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Browser, type Page } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
+import { authorizeUrl, codeChallenge } from '../helpers/authorize.js';
 
 const REDIRECT = 'http://127.0.0.1:45690/cb';
 const atClient = (u: URL) => u.href.startsWith(REDIRECT);
@@ -37,20 +38,16 @@ describe('an https deployment behind the router', function () {
 
   const fetchPublic = (url: string, init?: RequestInit) => stack.hop!.fetch(url, init);
 
-  function authorizeUrl(state: string, verifier: string): string {
-    const url = new URL(`${stack.baseUrl}/auth`);
-    url.search = new URLSearchParams({
+  const authorize = (state: string, verifier: string): string =>
+    authorizeUrl(stack.baseUrl, {
       client_id: clientId,
-      response_type: 'code',
       redirect_uri: REDIRECT,
       scope: 'openid offline_access',
       resource: stack.mcpUrl,
       state,
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge: codeChallenge(verifier),
       code_challenge_method: 'S256',
-    }).toString();
-    return url.href;
-  }
+    });
 
   /** The code the client received, checked by exchanging it and calling /mcp with the token. */
   async function redeem(done: Page, state: string, verifier: string): Promise<void> {
@@ -93,12 +90,12 @@ describe('an https deployment behind the router', function () {
   it('signs in with every cookie Secure, HttpOnly, SameSite=Lax and prefixed', async () => {
     const browser = new Browser({ hop: stack.hop! });
     const verifier = randomBytes(32).toString('base64url');
-    const consent = await browser.open(authorizeUrl('one', verifier), atClient);
+    const consent = await browser.open(authorize('one', verifier), atClient);
     assert.equal(consent.status, 200);
     const idpLogin = await confirm(browser, consent);
     await redeem(await login(browser, idpLogin), 'one', verifier);
     // A second authorization in the same browser: the session cookie is sent back and refreshed.
-    const again = await browser.open(authorizeUrl('two', verifier), atClient);
+    const again = await browser.open(authorize('two', verifier), atClient);
     await redeem(again.redirectedTo ? again : await login(browser, await confirm(browser, again)), 'two', verifier);
 
     const ours = browser.setCookies.filter(({ url }) => new URL(url).origin === stack.baseUrl).map(({ line }) => parseSetCookie(line));
@@ -123,8 +120,8 @@ describe('an https deployment behind the router', function () {
     const [va, vb] = [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')];
     // Both confirm pages are open before either is confirmed, and both reach the IdP's login
     // form before either signs in there.
-    const consentA = await browser.open(authorizeUrl('a', va), atClient);
-    const consentB = await browser.open(authorizeUrl('b', vb), atClient);
+    const consentA = await browser.open(authorize('a', va), atClient);
+    const consentB = await browser.open(authorize('b', vb), atClient);
     const loginA = await confirm(browser, consentA);
     const loginB = await confirm(browser, consentB);
     assert.match(loginA.html, /name="username"/);
@@ -138,14 +135,14 @@ describe('an https deployment behind the router', function () {
     // Without the router's X-Forwarded-Proto the proxy sees plain http and cannot mark cookies
     // Secure; a browser drops the prefixed cookies and the sign-in cannot go on.
     const direct = new Browser();
-    const consent = await direct.open(authorizeUrl('x', 'v'.repeat(43)).replace(stack.baseUrl, stack.hop!.listenOrigin), atClient);
+    const consent = await direct.open(authorize('x', 'v'.repeat(43)).replace(stack.baseUrl, stack.hop!.listenOrigin), atClient);
     assert.equal(consent.status, 400);
     assert.ok(direct.refusedCookies.some(({ reason }) => /without Secure/.test(reason)), JSON.stringify(direct.refusedCookies));
   });
 
   it('serves the sign-in pages with security headers: CSP, no framing, HSTS, nosniff, no referrer, no caching', async () => {
     const browser = new Browser({ hop: stack.hop! });
-    const consent = await browser.open(authorizeUrl('h', 'v'.repeat(43)), atClient);
+    const consent = await browser.open(authorize('h', 'v'.repeat(43)), atClient);
     assert.equal(consent.status, 200);
     const csp = consent.headers.get('content-security-policy') ?? '';
     assert.match(csp, /default-src 'self'/);

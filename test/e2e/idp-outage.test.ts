@@ -4,7 +4,7 @@
 // starts (a restart or deploy during an outage): the proxy starts anyway, and loads the IdP's
 // metadata by itself once it answers; only a configuration error stops it.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -15,6 +15,7 @@ import { startStack, type Stack, type StackOptions } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
 import { until } from '../helpers/wait.js';
 import { privateJwks } from '../helpers/keys.js';
+import { authorizeUrl, codeChallenge } from '../helpers/authorize.js';
 
 const REDIRECT = 'http://127.0.0.1:45692/cb';
 const atClient = (u: URL) => u.href.startsWith(REDIRECT);
@@ -36,17 +37,15 @@ describe('identity provider outage during sign-in', function () {
       body: JSON.stringify({ client_name: 'Outage Test', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }),
     });
     const { client_id } = (await response.json()) as { client_id: string };
-    const url = new URL(`${stack.baseUrl}/auth`);
-    url.search = new URLSearchParams({
+    const url = authorizeUrl(stack.baseUrl, {
       client_id,
-      response_type: 'code',
       redirect_uri: REDIRECT,
       state: 'st',
-      code_challenge: createHash('sha256').update(randomBytes(32)).digest('base64url'),
+      code_challenge: codeChallenge(randomBytes(32).toString('base64url')),
       code_challenge_method: 'S256',
-    }).toString();
+    });
     const browser = new Browser();
-    const consent = await browser.open(url.href, atClient);
+    const consent = await browser.open(url, atClient);
     assert.equal(consent.status, 200);
     return { stack, browser, consent };
   }

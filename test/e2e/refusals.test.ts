@@ -1,16 +1,16 @@
 // What the proxy refuses, on the real stack: bad bearer tokens, PKCE-less and mismatched
 // authorization requests, code replay, CSRF and replayed upstream callbacks, cancel.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Browser, type Page } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
+import { authorizeUrl, codeChallenge } from '../helpers/authorize.js';
 
 const REDIRECT = 'http://127.0.0.1:45678/cb';
 const atClient = (u: URL) => u.href.startsWith(REDIRECT);
 const verifier = () => randomBytes(32).toString('base64url');
-const challengeOf = (v: string) => createHash('sha256').update(v).digest('base64url');
 
 describe('refusals on the real stack', function () {
   this.timeout(60_000);
@@ -25,23 +25,13 @@ describe('refusals on the real stack', function () {
     });
   }
 
-  function authorizeUrl(params: Record<string, string>): string {
-    const url = new URL(`${stack.baseUrl}/auth`);
-    url.search = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid offline_access',
-      resource: stack.mcpUrl,
-      ...params,
-    }).toString();
-    return url.href;
-  }
+  const authorize = (params: Record<string, string>): string =>
+    authorizeUrl(stack.baseUrl, { client_id: clientId, redirect_uri: REDIRECT, scope: 'openid offline_access', resource: stack.mcpUrl, ...params });
 
   /** Runs confirm + upstream login; returns the browser, the pages, and the client callback URL. */
   async function signIn(params: Record<string, string>) {
     const browser = new Browser();
-    const consent = await browser.open(authorizeUrl(params), atClient);
+    const consent = await browser.open(authorize(params), atClient);
     const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
     const idpCallbacks: string[] = [];
     const done = await browser.submit(login, {
@@ -79,7 +69,7 @@ describe('refusals on the real stack', function () {
    * to the client's redirect URI by itself (RFC 9700 4.11.2); returns the page's link back.
    */
   async function refusedAtAuthorize(params: Record<string, string>): Promise<URL> {
-    const page = await new Browser().open(authorizeUrl(params), (u) => u.origin !== stack.baseUrl);
+    const page = await new Browser().open(authorize(params), (u) => u.origin !== stack.baseUrl);
     assert.equal(page.redirectedTo, undefined, `redirected by itself to ${page.redirectedTo}`);
     assert.equal(page.status, 400);
     assert.match(page.html, /request was refused/);
@@ -100,7 +90,7 @@ describe('refusals on the real stack', function () {
 
   async function validToken(): Promise<string> {
     const v = verifier();
-    const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+    const { callback } = await signIn({ code_challenge: codeChallenge(v), code_challenge_method: 'S256' });
     const response = await exchange(callback.searchParams.get('code')!, v);
     assert.equal(response.status, 200);
     return ((await response.json()) as { access_token: string }).access_token;
@@ -219,7 +209,7 @@ describe('refusals on the real stack', function () {
 
     it('never redirects to an unregistered redirect_uri', async () => {
       const page = await new Browser().open(
-        authorizeUrl({ redirect_uri: 'https://evil.example.com/cb', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }),
+        authorize({ redirect_uri: 'https://evil.example.com/cb', code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }),
         (u) => u.hostname === 'evil.example.com',
       );
       assert.equal(page.redirectedTo, undefined);
@@ -230,7 +220,7 @@ describe('refusals on the real stack', function () {
     for (const variant of ['/mcp/', '', '/']) {
       it(`accepts the resource as <BASE_URL>${variant} and binds the token to /mcp`, async () => {
         const v = verifier();
-        const { callback } = await signIn({ resource: `${stack.baseUrl}${variant}`, code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+        const { callback } = await signIn({ resource: `${stack.baseUrl}${variant}`, code_challenge: codeChallenge(v), code_challenge_method: 'S256' });
         const response = await exchange(callback.searchParams.get('code')!, v);
         assert.equal(response.status, 200);
         const { access_token } = (await response.json()) as { access_token: string };
@@ -239,13 +229,13 @@ describe('refusals on the real stack', function () {
     }
 
     it('refuses a token for another resource', async () => {
-      const target = await refusedAtAuthorize({ resource: 'https://other.example.com/mcp', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' });
+      const target = await refusedAtAuthorize({ resource: 'https://other.example.com/mcp', code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' });
       assert.equal(target.searchParams.get('error'), 'invalid_target');
     });
 
     it('rejects a reused code with invalid_grant and a wrong verifier', async () => {
       const v = verifier();
-      const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256', state: 'abc' });
+      const { callback } = await signIn({ code_challenge: codeChallenge(v), code_challenge_method: 'S256', state: 'abc' });
       assert.equal(callback.searchParams.get('state'), 'abc');
       const code = callback.searchParams.get('code')!;
       const first = await exchange(code, verifier());
@@ -257,7 +247,7 @@ describe('refusals on the real stack', function () {
 
     it('rejects the second exchange of a code and revokes the tokens the first one issued', async () => {
       const v = verifier();
-      const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+      const { callback } = await signIn({ code_challenge: codeChallenge(v), code_challenge_method: 'S256' });
       const code = callback.searchParams.get('code')!;
       const first = await exchange(code, v);
       assert.equal(first.status, 200);
@@ -280,7 +270,7 @@ describe('refusals on the real stack', function () {
 
     it('refuses a PKCE downgrade at the token endpoint: no verifier, or the challenge sent as a plain verifier', async () => {
       const v = verifier();
-      const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+      const { callback } = await signIn({ code_challenge: codeChallenge(v), code_challenge_method: 'S256' });
       const code = callback.searchParams.get('code')!;
       const withoutVerifier = await fetch(`${stack.baseUrl}/token`, {
         method: 'POST',
@@ -289,13 +279,13 @@ describe('refusals on the real stack', function () {
       });
       assert.equal(withoutVerifier.status, 400);
       assert.match(((await withoutVerifier.json()) as { error: string }).error, /invalid_grant|invalid_request/);
-      const plain = await exchange(code, challengeOf(v));
+      const plain = await exchange(code, codeChallenge(v));
       assert.equal(plain.status, 400);
       assert.equal(((await plain.json()) as { error: string }).error, 'invalid_grant');
     });
 
     it('issues no code for a challenge without a method (it would mean plain)', async () => {
-      const target = await refusedAtAuthorize({ code_challenge: challengeOf(verifier()) });
+      const target = await refusedAtAuthorize({ code_challenge: codeChallenge(verifier()) });
       assert.equal(target.searchParams.get('error'), 'invalid_request');
     });
 
@@ -304,7 +294,7 @@ describe('refusals on the real stack', function () {
       assert.equal(registered.status, 400);
       assert.match(((await registered.json()) as { error: string }).error, /invalid_redirect_uri|invalid_client_metadata/);
       const page = await new Browser().open(
-        authorizeUrl({ redirect_uri: `${REDIRECT}#frag`, code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }),
+        authorize({ redirect_uri: `${REDIRECT}#frag`, code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }),
         (u) => u.port === '45678',
       );
       assert.equal(page.redirectedTo, undefined);
@@ -314,7 +304,7 @@ describe('refusals on the real stack', function () {
 
     it('refuses a token request for another resource', async () => {
       const v = verifier();
-      const { callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+      const { callback } = await signIn({ code_challenge: codeChallenge(v), code_challenge_method: 'S256' });
       const response = await fetch(`${stack.baseUrl}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -333,7 +323,7 @@ describe('refusals on the real stack', function () {
 
     it('returns access_denied to the client when the user cancels', async () => {
       const browser = new Browser();
-      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256', state: 's1' }), atClient);
+      const consent = await browser.open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256', state: 's1' }), atClient);
       const cancelled = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'cancel' }, stopAt: atClient });
       const target = new URL(cancelled.redirectedTo!);
       assert.equal(target.searchParams.get('error'), 'access_denied');
@@ -343,7 +333,7 @@ describe('refusals on the real stack', function () {
 
     it('refuses the confirm form with a wrong or reused CSRF token', async () => {
       const browser = new Browser();
-      const consent: Page = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const consent: Page = await browser.open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }), atClient);
       const forged = await browser.submit(consent, { actionIncludes: '/confirm', fields: { csrf: 'forged' }, button: { name: 'action', value: 'confirm' } });
       assert.equal(forged.status, 403);
       // The token was single-use: the genuine one no longer works either.
@@ -354,7 +344,7 @@ describe('refusals on the real stack', function () {
     it('creates the upstream state only on confirmation, for 10 minutes, and refuses a replayed confirm form', async () => {
       const browser = new Browser();
       const statesAtStart = await countKeys('upstream-state:');
-      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const consent = await browser.open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }), atClient);
       assert.equal(await countKeys('upstream-state:'), statesAtStart, 'no upstream state for an unconfirmed page');
       const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
       assert.match(login.html, /name="username"/);
@@ -373,7 +363,7 @@ describe('refusals on the real stack', function () {
     });
 
     it('refuses the confirm form from a browser without the interaction cookie', async () => {
-      const consent = await new Browser().open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const consent = await new Browser().open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }), atClient);
       const other = await new Browser().submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' } });
       assert.equal(other.status, 400);
       assert.match(other.html, /expired|not found/i);
@@ -381,7 +371,7 @@ describe('refusals on the real stack', function () {
 
     it('refuses a replayed upstream callback', async () => {
       const v = verifier();
-      const { browser, idpCallbacks, callback } = await signIn({ code_challenge: challengeOf(v), code_challenge_method: 'S256' });
+      const { browser, idpCallbacks, callback } = await signIn({ code_challenge: codeChallenge(v), code_challenge_method: 'S256' });
       assert.ok(callback.searchParams.get('code'));
       assert.equal(idpCallbacks.length, 1);
       const replay = await browser.open(idpCallbacks[0]!, atClient);
@@ -404,7 +394,7 @@ describe('refusals on the real stack', function () {
       `${stack.baseUrl}/auth?${new URLSearchParams({ client_id: evilClient, response_type: 'code', redirect_uri: EVIL, ...params })}`;
 
     it('an error at /auth for anyone\'s registered client is shown, not redirected (RFC 9700 4.11.2)', async () => {
-      for (const params of [{} as Record<string, string>, { prompt: 'none', code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }, { scope: 'openid', resource: 'https://x.example/' }]) {
+      for (const params of [{} as Record<string, string>, { prompt: 'none', code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }, { scope: 'openid', resource: 'https://x.example/' }]) {
         const page = await new Browser().open(evilAuthorize(params), leavesSite);
         assert.equal(page.redirectedTo, undefined, JSON.stringify(params));
         assert.equal(page.status, 400);
@@ -443,7 +433,7 @@ describe('refusals on the real stack', function () {
 
     it('sends the IdP callback only to its own interaction on this site', async () => {
       const browser = new Browser();
-      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const consent = await browser.open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }), atClient);
       const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
       const atCallback = (u: URL) => u.pathname === '/interaction/identity/callback';
       const back = await browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password }, stopAt: atCallback });
@@ -464,7 +454,7 @@ describe('refusals on the real stack', function () {
   describe('upstream callback', () => {
     /** Confirms and signs in at the IdP; stops at the IdP's redirect to our fixed callback. */
     async function atCallback(browser: Browser): Promise<URL> {
-      const consent = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256', state: 'cs' }), atClient);
+      const consent = await browser.open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256', state: 'cs' }), atClient);
       const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
       const back = await browser.submit(login, {
         fields: { username: TEST_USER.username, password: TEST_USER.password },
@@ -489,7 +479,7 @@ describe('refusals on the real stack', function () {
       const browser = new Browser();
       const first = await atCallback(browser);
       // A second sign-in in the same browser, up to its confirm page: its own interaction.
-      const second = await browser.open(authorizeUrl({ code_challenge: challengeOf(verifier()), code_challenge_method: 'S256' }), atClient);
+      const second = await browser.open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }), atClient);
       const uid = /action="\/interaction\/([^/]+)\/confirm"/.exec(second.html)![1]!;
       const crossed = await browser.open(`${stack.baseUrl}/interaction/${uid}/identity${first.search}`, atClient);
       assert.equal(crossed.redirectedTo, undefined);

@@ -3,11 +3,12 @@
 // refusing to refresh, a user leaving the allowed groups, rate limits. In process, with the
 // Prometheus endpoint public (no MCP_AUTH_PROXY_METRICS_TOKEN).
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Browser } from '../helpers/browser.js';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
+import { authorizeUrl, codeChallenge } from '../helpers/authorize.js';
 
 const REDIRECT = 'http://127.0.0.1:45681/cb';
 const atClient = (u: URL) => u.href.startsWith(REDIRECT);
@@ -68,16 +69,14 @@ describe('telemetry: metrics and audit lines', function () {
   /** Authorization code flow through the browser; the page where it stopped, and the code if any. */
   async function authorize(browser: Browser, action: 'confirm' | 'cancel' = 'confirm') {
     const verifier = randomBytes(32).toString('base64url');
-    const url = new URL(`${stack.baseUrl}/auth`);
-    url.search = new URLSearchParams({
+    const url = authorizeUrl(stack.baseUrl, {
       client_id: clientId,
-      response_type: 'code',
       redirect_uri: REDIRECT,
       scope: 'openid offline_access',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge: codeChallenge(verifier),
       code_challenge_method: 'S256',
-    }).toString();
-    let page = await browser.open(url.href, atClient);
+    });
+    let page = await browser.open(url, atClient);
     if (!page.redirectedTo && page.html.includes('/confirm')) {
       page = await browser.submit(page, { actionIncludes: '/confirm', button: { name: 'action', value: action }, stopAt: atClient });
     }
