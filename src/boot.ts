@@ -26,7 +26,7 @@ import { AuditLog } from './telemetry/audit.js';
 import { ProxyMetrics } from './telemetry/metrics.js';
 import { observeProvider } from './telemetry/provider-events.js';
 import { NO_TELEMETRY, type Telemetry } from './telemetry/telemetry.js';
-import { createViews } from './views.js';
+import { createPages } from './pages/render.js';
 import { startDemoIdentityProvider } from './demo/start.js';
 import type { DevIdp } from './demo/identity-provider.js';
 
@@ -51,11 +51,24 @@ export interface RunningProxy {
   stop(options?: StopOptions): Promise<DrainResult>;
 }
 
-async function openStore(config: Config, logger: Logger): Promise<KeyValueStore> {
-  if (!config.redis.url) {
-    logger.warn('no MCP_AUTH_PROXY_REDIS_URL: using the in-memory store (local use only; state is lost on restart)');
-    return new MemoryStore();
+/** Listens on PORT; a port that cannot be had is named, with what to do. */
+async function listen(server: Server, config: Config): Promise<void> {
+  server.listen(config.port, config.listenHost);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = `${config.listenHost ?? 'every interface'} port ${config.port}`;
+    if (code === 'EADDRINUSE') throw new Error(`PORT: ${config.port} is already in use (${where}); stop what listens there or choose another PORT`);
+    if (code === 'EACCES') throw new Error(`PORT: ${config.port} needs privileges this process lacks (${where}); choose a PORT above 1023`);
+    if (code === 'EADDRNOTAVAIL') throw new Error(`MCP_AUTH_PROXY_LISTEN_HOST: ${config.listenHost} is not an address of this machine`);
+    throw err;
   }
+}
+
+async function openStore(config: Config, logger: Logger): Promise<KeyValueStore> {
+  // Without Redis: the in-memory store (main.ts has warned about it, as `config` does).
+  if (!config.redis.url) return new MemoryStore();
   return connectRedis({ ...config.redis, url: config.redis.url }, (err) => logger.warn({ message: err.message }, 'Redis connection error'));
 }
 
@@ -64,9 +77,6 @@ async function openStore(config: Config, logger: Logger): Promise<KeyValueStore>
  * `telemetry` is started (and stopped) by the caller, before the app's modules are imported.
  */
 export async function startProxy(config: Config, logger: Logger, signal?: AbortSignal, telemetry: Telemetry = NO_TELEMETRY): Promise<RunningProxy> {
-  if (config.provider.jwksGenerated) {
-    logger.warn('no OIDC_PROVIDER_JWKS: generated a signing key for this process only (tokens do not survive a restart)');
-  }
   const store = await openStore(config, logger);
   let child: McpServerSupervisor | undefined;
   let demoIdp: DevIdp | undefined;
@@ -93,11 +103,18 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     const metrics = new ProxyMetrics(telemetry.meter);
     const audit = new AuditLog(logger);
     const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger, onGrantEnd, { metrics, audit });
-    const render = createViews(config);
-    const renderPage = async (ctx: PageContext, view: string, data: Record<string, unknown>) => {
+    // An operator's template that fails is logged once per file and error; ours stands in.
+    const templateFailures = new Set<string>();
+    const render = createPages(config, (file, err) => {
+      const key = `${file}\0${err.message}`;
+      if (templateFailures.has(key)) return;
+      templateFailures.add(key);
+      logger.error({ file, message: err.message.split('\n').at(-1) }, 'OIDC_PROVIDER_VIEWS_PATH: a template failed; the built-in one was used instead');
+    });
+    const renderPage = async (ctx: PageContext, view: string, data: { title: string } & Record<string, unknown>) => {
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
-      ctx.body = (await render(view, data)).html;
+      ctx.body = await render(view, data);
     };
 
     const provider = new Provider(
@@ -108,13 +125,12 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
         store,
         accounts,
         async renderError(ctx: KoaContextWithOIDC, out) {
-          const { html } = await render('error', {
-            heading: 'Sign-in could not continue',
+          ctx.type = 'html';
+          ctx.body = await render('error', {
+            title: 'Sign-in could not continue',
             message: out.error_description ?? 'The request was not valid.',
             code: out.error,
           });
-          ctx.type = 'html';
-          ctx.body = html;
         },
         renderPage,
       }),
@@ -166,8 +182,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
     server.keepAliveTimeout = 65_000;
-    server.listen(config.port, config.listenHost);
-    await once(server, 'listening');
+    await listen(server, config);
     logger.info({ url: `${config.baseUrl}${config.mcp.mountPath}` }, 'MCP auth proxy listening');
 
     const mcpServer = child;

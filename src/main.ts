@@ -1,5 +1,6 @@
 // Process entry: configuration → telemetry → storage, IdP, provider, MCP server → listen → signals.
-import { ConfigError, loadConfig, readEnvironment, type Config } from './config/index.js';
+import { ConfigError, loadConfig, readEnvironment, type Config, type Environment } from './config/index.js';
+import { environmentWarnings } from './config/warnings.js';
 import type { RunningProxy } from './boot.js';
 import { createLogger } from './logging.js';
 import { demoBanner } from './demo/banner.js';
@@ -13,14 +14,18 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let config: Config;
+  let environment: Environment;
   try {
-    config = loadConfig(readEnvironment(env));
+    environment = readEnvironment(env);
+    config = loadConfig(environment);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }
   const logger = createLogger(config);
+  // What `mcp-auth-proxy config` would warn about: on Heroku nobody runs it, so say it here.
+  for (const warning of [...environmentWarnings(environment, { demo: config.demo }), ...config.warnings]) logger.warn(warning);
   // OpenTelemetry first: its instrumentations patch http, express and ioredis as the app imports them.
   const telemetry = await startTelemetry(config, logger);
   const { startProxy } = await import('./boot.js');
@@ -40,7 +45,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       logger.flush();
       process.exit(0);
     }
-    logger.fatal({ message: (err as Error).message }, 'startup failed');
+    // One line, on stderr: the release log and `heroku logs` show it; the logger would repeat it.
     process.stderr.write(`Startup failed: ${(err as Error).message}\n`);
     logger.flush();
     process.exit(1);

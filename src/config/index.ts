@@ -7,6 +7,8 @@ import { SETTINGS, type Setting, type SettingName, type SettingValues } from './
 import { port as parsePort, type ServerMetadata } from './parsers.js';
 import { demoEnvironment } from '../demo/defaults.js';
 import type { AccessPolicy } from '../identity/access-policy.js';
+import { isLoopbackHost } from '../http/loopback.js';
+import { checkViewOverrides } from '../pages/view-check.js';
 
 export { SETTINGS } from './settings.js';
 
@@ -69,6 +71,11 @@ export interface Config {
     tokenCacheTtlMs: number;
     /** Identity headers for the MCP server; `send: false` only strips inbound copies. */
     identityHeaders: { send: boolean; userId: string; userEmail: string; clientId: string };
+    /**
+     * X-Authorization-Scope: `upstream` (Heroku's: the upstream token's scope, else `identityScope`,
+     * which is IDENTITY_SCOPE), `proxy` (our token's scope) or `none`.
+     */
+    scopeHeader: { source: 'upstream' | 'proxy' | 'none'; identityScope: string };
     upstreamRefreshSkewSeconds: number;
     /** Browser origins allowed at /mcp besides our own and loopback; `*` for any. */
     allowedOrigins: string[];
@@ -76,6 +83,8 @@ export interface Config {
   };
   redis: {
     url: string | undefined;
+    /** The variable the URL came from (MCP_AUTH_PROXY_REDIS_URL, or its alias REDIS_URL), for messages. */
+    urlVariable: string;
     prefix: string;
     tlsVerify: boolean;
     /** PEM certificates trusted for rediss:// (unset: the system's CAs). */
@@ -107,6 +116,7 @@ export interface Config {
     callbackUrl: string;
     access: AccessPolicy;
   };
+  /** As Heroku's proxy brands its pages (lib/branding-config.js), plus BRANDING_FAVICON for any IdP. */
   branding: { title: string; favicon: string | undefined; heroku: boolean };
   rateLimit: {
     max: number;
@@ -120,6 +130,8 @@ export interface Config {
   drainTimeoutMs: number;
   telemetry: TelemetryConfig;
   logLevel: string;
+  /** What is allowed but worth telling the operator, found while loading (startup logs each). */
+  warnings: string[];
 }
 
 /**
@@ -174,7 +186,10 @@ export function readEnvironment(env: Environment, envFile = '.env'): Environment
   return { ...readEnvFile(envFile), ...env };
 }
 
-function readSettings(env: Environment, problems: string[]): SettingValues {
+/** The variable each set value was read from (an alias such as REDIS_URL, or the name itself). */
+type SettingSources = Partial<Record<SettingName, string>>;
+
+function readSettings(env: Environment, problems: string[], sources: SettingSources): SettingValues {
   const values: Partial<Record<SettingName, unknown>> = {};
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const spec = SETTINGS[name];
@@ -182,6 +197,7 @@ function readSettings(env: Environment, problems: string[]): SettingValues {
     const from = names.find((n) => env[n] !== undefined && env[n] !== '');
     const raw = from ? env[from] : 'default' in spec ? spec.default : undefined;
     if (raw === undefined) continue;
+    if (from) sources[name] = from;
     try {
       values[name] = spec.parse(raw);
     } catch (err) {
@@ -229,7 +245,8 @@ export function loadConfig(given: Environment): Config {
   const production = given.NODE_ENV === 'production';
   const demo = !production && !DEPLOYMENT_SETTINGS.some((name) => isSet(given, name));
   const env = demo ? withDemoDefaults(given, problems) : given;
-  const v = readSettings(env, problems);
+  const sources: SettingSources = {};
+  const v = readSettings(env, problems, sources);
   const missing: string[] = [];
   const require = <K extends SettingName>(name: K, why = 'is required'): NonNullable<SettingValues[K]> | undefined => {
     if (v[name] === undefined && !problems.some((p) => p.startsWith(`${name}:`))) {
@@ -247,6 +264,12 @@ export function loadConfig(given: Environment): Config {
   const serverUrl = require('MCP_SERVER_URL', 'is required: where the MCP server listens, e.g. http://localhost:3000/mcp');
   if (serverUrl && serverUrl.pathname.replace(/\/+$/, '') === '') {
     problems.push('MCP_SERVER_URL: must have a path (e.g. /mcp): it is also the public mount of the MCP endpoint');
+  }
+  if (serverUrl && v.PORT !== undefined && pointsAtOwnPort(serverUrl, v.PORT, v.MCP_AUTH_PROXY_LISTEN_HOST)) {
+    problems.push(
+      `MCP_SERVER_URL: ${serverUrl.host} is this proxy's own PORT (${v.PORT}); the MCP server must listen on another port, ` +
+        'e.g. MCP_SERVER_URL=http://localhost:3000/mcp with {"PORT":3000} in MCP_SERVER_RUN_ENV_JSON',
+    );
   }
   const identityUrl = require('IDENTITY_SERVER_URL');
   const clientId = require('IDENTITY_CLIENT_ID');
@@ -269,6 +292,9 @@ export function loadConfig(given: Environment): Config {
     );
   }
   const telemetry = telemetryConfig(env, v, problems, serverUrl);
+  const branding = brandingOf(identityUrl ?? new URL('https://identity.invalid'), v.BRANDING_TITLE!, v.BRANDING_FAVICON);
+  const views = v.OIDC_PROVIDER_VIEWS_PATH ? checkViewOverrides(v.OIDC_PROVIDER_VIEWS_PATH, branding) : { problems: [], warnings: [] };
+  problems.push(...views.problems);
   if (problems.length > 0 || !telemetry || !baseUrl || !serverUrl || !identityUrl || !clientId) {
     throw new ConfigError(problems, demoHint(production, missing));
   }
@@ -313,12 +339,14 @@ export function loadConfig(given: Environment): Config {
         userEmail: v.MCP_AUTH_PROXY_USER_EMAIL_HEADER!,
         clientId: v.MCP_AUTH_PROXY_CLIENT_ID_HEADER!,
       },
+      scopeHeader: { source: v.MCP_AUTH_PROXY_SCOPE_HEADER!, identityScope: v.IDENTITY_SCOPE!.join(' ') },
       upstreamRefreshSkewSeconds: v.MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS!,
       allowedOrigins: v.MCP_AUTH_PROXY_ALLOWED_ORIGINS ?? [],
       child,
     },
     redis: {
       url: v.MCP_AUTH_PROXY_REDIS_URL?.href,
+      urlVariable: sources.MCP_AUTH_PROXY_REDIS_URL ?? 'MCP_AUTH_PROXY_REDIS_URL',
       prefix: v.MCP_AUTH_PROXY_REDIS_PREFIX!,
       tlsVerify: v.MCP_AUTH_PROXY_REDIS_TLS_VERIFY!,
       tlsCa: v.MCP_AUTH_PROXY_REDIS_TLS_CA,
@@ -358,11 +386,7 @@ export function loadConfig(given: Environment): Config {
         groupsClaim: v.IDENTITY_GROUPS_CLAIM!,
       },
     },
-    branding: {
-      heroku: /(^|\.)heroku\.com$/.test(identityUrl.hostname),
-      title: v.BRANDING_TITLE ?? (/(^|\.)heroku\.com$/.test(identityUrl.hostname) ? 'Heroku MCP' : 'MCP Server'),
-      favicon: v.BRANDING_FAVICON?.href,
-    },
+    branding,
     rateLimit: {
       max: v.MAX_REQUESTS!,
       windowMs: v.MAX_REQUESTS_WINDOW!,
@@ -373,7 +397,29 @@ export function loadConfig(given: Environment): Config {
     drainTimeoutMs: v.MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS!,
     telemetry,
     logLevel: v.LOG_LEVEL!,
+    warnings: views.warnings,
   };
+}
+
+// Heroku Identity in production (heroku.com) and staging (herokudev.com), as Heroku's proxy tells them.
+const HEROKU_IDENTITY_HOST = /(^|\.)heroku(dev)?\.com$/i;
+const HEROKU_FAVICON = 'https://www.herokucdn.com/favicon.ico';
+
+/** Heroku's defaults: its title (with ` | Heroku` for Heroku Identity) and favicon; an explicit favicon wins. */
+function brandingOf(identityUrl: URL, title: string, favicon: URL | undefined): Config['branding'] {
+  const heroku = HEROKU_IDENTITY_HOST.test(identityUrl.hostname);
+  return {
+    heroku,
+    title: heroku ? `${title} | Heroku` : title,
+    favicon: favicon?.href ?? (heroku ? HEROKU_FAVICON : undefined),
+  };
+}
+
+/** Whether a URL names this machine on the proxy's own port (where the MCP server cannot also listen). */
+function pointsAtOwnPort(url: URL, port: number, listenHost: string | undefined): boolean {
+  const urlPort = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const local = isLoopbackHost(url.hostname) || url.hostname === '0.0.0.0' || url.hostname === '[::]' || url.hostname === listenHost;
+  return urlPort === port && local;
 }
 
 function demoHint(production: boolean, missing: string[]): string | undefined {

@@ -137,11 +137,18 @@ export function urlPath(raw: string): string {
   return raw;
 }
 
+/**
+ * OAuth scopes, separated by spaces or commas (Heroku's documents accept both), in order and
+ * without duplicates. A token that cannot be a scope (RFC 6749 §3.3) is refused, naming it.
+ */
 export function scopeList(raw: string): string[] {
-  const scopes = raw.split(/\s+/).filter(Boolean);
+  const scopes = raw.split(/[\s,]+/).filter(Boolean);
   if (scopes.length === 0) throw new Error('must list at least one scope');
   const bad = scopes.find((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s));
-  if (bad) throw new Error(`contains an invalid scope token "${bad}"`);
+  if (bad !== undefined) {
+    const quoted = /^["']|["']$/.test(bad) ? ' (remove the quotes around the value)' : '';
+    throw new Error(`contains an invalid scope token "${bad}"${quoted}`);
+  }
   return [...new Set(scopes)];
 }
 
@@ -164,15 +171,24 @@ export function stringArrayJson(raw: string): string[] {
   return value;
 }
 
-export function stringMapJson(raw: string): Record<string, string> {
+/**
+ * A JSON object of environment variables. JSON numbers and booleans become their text, as in any
+ * environment (Heroku's documents give `{"PORT":3000}`); objects, arrays and null are refused.
+ */
+export function envMapJson(raw: string): Record<string, string> {
   const value = json(raw);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error('must be a JSON object of strings, e.g. {"API_URL": "https://api.example.com"}');
+    throw new Error('must be a JSON object of variables, e.g. {"PORT": 3000, "API_URL": "https://api.example.com"}');
   }
+  const env: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) {
-    if (typeof v !== 'string') throw new Error(`must map names to strings; "${key}" is a ${typeof v}`);
+    // The only names an environment cannot hold.
+    if (key === '' || /[=\0]/.test(key)) throw new Error(`"${key}" cannot be an environment variable name`);
+    if (typeof v === 'string') env[key] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') env[key] = String(v);
+    else throw new Error(`"${key}" must be a string, number or boolean, not ${v === null ? 'null' : Array.isArray(v) ? 'an array' : 'an object'}`);
   }
-  return value as Record<string, string>;
+  return env;
 }
 
 export function existingDirectory(raw: string): string {

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Environment } from './index.js';
 import { privateJwks, redisUrl } from './parsers.js';
 import { SETTINGS, type SettingName } from './settings.js';
 import { describeKey } from '../provider/signing-keys.js';
+import { environmentWarnings } from './warnings.js';
 
 export type SettingSource = 'environment' | '.env' | 'default' | 'derived' | 'unset';
 
@@ -36,11 +37,7 @@ const WHEN_UNSET: Partial<Record<SettingName, { source: SettingSource; value: st
   MCP_SERVER_RUN_COMMAND: { source: 'unset', value: 'the MCP server runs elsewhere' },
   MCP_SERVER_RUN_DIR: { source: 'unset', value: 'the current directory' },
   MCP_AUTH_PROXY_LISTEN_HOST: { source: 'unset', value: 'every interface' },
-  BRANDING_TITLE: { source: 'derived', value: '"Heroku MCP" for a Heroku IdP, else "MCP Server"' },
 };
-
-// Variables with these prefixes are ours: an unknown one is most likely a typo.
-const OUR_PREFIXES = ['MCP_AUTH_PROXY_', 'OIDC_PROVIDER_', 'IDENTITY_'];
 
 const HIDDEN = '(set, hidden)';
 
@@ -106,42 +103,19 @@ export function reportConfiguration(env: Environment, fileEnv: Environment): Con
 
   let problems: string[] = [];
   const notes: string[] = [];
+  let demo = false;
   try {
     const config = loadConfig(merged);
+    demo = config.demo;
     if (config.demo) {
       notes.push('nothing is configured: `mcp-auth-proxy start` (npm start) runs the local demo; configure it for real from .env-template');
     }
+    notes.push(...config.warnings);
     const title = settings.find((s) => s.name === 'BRANDING_TITLE');
-    if (title?.source === 'derived') title.value = `${config.branding.title} (${config.branding.heroku ? 'a Heroku IdP' : 'the IdP is not Heroku'})`;
+    if (title && config.branding.heroku) title.value = `${config.branding.title} (Heroku Identity)`;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems = err.problems;
   }
-  return { settings, problems, warnings: [...notes, ...warnings(merged)] };
-}
-
-function warnings(env: Environment): string[] {
-  const found: string[] = [];
-  const known = new Set<string>(
-    (Object.keys(SETTINGS) as SettingName[]).flatMap((name) => {
-      const spec = SETTINGS[name];
-      return [name, ...('aliases' in spec && spec.aliases ? spec.aliases : [])];
-    }),
-  );
-  for (const name of Object.keys(env).sort()) {
-    if (present(env, name) && !known.has(name) && OUR_PREFIXES.some((p) => name.startsWith(p))) {
-      found.push(`${name}: not a setting of this proxy (misspelt?); it is ignored`);
-    }
-  }
-  const production = env.NODE_ENV === 'production';
-  if (!production && !present(env, 'MCP_AUTH_PROXY_REDIS_URL') && !present(env, 'REDIS_URL')) {
-    found.push('MCP_AUTH_PROXY_REDIS_URL: not set; the in-memory store loses everything on restart and is not shared between instances');
-  }
-  if (!production && !present(env, 'OIDC_PROVIDER_JWKS')) {
-    found.push('OIDC_PROVIDER_JWKS: not set; a key generated per process signs, so sign-ins do not survive a restart (`mcp-auth-proxy jwks` makes one)');
-  }
-  if (production && /^(true|1|yes)$/i.test(env.LOCAL_INSECURE ?? '')) {
-    found.push('LOCAL_INSECURE: true with NODE_ENV=production; plain http is meant for local use only');
-  }
-  return found;
+  return { settings, problems, warnings: [...notes, ...environmentWarnings(merged, { demo })] };
 }

@@ -64,10 +64,10 @@ export const SETTINGS = {
   }),
   MCP_SERVER_RUN_ENV_JSON: setting({
     description:
-      'JSON object of extra environment variables for the MCP server process. The proxy\'s own secrets are never inherited; pass what the server needs here.',
+      'JSON object of extra environment variables for the MCP server process, e.g. `{"PORT":3000,"BACKEND_API_URL":"https://api.example.com"}` (numbers and booleans become text). The proxy\'s own secrets are never inherited; pass what the server needs here.',
     default: '{}',
     deployment: true,
-    parse: parse.stringMapJson,
+    parse: parse.envMapJson,
   }),
   MCP_SERVER_READY_TIMEOUT_MS: setting({
     description: 'How long the MCP server process may take to accept connections on MCP_SERVER_URL\'s port.',
@@ -111,6 +111,12 @@ export const SETTINGS = {
       '`false` stops sending the user id, email and client id headers to the MCP server (inbound copies are stripped either way).',
     default: 'true',
     parse: parse.bool,
+  }),
+  MCP_AUTH_PROXY_SCOPE_HEADER: setting({
+    description:
+      'What `X-Authorization-Scope` tells the MCP server: `upstream` (as Heroku\'s proxy: the scope of the user\'s upstream access token, from the IdP\'s token response, else IDENTITY_SCOPE), `proxy` (the scope of the client\'s token at this proxy) or `none` (not sent).',
+    default: 'upstream',
+    parse: parse.oneOf(['upstream', 'proxy', 'none'] as const),
   }),
   MCP_AUTH_PROXY_USER_ID_HEADER: setting({ description: 'Header carrying the user\'s id (upstream `sub`).', default: 'X-MCP-User-Id', parse: parse.headerName }),
   MCP_AUTH_PROXY_USER_EMAIL_HEADER: setting({ description: 'Header carrying the user\'s email, when known.', default: 'X-MCP-User-Email', parse: parse.headerName }),
@@ -203,7 +209,8 @@ export const SETTINGS = {
     parse: parse.vaultKeys,
   }),
   OIDC_PROVIDER_VIEWS_PATH: setting({
-    description: 'Absolute path of a directory whose `confirm-login.ejs` and `_layout.ejs` replace ours.',
+    description:
+      'Absolute path of a directory whose `confirm-login.ejs` and `_layout.ejs` replace ours (Heroku\'s templates work as they are: docs/views.md). Every template there is rendered once with sample data at startup; one that fails stops the proxy.',
     parse: parse.viewsDirectory,
   }),
   MCP_AUTH_PROXY_CONSENT_TTL: setting({
@@ -246,7 +253,7 @@ export const SETTINGS = {
     parse: parse.text,
   }),
   IDENTITY_SCOPE: setting({
-    description: 'Scopes requested from the identity provider.',
+    description: 'Scopes requested from the identity provider, separated by spaces or commas.',
     default: 'openid profile email offline_access',
     parse: parse.scopeList,
   }),
@@ -275,12 +282,20 @@ export const SETTINGS = {
     parse: parse.urlPath,
   }),
   PROVIDER_SCOPE: setting({
-    description: 'Scopes the proxy grants its own clients.',
+    description: 'Scopes the proxy grants its own clients, separated by spaces or commas.',
     default: 'openid offline_access',
     parse: parse.scopeList,
   }),
-  BRANDING_TITLE: setting({ description: 'Title of the sign-in pages.', parse: parse.text }),
-  BRANDING_FAVICON: setting({ description: 'Favicon URL of the sign-in pages.', parse: parse.httpUrl }),
+  BRANDING_TITLE: setting({
+    description:
+      'Title of the sign-in pages (browser tab and page header), as in Heroku\'s proxy: ` | Heroku` is appended when the identity provider is Heroku Identity.',
+    default: 'Login for Model Context Protocol',
+    parse: parse.text,
+  }),
+  BRANDING_FAVICON: setting({
+    description: 'Favicon URL of the sign-in pages (its origin is allowed in their Content-Security-Policy). Unset: Heroku\'s for a Heroku identity provider, else none.',
+    parse: parse.httpUrl,
+  }),
   MAX_REQUESTS: setting({
     description:
       'Requests allowed per client IP per window on each class of authorization endpoints (authorize and sign-in pages; token and revocation).',

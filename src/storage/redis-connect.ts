@@ -28,7 +28,7 @@ export async function connectRedis(settings: RedisSettings, onConnectionError: (
     ]);
   } catch (err) {
     await store.close();
-    throw new Error(redisStartupError(settings.url, err as RedisConnectError));
+    throw new Error(redisStartupError(settings.url, settings.urlVariable, err as RedisConnectError));
   } finally {
     clearTimeout(timer);
   }
@@ -45,9 +45,9 @@ const TLS_VERIFICATION_CODES = new Set([
 ]);
 
 /** Names the variable and says what to change; the host is shown, never the password. */
-function redisStartupError(url: string, err: RedisConnectError): string {
+function redisStartupError(url: string, variable: string, err: RedisConnectError): string {
   const { protocol, host } = new URL(url);
-  const base = `MCP_AUTH_PROXY_REDIS_URL: cannot connect to Redis at ${host} (${err.message})`;
+  const base = `${variable}: cannot connect to Redis at ${host} (${err.message})`;
   if (err.code && TLS_VERIFICATION_CODES.has(err.code)) {
     return `${base}: its TLS certificate is not trusted; set MCP_AUTH_PROXY_REDIS_TLS_VERIFY=false (Heroku Key-Value Store uses a self-signed certificate) or give its CA in MCP_AUTH_PROXY_REDIS_TLS_CA`;
   }

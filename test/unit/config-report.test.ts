@@ -6,6 +6,7 @@ import { formatReport } from '../../src/commands/config.js';
 import type { Environment } from '../../src/config/index.js';
 import { reportConfiguration, type ConfigReport, type SettingReport } from '../../src/config/report.js';
 import { SETTINGS } from '../../src/config/settings.js';
+import { herokuViewsDir } from '../helpers/heroku-reference.js';
 
 const BASE = {
   BASE_URL: 'https://proxy.example.com',
@@ -58,9 +59,9 @@ describe('config report', () => {
     const vault = setting(report, 'MCP_AUTH_PROXY_VAULT_KEYS');
     assert.deepEqual([vault.value, vault.source], ['derived from OIDC_PROVIDER_JWKS', 'derived']);
     assert.deepEqual([setting(report, 'OIDC_PROVIDER_JWKS').source, setting(report, 'OIDC_PROVIDER_JWKS').value], ['derived', 'generated per process (refused in production)']);
-    assert.deepEqual([setting(report, 'BRANDING_TITLE').value, setting(report, 'BRANDING_TITLE').source], ['MCP Server (the IdP is not Heroku)', 'derived']);
+    assert.deepEqual([setting(report, 'BRANDING_TITLE').value, setting(report, 'BRANDING_TITLE').source], ['Login for Model Context Protocol', 'default']);
     const heroku = reportConfiguration({ ...BASE, IDENTITY_SERVER_URL: 'https://auth.heroku.com' }, {});
-    assert.equal(setting(heroku, 'BRANDING_TITLE').value, 'Heroku MCP (a Heroku IdP)');
+    assert.equal(setting(heroku, 'BRANDING_TITLE').value, 'Login for Model Context Protocol | Heroku (Heroku Identity)');
     assert.deepEqual([setting(report, 'BRANDING_FAVICON').value, setting(report, 'BRANDING_FAVICON').source], [undefined, 'unset']);
     assert.deepEqual(report.problems, []);
 
@@ -172,5 +173,41 @@ describe('config report', () => {
       {},
     );
     assert.deepEqual(production.warnings, ['LOCAL_INSECURE: true with NODE_ENV=production; plain http is meant for local use only']);
+  });
+
+  it("says what to do instead of the Heroku proxy's settings this proxy does not read", () => {
+    const quiet = { REDIS_URL: 'redis://h:1', OIDC_PROVIDER_JWKS: JSON.stringify([jwk('k')]) };
+    const report = reportConfiguration(
+      {
+        ...BASE,
+        ...quiet,
+        IDENTITY_UNIQUE_CALLBACK_PATH: '/interaction/:uid/identity/callback',
+        IDENTITY_REDIRECT_URI: 'https://proxy.example.com/oauth/callback',
+        HONEYCOMB_DEVELOPMENT_API_KEY: 'hc-key',
+        OTEL_SDK_DISABLED: 'false',
+        // The buildpack's own settings are not ours to judge.
+        MCP_PROXY_VERSION: 'v1.2.3',
+        MCP_PROXY_DOWNLOAD_METHOD: 'release',
+      },
+      {},
+    );
+    assert.deepEqual(report.warnings, [
+      'HONEYCOMB_DEVELOPMENT_API_KEY: from Heroku\'s .env.template, ignored here: for Honeycomb set OTEL_EXPORTER_OTLP_ENDPOINT=https://api.honeycomb.io and OTEL_EXPORTER_OTLP_HEADERS=x-honeycomb-team=<key>',
+      'IDENTITY_REDIRECT_URI: ignored: the redirect URI is always BASE_URL + IDENTITY_CALLBACK_PATH, here https://proxy.example.com/interaction/identity/callback; register that one at the identity provider',
+      "IDENTITY_UNIQUE_CALLBACK_PATH: a setting of Heroku's proxy, ignored here: the proxy itself sends each sign-in back from IDENTITY_CALLBACK_PATH to its own page",
+      'OTEL_SDK_DISABLED: false, but no exporter is configured (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, …): nothing is exported',
+    ]);
+    const same = reportConfiguration({ ...BASE, ...quiet, IDENTITY_REDIRECT_URI: 'https://proxy.example.com/interaction/identity/callback' }, {});
+    assert.deepEqual(same.warnings, ['IDENTITY_REDIRECT_URI: ignored: the redirect URI is always BASE_URL + IDENTITY_CALLBACK_PATH (https://proxy.example.com/interaction/identity/callback, the same)']);
+    const exported = reportConfiguration({ ...BASE, ...quiet, OTEL_SDK_DISABLED: 'false', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://api.honeycomb.io' }, {});
+    assert.deepEqual(exported.warnings, []);
+  });
+
+  it('warns about nothing the local demo does by design, and passes on what the views check found', () => {
+    assert.deepEqual(reportConfiguration({}, {}).warnings, [
+      'nothing is configured: `mcp-auth-proxy start` (npm start) runs the local demo; configure it for real from .env-template',
+    ]);
+    const views = reportConfiguration({ ...BASE, REDIS_URL: 'redis://h:1', OIDC_PROVIDER_JWKS: JSON.stringify([jwk('k')]), OIDC_PROVIDER_VIEWS_PATH: herokuViewsDir() }, {});
+    assert.deepEqual(views.warnings, ['OIDC_PROVIDER_VIEWS_PATH: interaction.ejs is not used; this proxy takes only confirm-login.ejs and _layout.ejs from there']);
   });
 });

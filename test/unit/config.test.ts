@@ -73,7 +73,16 @@ describe('config', () => {
       assert.equal(config.mcp.resourceMetadataUrl, 'https://proxy.example.com/.well-known/oauth-protected-resource/mcp');
       assert.equal(config.mcp.maxBodyBytes, 10 * 1024 * 1024);
       assert.equal(config.mcp.child, undefined);
-      assert.deepEqual(config.redis, { url: undefined, prefix: 'mcp-auth-proxy:', tlsVerify: false, tlsCa: undefined, connectTimeoutMs: 10_000 });
+      assert.deepEqual(config.redis, {
+        url: undefined,
+        urlVariable: 'MCP_AUTH_PROXY_REDIS_URL',
+        prefix: 'mcp-auth-proxy:',
+        tlsVerify: false,
+        tlsCa: undefined,
+        connectTimeoutMs: 10_000,
+      });
+      assert.deepEqual(config.mcp.scopeHeader, { source: 'upstream', identityScope: 'openid profile email offline_access' });
+      assert.deepEqual(config.warnings, []);
       assert.equal(config.drainTimeoutMs, 25_000);
       assert.deepEqual(config.provider.scopes, ['openid', 'offline_access']);
       assert.equal(config.provider.accessTokenTtl, 3600);
@@ -86,7 +95,7 @@ describe('config', () => {
       assert.equal(config.identity.metadata, undefined);
       assert.equal(config.identity.callbackPath, '/interaction/identity/callback');
       assert.equal(config.identity.callbackUrl, 'https://proxy.example.com/interaction/identity/callback');
-      assert.deepEqual(config.branding, { title: 'MCP Server', favicon: undefined, heroku: false });
+      assert.deepEqual(config.branding, { title: 'Login for Model Context Protocol', favicon: undefined, heroku: false });
       assert.deepEqual(config.rateLimit, {
         max: 60,
         windowMs: 60000,
@@ -150,7 +159,7 @@ describe('config', () => {
       assert.equal(config.identity.callbackPath, '/cb');
       assert.equal(config.identity.callbackUrl, 'https://proxy.example.com/cb');
       assert.equal(config.identity.clientSecret, 's3cret');
-      assert.deepEqual(config.redis, { url: undefined, prefix: 'p:', tlsVerify: true, tlsCa: undefined, connectTimeoutMs: 10_000 });
+      assert.deepEqual(config.redis, { url: undefined, urlVariable: 'MCP_AUTH_PROXY_REDIS_URL', prefix: 'p:', tlsVerify: true, tlsCa: undefined, connectTimeoutMs: 10_000 });
       assert.deepEqual(config.branding, { title: 'Acme', favicon: 'https://cdn.example.com/f.ico', heroku: false });
       assert.deepEqual({ max: config.rateLimit.max, windowMs: config.rateLimit.windowMs }, { max: 5, windowMs: 1000 });
       assert.equal(config.logLevel, 'debug');
@@ -229,6 +238,19 @@ describe('config', () => {
     it('refuses an MCP_SERVER_URL whose path is only slashes', () => {
       const message = 'MCP_SERVER_URL: must have a path (e.g. /mcp): it is also the public mount of the MCP endpoint';
       assert.deepEqual(refused({ MCP_SERVER_URL: 'http://localhost:3000//' }), [message]);
+    });
+
+    it("refuses an MCP_SERVER_URL on this machine at the proxy's own PORT, naming both", () => {
+      for (const url of ['http://localhost:3001/mcp', 'http://127.0.0.1:3001/mcp', 'http://[::1]:3001/mcp', 'http://0.0.0.0:3001/mcp']) {
+        assert.deepEqual(refused({ MCP_SERVER_URL: url }), [
+          `MCP_SERVER_URL: ${new URL(url).host} is this proxy's own PORT (3001); the MCP server must listen on another port, e.g. MCP_SERVER_URL=http://localhost:3000/mcp with {"PORT":3000} in MCP_SERVER_RUN_ENV_JSON`,
+        ], url);
+      }
+      assert.deepEqual(refused({ PORT: '80', MCP_SERVER_URL: 'http://localhost/mcp' }).length, 1);
+      assert.deepEqual(refused({ PORT: '8080', MCP_AUTH_PROXY_LISTEN_HOST: '10.0.0.5', MCP_SERVER_URL: 'http://10.0.0.5:8080/mcp' }).length, 1);
+      // Another host, or another port, is fine.
+      assert.equal(load({ MCP_SERVER_URL: 'http://mcp.internal:3001/mcp' }).mcp.serverUrl.port, '3001');
+      assert.equal(load({ PORT: '5000', MCP_SERVER_URL: 'http://localhost:3000/mcp' }).port, 5000);
     });
   });
 
@@ -389,6 +411,9 @@ describe('config', () => {
         load({ REDIS_URL: 'redis://alias:6379', MCP_AUTH_PROXY_REDIS_URL: 'redis://main:6379' }).redis.url,
         'redis://main:6379',
       );
+      // Messages about the connection name the variable the URL came from.
+      assert.equal(load({ REDIS_URL: 'redis://alias:6379' }).redis.urlVariable, 'REDIS_URL');
+      assert.equal(load({ REDIS_URL: 'redis://alias:6379', MCP_AUTH_PROXY_REDIS_URL: 'redis://main:6379' }).redis.urlVariable, 'MCP_AUTH_PROXY_REDIS_URL');
     });
 
     // BUG (src/config/index.ts, the production Redis check in loadConfig): unlike the
@@ -426,16 +451,29 @@ describe('config', () => {
       assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: '{a: 1}' }), [
         `MCP_SERVER_RUN_ENV_JSON: must be valid JSON (${jsonError('{a: 1}')})`,
       ]);
-      const shape = 'MCP_SERVER_RUN_ENV_JSON: must be a JSON object of strings, e.g. {"API_URL": "https://api.example.com"}';
+      const shape = 'MCP_SERVER_RUN_ENV_JSON: must be a JSON object of variables, e.g. {"PORT": 3000, "API_URL": "https://api.example.com"}';
       assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: '["A=1"]' }), [shape]);
       assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: 'null' }), [shape]);
       assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: '"A=1"' }), [shape]);
-      assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: '{"A": "1", "B": 2}' }), [
-        'MCP_SERVER_RUN_ENV_JSON: must map names to strings; "B" is a number',
+      assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: '{"A": "1", "B": null}' }), [
+        'MCP_SERVER_RUN_ENV_JSON: "B" must be a string, number or boolean, not null',
       ]);
-      assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: '{"A": null}' }), [
-        'MCP_SERVER_RUN_ENV_JSON: must map names to strings; "A" is a object',
+      assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: '{"A": {"nested": true}}' }), [
+        'MCP_SERVER_RUN_ENV_JSON: "A" must be a string, number or boolean, not an object',
       ]);
+      assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: '{"A": ["x"]}' }), ['MCP_SERVER_RUN_ENV_JSON: "A" must be a string, number or boolean, not an array']);
+      assert.deepEqual(refused({ MCP_SERVER_RUN_ENV_JSON: '{"A=B": "x"}' }), ['MCP_SERVER_RUN_ENV_JSON: "A=B" cannot be an environment variable name']);
+    });
+
+    it("takes JSON numbers and booleans as their text, as Heroku's documents give them", () => {
+      const child = load({
+        MCP_SERVER_RUN_COMMAND: 'npm',
+        MCP_SERVER_RUN_ENV_JSON: '{"PORT":3000,"BACKEND_API_URL":"https://mcp.example.com","DEBUG":true,"RATIO":0.5}',
+      }).mcp.child!;
+      assert.equal(child.env.PORT, '3000');
+      assert.equal(child.env.BACKEND_API_URL, 'https://mcp.example.com');
+      assert.equal(child.env.DEBUG, 'true');
+      assert.equal(child.env.RATIO, '0.5');
     });
 
     it('builds the child: command, args, directory, timeout', () => {
@@ -720,12 +758,30 @@ describe('config', () => {
       assert.equal(load({ PORT: '65535' }).port, 65535);
     });
 
+    it('reads scope lists separated by spaces or commas, as Heroku documents them', () => {
+      for (const raw of ['openid,offline_access', 'openid, offline_access', ' openid  offline_access ', 'openid,offline_access,openid']) {
+        assert.deepEqual(load({ PROVIDER_SCOPE: raw }).provider.scopes, ['openid', 'offline_access'], raw);
+      }
+      assert.deepEqual(load({ IDENTITY_SCOPE: 'openid,profile, email' }).identity.scopes, ['openid', 'profile', 'email']);
+      assert.equal(load({ IDENTITY_SCOPE: 'global' }).mcp.scopeHeader.identityScope, 'global');
+    });
+
     it('refuses an invalid scope list and callback path', () => {
-      assert.deepEqual(refused({ PROVIDER_SCOPE: 'openid "bad"' }), ['PROVIDER_SCOPE: contains an invalid scope token ""bad""']);
+      assert.deepEqual(refused({ PROVIDER_SCOPE: 'openid "bad"' }), ['PROVIDER_SCOPE: contains an invalid scope token ""bad"" (remove the quotes around the value)']);
+      assert.deepEqual(refused({ PROVIDER_SCOPE: 'openid mcp\\tools' }), ['PROVIDER_SCOPE: contains an invalid scope token "mcp\\tools"']);
       assert.deepEqual(refused({ IDENTITY_SCOPE: '   ' }), ['IDENTITY_SCOPE: must list at least one scope']);
       assert.deepEqual(refused({ IDENTITY_CALLBACK_PATH: 'callback' }), [
         'IDENTITY_CALLBACK_PATH: must be a URL path starting with "/", got "callback"',
       ]);
+    });
+  });
+
+  describe('MCP_AUTH_PROXY_SCOPE_HEADER', () => {
+    it("defaults to Heroku's meaning (the upstream token's scope); takes proxy and none; refuses others", () => {
+      assert.equal(load().mcp.scopeHeader.source, 'upstream');
+      assert.equal(load({ MCP_AUTH_PROXY_SCOPE_HEADER: 'Proxy' }).mcp.scopeHeader.source, 'proxy');
+      assert.equal(load({ MCP_AUTH_PROXY_SCOPE_HEADER: 'none' }).mcp.scopeHeader.source, 'none');
+      assert.deepEqual(refused({ MCP_AUTH_PROXY_SCOPE_HEADER: 'ours' }), ['MCP_AUTH_PROXY_SCOPE_HEADER: must be one of upstream, proxy, none, got "ours"']);
     });
   });
 
@@ -747,7 +803,7 @@ describe('config', () => {
     it('accepts a directory with both views', () => {
       const views = join(tmp, 'views');
       mkdirSync(views);
-      writeFileSync(join(views, 'confirm-login.ejs'), '<p>confirm</p>');
+      writeFileSync(join(views, 'confirm-login.ejs'), '<form method="post" action="/interaction/<%= uid %>/confirm-login"></form>');
       writeFileSync(join(views, '_layout.ejs'), '<%- body %>');
       assert.equal(load({ OIDC_PROVIDER_VIEWS_PATH: views }).provider.viewsPath, views);
     });
@@ -793,20 +849,21 @@ describe('config', () => {
   });
 
   describe('branding', () => {
-    it('brands for Heroku when the identity server is on heroku.com', () => {
-      for (const url of ['https://id.heroku.com', 'https://heroku.com', 'https://a.b.heroku.com/oauth']) {
-        assert.deepEqual(load({ IDENTITY_SERVER_URL: url }).branding, { title: 'Heroku MCP', favicon: undefined, heroku: true }, url);
+    const HEROKU = { title: 'Login for Model Context Protocol | Heroku', favicon: 'https://www.herokucdn.com/favicon.ico', heroku: true };
+    it("brands as Heroku's proxy for Heroku Identity, production (heroku.com) and staging (herokudev.com)", () => {
+      for (const url of ['https://id.heroku.com', 'https://heroku.com', 'https://a.b.heroku.com/oauth', 'https://identity.staging.herokudev.com', 'https://ID.HEROKU.COM']) {
+        assert.deepEqual(load({ IDENTITY_SERVER_URL: url }).branding, HEROKU, url);
       }
-      for (const url of ['https://notheroku.com', 'https://id.heroku.com.evil.example', 'https://herokuapp.com']) {
-        assert.deepEqual(load({ IDENTITY_SERVER_URL: url }).branding, { title: 'MCP Server', favicon: undefined, heroku: false }, url);
+      for (const url of ['https://notheroku.com', 'https://id.heroku.com.evil.example', 'https://herokuapp.com', 'https://herokudev.com.evil.example']) {
+        assert.deepEqual(load({ IDENTITY_SERVER_URL: url }).branding, { title: 'Login for Model Context Protocol', favicon: undefined, heroku: false }, url);
       }
     });
 
-    it('lets BRANDING_TITLE override the Heroku title', () => {
-      assert.deepEqual(load({ IDENTITY_SERVER_URL: 'https://id.heroku.com', BRANDING_TITLE: 'Mine' }).branding, {
-        title: 'Mine',
-        favicon: undefined,
-        heroku: true,
+    it("adds ` | Heroku` to BRANDING_TITLE for Heroku Identity as Heroku's proxy does; BRANDING_FAVICON always wins", () => {
+      assert.deepEqual(load({ IDENTITY_SERVER_URL: 'https://id.heroku.com', BRANDING_TITLE: 'Mine' }).branding, { ...HEROKU, title: 'Mine | Heroku' });
+      assert.deepEqual(load({ IDENTITY_SERVER_URL: 'https://id.heroku.com', BRANDING_FAVICON: 'https://example.com/custom-favicon.ico' }).branding, {
+        ...HEROKU,
+        favicon: 'https://example.com/custom-favicon.ico',
       });
     });
   });
