@@ -21,6 +21,7 @@ import { originCheck } from './mcp/origin.js';
 import { protectedResourceRouter } from './mcp/protected-resource.js';
 import { bodyLimit, mcpProxy } from './mcp/proxy.js';
 import type { McpServerSupervisor } from './mcp/supervisor.js';
+import { registrableScopes } from './provider/configuration.js';
 import { defaultScopeFiller } from './provider/default-scope.js';
 import { registrationCors, registrationNormalizer } from './provider/registration.js';
 import type { KeyValueStore } from './storage/store.js';
@@ -29,7 +30,7 @@ import { metricsEndpoint } from './telemetry/metrics-endpoint.js';
 import type { ProxyMetrics } from './telemetry/metrics.js';
 import { requestMetrics } from './telemetry/request-metrics.js';
 import type { Telemetry } from './telemetry/telemetry.js';
-import type { RenderView } from './views.js';
+import type { RenderView } from './pages/render.js';
 
 /** oidc-provider's own limit for the bodies it parses (token, revocation, device, session). */
 export const AUTH_BODY_MAX_BYTES = 56 * 1024;
@@ -84,12 +85,17 @@ export function createApp(parts: AppParts): Express {
     mcpProxy({ config, refresher, logger, streams: parts.streams }),
   );
 
+  // The favicon may live elsewhere (BRANDING_FAVICON, Heroku's CDN): exactly its origin may serve images.
+  const favicon = config.branding.favicon ? new URL(config.branding.favicon).origin : undefined;
   app.use(
     helmet({
       contentSecurityPolicy: {
-        // form-action also governs the redirects after the confirm form (to the IdP, then to the
-        // client's own scheme); Chromium would block them.
-        directives: { formAction: null },
+        directives: {
+          // form-action also governs the redirects after the confirm form (to the IdP, then to the
+          // client's own scheme); Chromium would block them.
+          formAction: null,
+          imgSrc: ["'self'", 'data:', ...(favicon ? [favicon] : [])],
+        },
       },
     }),
   );
@@ -103,7 +109,7 @@ export function createApp(parts: AppParts): Express {
   app.use('/token', rateLimit(parts.store, { name: 'token', max, windowMs }));
   app.use(interactionRouter(parts));
   app.use('/reg', registrationCors);
-  app.post('/reg', rateLimit(parts.store, { name: 'registration', ...config.rateLimit.registration }), ...registrationNormalizer(config.provider.scopes));
+  app.post('/reg', rateLimit(parts.store, { name: 'registration', ...config.rateLimit.registration }), ...registrationNormalizer(registrableScopes(config)));
   app.use(['/auth', '/device/auth'], ...defaultScopeFiller(provider, config.provider.scopes));
   // Serves discovery (RFC 8414 and OpenID), registration, authorize, token, revocation.
   app.use(provider.callback());

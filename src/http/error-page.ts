@@ -1,14 +1,16 @@
 // An HTML error page for people (sign-in pages); APIs answer JSON instead.
 import type { Response } from 'express';
-import type { RenderView } from '../views.js';
+import type { RenderView } from '../pages/render.js';
 
 export interface ErrorPage {
-  heading: string;
+  /** The page's heading. */
+  title: string;
   message: string;
+  /** The OAuth error code, shown small for support. */
   code?: string;
 }
 
 export async function renderErrorPage(res: Response, render: RenderView, status: number, page: ErrorPage): Promise<void> {
-  const { html } = await render('error', { ...page });
+  const html = await render('error', { ...page });
   res.status(status).type('html').set('Cache-Control', 'no-store').send(html);
 }

@@ -1,5 +1,7 @@
 // Sign-in for our authorization requests: the confirm-login page, then the upstream IdP login,
-// then a grant holding the upstream tokens, and back to the MCP client with a code.
+// then a grant holding the upstream tokens, and back to the MCP client with a code. The routes
+// of Heroku's proxy are here too (POST …/confirm-login with `confirmed`, GET …/abort), so an
+// operator's confirm-login.ejs written for it works unchanged.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { errors as oidcErrors, type default as Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
@@ -14,7 +16,8 @@ import type { KeyValueStore } from '../storage/store.js';
 import type { AuditLog } from '../telemetry/audit.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import { markDenied } from '../telemetry/request-metrics.js';
-import type { RenderView } from '../views.js';
+import type { CommonPageData, ConfirmLoginData, TemplateClient } from '../pages/contract.js';
+import type { RenderView } from '../pages/render.js';
 import { Consents } from './consents.js';
 import { CsrfTokens } from './csrf.js';
 import { UpstreamSignIns } from './upstream-state.js';
@@ -35,12 +38,13 @@ export interface InteractionDependencies {
 }
 
 const EXPIRED_SIGN_IN = {
-  heading: 'This sign-in link has expired',
+  title: 'This sign-in link has expired',
   message: 'The sign-in took too long or this link was already used.',
   code: 'invalid_state',
 };
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
 
 export function interactionRouter(deps: InteractionDependencies): Router {
   const { config, provider, store, upstream, vault, accounts, render, logger, metrics, audit } = deps;
@@ -55,8 +59,14 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       return showUnavailable(res, details);
     }
     const checks = upstream.newChecks();
-    await signIns.begin({ uid: details.uid, ...checks, ...(rememberedFor !== undefined ? { rememberedFor } : {}) });
-    res.redirect(303, (await upstream.authorizationUrl(checks)).href);
+    const url = (await upstream.authorizationUrl(checks)).href;
+    res.redirect(303, await signIns.begin({ uid: details.uid, ...checks, ...(rememberedFor !== undefined ? { rememberedFor } : {}) }, url));
+  }
+
+  /** A page of this sign-in: never cached, its forms protected against CSRF. */
+  async function sendPage(res: Response, status: number, view: string, data: { title: string } & Record<string, unknown>, uid: string): Promise<void> {
+    const html = await csrf.protect(await render(view, { ...data, uid }), uid, config.baseUrl);
+    res.status(status).type('html').set('Cache-Control', 'no-store').send(html);
   }
 
   /**
@@ -64,20 +74,25 @@ export function interactionRouter(deps: InteractionDependencies): Router {
    * credentials), whose button returns to the client with temporarily_unavailable.
    */
   async function showUnavailable(res: Response, details: Details, { misconfigured = false } = {}): Promise<void> {
-    const page = await render('idp-unavailable', {
-      misconfigured,
-      uid: details.uid,
-      csrf: await csrf.issue(details.uid),
-      idpHost: config.identity.serverUrl.host,
-      clientName: await clientNameOf(details),
-    });
-    res.status(503).set('Retry-After', '60').set('Cache-Control', 'no-store').type('html').send(page.html);
+    res.set('Retry-After', '60');
+    await sendPage(
+      res,
+      503,
+      'idp-unavailable',
+      {
+        title: misconfigured ? 'This server cannot sign you in right now' : 'The sign-in service is not answering',
+        misconfigured,
+        idpHost: config.identity.serverUrl.host,
+        clientName: await clientNameOf(details),
+      },
+      details.uid,
+    );
   }
 
-  /** Redeems the form's single-use CSRF token; when it is wrong, used or old, says so and answers false. */
+  /** Checks the form's CSRF token; when it is wrong or old, says so and answers false. */
   async function formIsFresh(req: Request, res: Response, details: Details, message: string): Promise<boolean> {
-    if (await csrf.redeem(details.uid, req.body?.csrf)) return true;
-    await renderErrorPage(res, render, 403, { heading: 'This page has expired', message, code: 'invalid_csrf_token' });
+    if (await csrf.verify(details.uid, req.body?.csrf)) return true;
+    await renderErrorPage(res, render, 403, { title: 'This page has expired', message, code: 'invalid_csrf_token' });
     return false;
   }
 
@@ -126,36 +141,43 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       metrics.consent('remembered');
       return beginUpstreamSignIn(res, details, sessionAccount);
     }
-    // A device authorization (RFC 8628) has no redirect: the user returns to the device.
-    const redirectUri = typeof details.params.redirect_uri === 'string' ? new URL(details.params.redirect_uri) : undefined;
-    const page = await render('confirm-login', {
-      uid: details.uid,
-      csrf: await csrf.issue(details.uid),
-      clientId: client.clientId,
-      clientName: client.clientName ?? redirectUri?.host ?? client.clientId,
-      // A Client ID Metadata Document client is vouched for by the host that publishes it.
-      documentHost: (client as { clientIdMetadataDocument?: boolean }).clientIdMetadataDocument ? new URL(client.clientId).host : undefined,
-      redirectTarget: !redirectUri
-        ? 'your device'
-        : redirectUri.protocol.startsWith('http')
-          ? redirectUri.origin
-          : `${redirectUri.protocol}//${redirectUri.host}`,
-      loopbackOnly: redirectUri !== undefined && (client.redirectUris?.every((uri) => isLoopbackHost(new URL(uri).hostname)) ?? false),
-      scopes: requestedScopes(details).filter((s) => s !== 'openid'),
-    });
+    const data = confirmLoginData(details, client);
     metrics.consent('shown');
-    res.type('html').set('Cache-Control', 'no-store').send(page.html);
+    await sendPage(res, 200, 'confirm-login', data, details.uid);
   });
 
+  const STALE_CONFIRMATION = 'The confirmation form is too old. Start the connection again.';
+  const cancel = (req: Request, res: Response) => {
+    metrics.consent('cancelled');
+    return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
+  };
+
+  // Our confirm-login.ejs: a Continue and a Cancel button.
   router.post('/interaction/:uid/confirm', form, async (req, res) => {
     const details = await interactionOf(req, res);
-    if (!(await formIsFresh(req, res, details, 'The confirmation form was already used or is too old. Start the connection again.'))) return;
-    if (req.body?.action !== 'confirm') {
-      metrics.consent('cancelled');
-      return finish(req, res, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
-    }
+    if (!(await formIsFresh(req, res, details, STALE_CONFIRMATION))) return;
+    if (req.body?.action !== 'confirm') return cancel(req, res);
     metrics.consent('confirmed');
     await beginUpstreamSignIn(res, details);
+  });
+
+  // Heroku's confirm-login.ejs: a `confirmed` checkbox; submitted unticked, the page is shown again.
+  router.post('/interaction/:uid/confirm-login', form, async (req, res) => {
+    const details = await interactionOf(req, res);
+    if (!(await formIsFresh(req, res, details, STALE_CONFIRMATION))) return;
+    if (req.body?.confirmed !== 'true') return res.redirect(303, `/interaction/${encodeURIComponent(details.uid)}`);
+    metrics.consent('confirmed');
+    await beginUpstreamSignIn(res, details);
+  });
+
+  // Heroku's Cancel link. A GET, so no form token: a navigation another site started is refused
+  // (browsers say so in Sec-Fetch-Site), and the interaction cookie must match as everywhere.
+  router.get('/interaction/:uid/abort', async (req, res) => {
+    await interactionOf(req, res);
+    if (req.headers['sec-fetch-site'] === 'cross-site') {
+      return renderErrorPage(res, render, 403, { title: 'This page has expired', message: STALE_CONFIRMATION, code: 'invalid_request' });
+    }
+    await cancel(req, res);
   });
 
   router.get('/interaction/:uid/identity', async (req, res) => {
@@ -196,13 +218,13 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       metrics.login('denied_by_policy');
       markDenied(res, 'access_policy');
       logger.info({ accountId, reason: decision.reason }, 'sign-in refused by the access policy');
-      const page = await render('access-denied', {
-        uid: details.uid,
-        csrf: await csrf.issue(details.uid),
-        reason: decision.reason,
-        clientName: await clientNameOf(details),
-      });
-      res.status(403).type('html').set('Cache-Control', 'no-store').send(page.html);
+      await sendPage(
+        res,
+        403,
+        'access-denied',
+        { title: `This account cannot use ${new URL(config.baseUrl).host}`, reason: decision.reason, clientName: await clientNameOf(details) },
+        details.uid,
+      );
       return;
     }
     const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
@@ -222,7 +244,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       upstream.revoke(identity.tokens).catch(() => {});
       logger.error({ err, grantId }, 'sign-in could not be saved; grant removed');
       return renderErrorPage(res, render, store.available ? 500 : 503, {
-        heading: 'The sign-in could not be saved',
+        title: 'The sign-in could not be saved',
         message: 'Nothing was kept. Start the connection again from your application.',
         code: store.available ? 'server_error' : 'temporarily_unavailable',
       });
@@ -246,7 +268,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   router.use(async (err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof oidcErrors.SessionNotFound) {
       return renderErrorPage(res, render, 400, {
-        heading: 'This sign-in has expired',
+        title: 'This sign-in has expired',
         message: 'The sign-in session was not found in this browser or has expired.',
         code: 'session_not_found',
       });
@@ -255,6 +277,39 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   });
 
   return router;
+}
+
+/** Where the browser returns: an origin, a custom scheme and host (cursor://…), or the user's device (RFC 8628). */
+function redirectTargetOf(redirectUri: URL | undefined): string {
+  if (!redirectUri) return 'your device';
+  return redirectUri.protocol.startsWith('http') ? redirectUri.origin : `${redirectUri.protocol}//${redirectUri.host}`;
+}
+
+/** What the confirm-login template gets: our contract and Heroku's (src/pages/contract.ts). */
+function confirmLoginData(details: Details, client: Client): Omit<ConfirmLoginData, keyof CommonPageData> & { title: string } {
+  // A device authorization (RFC 8628) has no redirect: the user returns to the device.
+  const redirectUri = typeof details.params.redirect_uri === 'string' ? new URL(details.params.redirect_uri) : undefined;
+  const clientName = client.clientName ?? redirectUri?.host ?? client.clientId;
+  const templateClient: TemplateClient = {
+    clientId: client.clientId,
+    clientName: client.clientName,
+    clientUri: client.clientUri,
+    redirectUris: [...(client.redirectUris ?? [])],
+    logoUri: undefined,
+  };
+  return {
+    title: `Connect ${clientName}?`,
+    uid: details.uid,
+    client: templateClient,
+    details: { ...details.prompt.details },
+    params: { ...details.params },
+    clientName,
+    // A Client ID Metadata Document client is vouched for by the host that publishes it.
+    documentHost: (client as { clientIdMetadataDocument?: boolean }).clientIdMetadataDocument ? new URL(client.clientId).host : undefined,
+    redirectTarget: redirectTargetOf(redirectUri),
+    loopbackOnly: redirectUri !== undefined && (client.redirectUris?.every((uri) => isLoopbackHost(new URL(uri).hostname)) ?? false),
+    scopes: requestedScopes(details).filter((s) => s !== 'openid'),
+  };
 }
 
 function requestedScopes(details: Details): string[] {

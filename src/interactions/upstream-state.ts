@@ -1,5 +1,7 @@
 // The state of one upstream sign-in, created only after the user confirmed, valid 10 minutes
 // and usable once. Its `state` value is what the IdP sends back to our fixed callback URL.
+// One sign-in at a time per interaction: confirming again (a double click, a second tab, a
+// reload of a remembered consent) joins the sign-in under way instead of starting another.
 import type { KeyValueStore } from '../storage/store.js';
 import type { AuthorizationChecks } from '../identity/upstream.js';
 
@@ -12,13 +14,28 @@ export interface UpstreamSignIn extends AuthorizationChecks {
 
 const TTL_SECONDS = 600;
 const key = (state: string): string => `upstream-state:${state}`;
+const underWayKey = (uid: string): string => `upstream-sign-in:${uid}`;
 const isState = (state: unknown): state is string => typeof state === 'string' && /^[\w-]{16,128}$/.test(state);
 
 export class UpstreamSignIns {
   constructor(private readonly store: KeyValueStore) {}
 
-  async begin(signIn: UpstreamSignIn): Promise<void> {
+  /**
+   * Starts the sign-in whose browser goes to `url` (the IdP's authorization URL for its checks),
+   * unless one is under way for the interaction: then nothing is stored and that one's URL is
+   * the answer.
+   */
+  async begin(signIn: UpstreamSignIn, url: string): Promise<string> {
     await this.store.set(key(signIn.state), JSON.stringify(signIn), TTL_SECONDS);
+    if (await this.store.setIfAbsent(underWayKey(signIn.uid), url, TTL_SECONDS)) return url;
+    const current = await this.store.get(underWayKey(signIn.uid));
+    if (current !== undefined) {
+      await this.store.del(key(signIn.state));
+      return current;
+    }
+    // The other sign-in ended in between: this one goes ahead.
+    await this.store.set(underWayKey(signIn.uid), url, TTL_SECONDS);
+    return url;
   }
 
   /** Looks a sign-in up without using it (to route the callback to its interaction). */
@@ -32,6 +49,10 @@ export class UpstreamSignIns {
   async take(state: unknown): Promise<UpstreamSignIn | undefined> {
     if (!isState(state)) return undefined;
     const raw = await this.store.take(key(state));
-    return raw === undefined ? undefined : (JSON.parse(raw) as UpstreamSignIn);
+    if (raw === undefined) return undefined;
+    const signIn = JSON.parse(raw) as UpstreamSignIn;
+    // Done with: a later confirmation of this interaction (another person signed in) starts anew.
+    await this.store.del(underWayKey(signIn.uid));
+    return signIn;
   }
 }

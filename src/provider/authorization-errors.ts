@@ -12,7 +12,7 @@ export interface PageContext {
   body: unknown;
   set(field: string, value: string): void;
 }
-export type RenderPage = (ctx: PageContext, view: string, data: Record<string, unknown>) => Promise<void>;
+export type RenderPage = (ctx: PageContext, view: string, data: { title: string } & Record<string, unknown>) => Promise<void>;
 
 /** Where a redirect to a client would take the browser, or undefined when it stays on our origin. */
 function clientTarget(ctx: Pick<KoaContextWithOIDC, 'status' | 'response'>, issuer: URL): URL | undefined {
@@ -34,7 +34,7 @@ export function showAuthorizationErrors(provider: Provider, renderPage: RenderPa
     if (mode !== undefined && mode !== 'query') {
       ctx.status = 400;
       return renderPage(ctx, 'error', {
-        heading: 'Sign-in could not continue',
+        title: 'Sign-in could not continue',
         message: 'This server answers authorization requests only with response_mode=query.',
         code: 'invalid_request',
       });
@@ -52,6 +52,7 @@ export function showAuthorizationErrors(provider: Provider, renderPage: RenderPa
     ctx.remove('Location');
     ctx.status = 400;
     await renderPage(ctx, 'authorization-error', {
+      title: "The application's request was refused",
       clientName: ctx.oidc.client?.clientName ?? 'An application',
       error: params.get('error'),
       description: params.get('error_description') ?? '',

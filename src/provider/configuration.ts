@@ -50,7 +50,7 @@ export interface ProviderDependencies {
   accounts: AccountStore;
   renderError: (ctx: KoaContextWithOIDC, error: { error: string; error_description?: string }) => Promise<void>;
   /** Renders one of our views (in the layout) as a provider page. */
-  renderPage: (ctx: KoaContextWithOIDC, view: string, data: Record<string, unknown>) => Promise<void>;
+  renderPage: (ctx: KoaContextWithOIDC, view: string, data: { title: string } & Record<string, unknown>) => Promise<void>;
 }
 
 const DEVICE_CODE_ERRORS: Record<string, string> = {
@@ -98,6 +98,15 @@ export function withinGrant(ttl: number): (ctx?: KoaContextWithOIDC) => number {
 
 export function resourceScopes(config: Config): string[] {
   return config.provider.scopes.filter((scope) => !OIDC_SCOPES.has(scope));
+}
+
+/**
+ * The scopes a client may register (DCR `scope`): oidc-provider refuses any other, resource
+ * scopes included (those are granted per resource, whatever the client registered). They are
+ * its configured OpenID scopes plus `openid`, which the claims configuration always defines.
+ */
+export function registrableScopes(config: Config): string[] {
+  return ['openid', ...config.provider.scopes.filter((scope) => OIDC_SCOPES.has(scope) && scope !== 'openid')];
 }
 
 export function providerConfiguration({ config, adapter, store, accounts, renderError, renderPage }: ProviderDependencies): Configuration {
@@ -153,14 +162,15 @@ export function providerConfiguration({ config, adapter, store, accounts, render
         mask: '****-****',
         async userCodeInputSource(ctx, form, _out, err) {
           const error = err ? (DEVICE_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.') : undefined;
-          await renderPage(ctx, 'device-input', { form, error });
+          await renderPage(ctx, 'device-input', { title: 'Connect a device', form, error });
         },
         async userCodeConfirmSource(ctx, form, client, _deviceInfo, userCode) {
-          await renderPage(ctx, 'device-confirm', { form, userCode, clientName: client.clientName ?? client.clientId });
+          const clientName = client.clientName ?? client.clientId;
+          await renderPage(ctx, 'device-confirm', { title: `Connect ${clientName}?`, form, userCode, clientName });
         },
         async successSource(ctx) {
           const client = ctx.oidc.client;
-          await renderPage(ctx, 'device-success', { clientName: client?.clientName ?? client?.clientId ?? 'The application' });
+          await renderPage(ctx, 'device-success', { title: 'Device connected', clientName: client?.clientName ?? client?.clientId ?? 'The application' });
         },
       },
       userinfo: { enabled: true },

@@ -331,17 +331,23 @@ describe('refusals on the real stack', function () {
       assert.equal(target.searchParams.get('code'), null);
     });
 
-    it('refuses the confirm form with a wrong or reused CSRF token', async () => {
+    it('refuses the confirm form with a wrong or missing CSRF token, without spending the genuine one', async () => {
       const browser = new Browser();
       const consent: Page = await browser.open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }), atClient);
       const forged = await browser.submit(consent, { actionIncludes: '/confirm', fields: { csrf: 'forged' }, button: { name: 'action', value: 'confirm' } });
       assert.equal(forged.status, 403);
-      // The token was single-use: the genuine one no longer works either.
-      const replayed = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' } });
-      assert.equal(replayed.status, 403);
+      assert.match(forged.html, /This page has expired/);
+      const withoutToken = await browser.submit({ ...consent, html: consent.html.replace(/<input type="hidden" name="csrf"[^>]*>/, '') }, {
+        actionIncludes: '/confirm',
+        button: { name: 'action', value: 'confirm' },
+      });
+      assert.equal(withoutToken.status, 403);
+      // A failed check spends nothing: the page's own form still works.
+      const genuine = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      assert.match(genuine.html, /name="username"/);
     });
 
-    it('creates the upstream state only on confirmation, for 10 minutes, and refuses a replayed confirm form', async () => {
+    it('creates the upstream state only on confirmation, for 10 minutes; confirming again joins that sign-in (double click, second tab)', async () => {
       const browser = new Browser();
       const statesAtStart = await countKeys('upstream-state:');
       const consent = await browser.open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }), atClient);
@@ -357,8 +363,15 @@ describe('refusals on the real stack', function () {
         redis.disconnect();
       }
       const statesBefore = await countKeys('upstream-state:');
-      const replayed = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
-      assert.equal(replayed.status, 403);
+      // The same form again, and the form of a second tab on the same sign-in: the same IdP page.
+      const again = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      const secondTab = await browser.open(new URL(`/interaction/${consent.url.split('/interaction/')[1]!.split(/[/?]/)[0]}`, stack.baseUrl).href, atClient);
+      const fromSecondTab = await browser.submit(secondTab, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      for (const page of [again, fromSecondTab]) {
+        assert.match(page.html, /name="username"/);
+        const lastIdpRequest = [...browser.history].reverse().find((u) => u.startsWith(stack.idp.issuer) && new URL(u).searchParams.has('state'));
+        assert.equal(new URL(lastIdpRequest!).searchParams.get('state'), state);
+      }
       assert.equal(await countKeys('upstream-state:'), statesBefore, 'no second upstream sign-in began');
     });
 
