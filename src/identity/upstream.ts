@@ -51,10 +51,31 @@ export class UpstreamClientRefused extends Error {
   }
 }
 
+/**
+ * The OAuth error an IdP's token endpoint answered, in whichever shape it came: a JSON body
+ * (`{"error": "invalid_client"}`), a `WWW-Authenticate` challenge only (`Basic error="invalid_client"`,
+ * which openid-client reports before any body), or a bare status (401 without a body).
+ */
+export function tokenEndpointError(err: unknown): { error: string | undefined; status: number } | undefined {
+  if (err instanceof oidc.ResponseBodyError) return { error: err.error, status: err.status };
+  if (err instanceof oidc.WWWAuthenticateChallengeError) {
+    const error = err.cause.map((challenge) => challenge.parameters.error).find((e) => typeof e === 'string');
+    return { error, status: err.status };
+  }
+  if (err instanceof oidc.ClientError && err.cause instanceof Response) return { error: undefined, status: err.cause.status };
+  return undefined;
+}
+
+/**
+ * RFC 6749 §5.2: `invalid_client` (401 when the client authenticated with a header, in any of
+ * the shapes above) or `unauthorized_client` means the IdP refuses this proxy's own credentials.
+ */
 function clientRefusal(err: unknown): UpstreamClientRefused | undefined {
-  if (!(err instanceof oidc.ResponseBodyError)) return undefined;
-  if (err.error !== 'invalid_client' && err.error !== 'unauthorized_client') return undefined;
-  return new UpstreamClientRefused(err.error, { cause: err });
+  const answer = tokenEndpointError(err);
+  if (!answer) return undefined;
+  if (answer.error === 'invalid_client' || answer.error === 'unauthorized_client') return new UpstreamClientRefused(answer.error, { cause: err });
+  if (answer.error === undefined && answer.status === 401) return new UpstreamClientRefused('HTTP 401', { cause: err });
+  return undefined;
 }
 
 /** The IdP refused a refresh (an OAuth error answer, e.g. invalid_grant): the session is over. */
@@ -255,7 +276,12 @@ export class UpstreamIdentity {
       throw refreshFailure(err);
     }
     const next = toUpstreamTokens(response);
-    const tokens = { ...next, refreshToken: next.refreshToken ?? current.refreshToken };
+    // RFC 6749 §5.1: an omitted scope is the one granted before; an omitted refresh token stays valid.
+    const tokens = {
+      ...next,
+      refreshToken: next.refreshToken ?? current.refreshToken,
+      ...(next.scope === undefined && current.scope !== undefined ? { scope: current.scope } : {}),
+    };
     if (!isRestricted(this.settings.access)) return { tokens, profile: undefined };
     const idClaims = response.claims();
     const userinfo = client.serverMetadata().userinfo_endpoint
@@ -272,11 +298,12 @@ export class UpstreamIdentity {
  * shape, a network failure. Those are outages: the caller answers 503 and keeps the grant.
  */
 function refreshFailure(err: unknown): Error {
-  if (!(err instanceof oidc.ResponseBodyError)) return err as Error;
-  if (err.error === 'invalid_grant' && err.status < 500) return new UpstreamRefreshRefused(err.error);
+  const answer = tokenEndpointError(err);
+  if (!answer) return err as Error;
+  if (answer.error === 'invalid_grant' && answer.status < 500) return new UpstreamRefreshRefused(answer.error);
   const refused = clientRefusal(err);
   if (refused) return refused;
-  return new Error(`the identity provider could not refresh (${err.error}, HTTP ${err.status})`, { cause: err });
+  return new Error(`the identity provider could not refresh (${answer.error ?? 'no OAuth error'}, HTTP ${answer.status})`, { cause: err });
 }
 
 /**

@@ -31,7 +31,19 @@ const HOP_BY_HOP = new Set([
 // Never forwarded from the client: its credentials, and identity headers only we may set.
 const CLIENT_ONLY = ['authorization', 'cookie', 'x-authorization-scope', 'x-dynamic-client-id'];
 
-export type IdentityHeaders = Config['mcp']['identityHeaders'];
+/** What the MCP server is told besides the upstream token. */
+export interface ForwardedIdentity {
+  identity: Config['mcp']['identityHeaders'];
+  scope: Config['mcp']['scopeHeader'];
+}
+
+/** X-Authorization-Scope as configured; undefined: not sent. */
+function scopeHeader({ source, identityScope }: ForwardedIdentity['scope'], caller: McpCaller, upstream: UpstreamTokens): string | undefined {
+  if (source === 'none') return undefined;
+  if (source === 'proxy') return caller.scope;
+  // Heroku's proxy: the scope the IdP granted the upstream token, else the scope it was asked for.
+  return upstream.scope || identityScope || undefined;
+}
 
 /** Headers listed in Connection are hop-by-hop too. */
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
@@ -43,7 +55,7 @@ export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   caller: McpCaller,
   upstream: UpstreamTokens,
-  identity: IdentityHeaders,
+  { identity, scope }: ForwardedIdentity,
 ): OutgoingHttpHeaders {
   const listed = connectionTokens(incoming);
   const ours = new Set([...CLIENT_ONLY, identity.userId, identity.userEmail, identity.clientId]);
@@ -54,7 +66,8 @@ export function upstreamRequestHeaders(
   }
   headers.authorization = `Bearer ${upstream.accessToken}`;
   // As Heroku's proxy sends them.
-  headers['x-authorization-scope'] = caller.scope;
+  const scopeValue = scopeHeader(scope, caller, upstream);
+  if (scopeValue !== undefined) headers['x-authorization-scope'] = scopeValue;
   headers['x-dynamic-client-id'] = caller.clientId;
   if (identity.send) {
     headers[identity.userId] = caller.accountId;
@@ -103,7 +116,7 @@ export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions
   const agent = isHttps ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const targetPath = target.pathname.replace(/\/+$/, '');
   const maxBody = config.mcp.maxBodyBytes;
-  const identity = config.mcp.identityHeaders;
+  const forwarded: ForwardedIdentity = { identity: config.mcp.identityHeaders, scope: config.mcp.scopeHeader };
   const skewMs = config.mcp.upstreamRefreshSkewSeconds * 1000;
 
   const options: proxy.ProxyOptions & { sendProxyRequest(container: ProxyContainer): Promise<ProxyContainer> } = {
@@ -139,7 +152,7 @@ export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions
         };
 
         const send = (upstream: UpstreamTokens, replay: boolean) => {
-          const headers = upstreamRequestHeaders(req.headers, caller, upstream, identity);
+          const headers = upstreamRequestHeaders(req.headers, caller, upstream, forwarded);
           const upstreamReq = (isHttps ? https : http).request({ ...options, headers }, (upstreamRes) => {
             if (upstreamRes.statusCode === 401 && !retried) {
               retried = true;

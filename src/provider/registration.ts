@@ -64,12 +64,15 @@ export const registrationCors: RequestHandler = (req, res, next) => {
     .end();
 };
 
-/** Mounted on POST of the registration endpoint only. */
-export function registrationNormalizer(supportedScopes: readonly string[]): RequestHandler[] {
+/**
+ * Mounted on POST of the registration endpoint only. `registrableScopes`: the scopes oidc-provider
+ * accepts in client metadata (configuration.ts `registrableScopes`); others are dropped.
+ */
+export function registrationNormalizer(registrableScopes: readonly string[]): RequestHandler[] {
   return [
     express.json({ limit: '56kb', type: () => true }),
     (req: Request, res: Response, next: NextFunction) => {
-      const result = normalizeRegistration(req.body, ['openid', 'offline_access', ...supportedScopes]);
+      const result = normalizeRegistration(req.body, registrableScopes);
       if (!result.ok) {
         return sendJsonError(res, 400, result.problem.error, result.problem.error_description);
       }

@@ -137,16 +137,18 @@ describe('identity for the MCP server', function () {
 
     for (const refusal of [
       { error: 'invalid_client', status: 401 },
+      { error: 'invalid_client', status: 401, shape: 'challenge' as const },
+      { status: 401, shape: 'bare' as const },
       { error: 'server_error', status: 500 },
       { error: 'temporarily_unavailable', status: 503 },
     ]) {
-      it(`answer 503 and keep the session when the IdP answers the refresh with ${refusal.status} ${refusal.error} (not the user's doing)`, async () => {
+      it(`answer 503 and keep the session when the IdP answers the refresh with ${refusal.status} ${refusal.error ?? ''} ${refusal.shape ?? 'json'} (not the user's doing)`, async () => {
         stack.idp.failNextRefresh(refusal);
         const refused = await callTools(stack, auth.savedTokens!.access_token);
         assert.equal(refused.status, 503);
         assert.equal(((await refused.json()) as { error: string }).error, 'temporarily_unavailable');
         assert.equal(stack.logs.some((l) => l.includes('"grant.revoked"')), false);
-        if (refusal.error === 'invalid_client') {
+        if (refusal.status === 401) {
           assert.ok(stack.logs.some((l) => l.includes('check IDENTITY_CLIENT_ID and IDENTITY_CLIENT_SECRET')), 'the log names the settings to check');
         }
         // The IdP is fine again: the same session goes on.
@@ -161,6 +163,54 @@ describe('identity for the MCP server', function () {
       assert.equal(((await response.json()) as { error: string }).error, 'temporarily_unavailable');
       assert.equal(stack.logs.some((l) => l.includes('grant revoked')), false);
     });
+  });
+});
+
+describe('X-Authorization-Scope', function () {
+  this.timeout(60_000);
+  let stack: Stack | undefined;
+  const clients: Client[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  const signIn = async (s: Stack): Promise<Client> => {
+    const client = await connectWithOAuth(s.mcpUrl, new TestOAuthProvider());
+    clients.push(client);
+    return client;
+  };
+
+  it("carries the upstream token's scope as Heroku's proxy does, kept across refreshes that omit it; IDENTITY_SCOPE when the IdP says none", async () => {
+    // Every call finds the upstream token due for a refresh.
+    stack = await startStack({
+      upstreamAccessTokenTtlSeconds: 5,
+      env: { MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS: '10', IDENTITY_SCOPE: 'openid,profile, email offline_access' },
+    });
+    stack.idp.rewriteTokenResponses((body, grantType) => {
+      const { scope: _dropped, ...rest } = body;
+      // RFC 6749 §5.1: a refresh response may omit the scope when it is unchanged.
+      return grantType === 'authorization_code' ? { ...rest, scope: 'openid profile email offline_access api:read' } : rest;
+    });
+    const client = await signIn(stack);
+    const refreshes = stack.idp.refreshGrants();
+    assert.equal((await whoami(client)).headers['x-authorization-scope'], 'openid profile email offline_access api:read');
+    assert.ok(stack.idp.refreshGrants() > refreshes, 'the upstream token was refreshed before the call');
+
+    stack.idp.rewriteTokenResponses(({ scope: _dropped, ...rest }) => rest);
+    const second = await signIn(stack);
+    assert.equal((await whoami(second)).headers['x-authorization-scope'], 'openid profile email offline_access');
+  });
+
+  it("carries the scope of the client's token at the proxy with MCP_AUTH_PROXY_SCOPE_HEADER=proxy, and nothing with none", async () => {
+    stack = await startStack({ env: { MCP_AUTH_PROXY_SCOPE_HEADER: 'proxy', PROVIDER_SCOPE: 'openid,offline_access,mcp:tools' } });
+    assert.equal((await whoami(await signIn(stack))).headers['x-authorization-scope'], 'mcp:tools');
+    await stack.stop();
+    stack = await startStack({ env: { MCP_AUTH_PROXY_SCOPE_HEADER: 'none' } });
+    const { headers } = await whoami(await signIn(stack));
+    assert.equal('x-authorization-scope' in headers, false);
+    assert.ok(headers['x-dynamic-client-id'], 'the other headers still come');
   });
 });
 

@@ -102,6 +102,21 @@ describe('identity provider outage during sign-in', function () {
     assert.deepEqual(await keysOf(stack, 'Grant:'), []);
   });
 
+  // IdPs refuse a client in three shapes (RFC 6749 §5.2); each is the operator's configuration.
+  for (const shape of ['json', 'challenge', 'bare'] as const) {
+    it(`says the server is misconfigured when the IdP refuses the client with 401 (${shape === 'json' ? 'a JSON body' : shape === 'challenge' ? 'WWW-Authenticate: Basic error="invalid_client" only' : 'no body at all'})`, async () => {
+      const { stack, browser, consent } = await atConsent();
+      stack.idp.failNextTokenRequest('authorization_code', { status: 401, error: 'invalid_client', shape });
+      const idpLogin = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+      const page = await browser.submit(idpLogin, { fields: { username: TEST_USER.username, password: TEST_USER.password }, stopAt: atClient });
+      await expectUnavailablePage(browser, page, /cannot sign you in right now[\s\S]*refused this server's own credentials/);
+      const line = logLines(stack).find((l) => String(l.message ?? '').includes('check IDENTITY_CLIENT_ID and IDENTITY_CLIENT_SECRET'));
+      assert.ok(line, stack.logs.join('\n'));
+      assert.equal(line.level, 50, 'logged as an error');
+      assert.deepEqual(await keysOf(stack, 'Grant:'), []);
+    });
+  }
+
   describe('when the proxy starts while the IdP is down', () => {
     let client: Client | undefined;
     afterEach(async () => {

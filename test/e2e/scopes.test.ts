@@ -49,7 +49,7 @@ describe('resource scopes and step-up', function () {
     });
 
   before(async () => {
-    stack = await startStack({ env: { PROVIDER_SCOPE: 'openid offline_access mcp:tools' } });
+    stack = await startStack({ env: { PROVIDER_SCOPE: 'openid offline_access mcp:tools', MCP_AUTH_PROXY_SCOPE_HEADER: 'proxy' } });
     const response = await fetch(`${stack.baseUrl}/reg`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -28,7 +28,9 @@ export interface UpstreamIdp {
   isAccessTokenValid(token: string): Promise<boolean>;
   refreshGrants(): number;
   /** The next refresh grant request gets this OAuth error (default: 400 invalid_grant, the session is over). */
-  failNextRefresh(error?: { error: string; status: number }): void;
+  failNextRefresh(error?: TokenRefusal): void;
+  /** The next token request of this grant type gets this answer instead of tokens. */
+  failNextTokenRequest(grantType: 'authorization_code' | 'refresh_token', refusal: TokenRefusal): void;
   /**
    * Holds every refresh grant request at the token endpoint until release(); `arrived` resolves
    * when the first one is being held.
@@ -39,6 +41,34 @@ export interface UpstreamIdp {
   issuedTokens(): string[];
   /** Overrides claims of the test user from now on (e.g. email_verified, groups). */
   setUserClaims(claims: Record<string, unknown>): void;
+  /** Rewrites every successful token response from now on (e.g. drop `scope`); undefined stops it. */
+  rewriteTokenResponses(rewrite: TokenResponseRewrite | undefined): void;
+}
+
+export type TokenResponseRewrite = (body: Record<string, unknown>, grantType: string) => Record<string, unknown>;
+
+/**
+ * A refusal at the token endpoint, in the shapes IdPs use (RFC 6749 §5.2): an OAuth error in a
+ * JSON body (`json`, the default), only a `WWW-Authenticate: Basic error="…"` challenge with no
+ * body (`challenge`), or a bare status with no body at all (`bare`).
+ */
+export interface TokenRefusal {
+  status: number;
+  error?: string;
+  shape?: 'json' | 'challenge' | 'bare';
+}
+
+function sendRefusal(res: ServerResponse, { status, error = 'invalid_request', shape = 'json' }: TokenRefusal): void {
+  if (shape === 'bare') {
+    res.writeHead(status, { 'content-length': '0' });
+    res.end();
+  } else if (shape === 'challenge') {
+    res.writeHead(status, { 'www-authenticate': `Basic realm="upstream", error="${error}"`, 'content-length': '0', 'cache-control': 'no-store' });
+    res.end();
+  } else {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ error, error_description: 'token request refused by the test' }));
+  }
 }
 
 export const TEST_USER = {
@@ -72,7 +102,8 @@ export const issuerAt = (port: number): string => `http://127.0.0.1:${port}`;
 export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<UpstreamIdp> {
   const clientSecret = opts.clientSecret ?? newClientSecret();
   let claimOverrides: Record<string, unknown> = {};
-  let failRefresh: { error: string; status: number } | undefined;
+  const refusals = new Map<string, TokenRefusal>();
+  let rewrite: TokenResponseRewrite | undefined;
   const issued: string[] = [];
   let held: { arrive(): void; released: Promise<void> } | undefined;
 
@@ -95,21 +126,24 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     onError: (err) => console.error('[upstream-idp]', err),
     async intercept(req, res, path) {
       if (req.method !== 'POST' || path !== '/token') return false;
-      recordIssuedTokens(res, issued);
-      if (!failRefresh && !held) return false;
+      if (refusals.size === 0 && !held && !rewrite) {
+        recordIssuedTokens(res, issued, undefined);
+        return false;
+      }
       // Peek the body: oidc-provider falls back to req.body when the stream was already consumed.
       const body = (await readBody(req)).toString('utf8');
       (req as IncomingMessage & { body?: string }).body = body;
-      if (new URLSearchParams(body).get('grant_type') !== 'refresh_token') return false;
-      if (held) {
+      const grantType = new URLSearchParams(body).get('grant_type') ?? '';
+      const rewriting = rewrite;
+      recordIssuedTokens(res, issued, rewriting && ((response) => rewriting(response, grantType)));
+      if (held && grantType === 'refresh_token') {
         held.arrive();
         await held.released;
       }
-      if (!failRefresh) return false;
-      const { error, status } = failRefresh;
-      failRefresh = undefined;
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ error, error_description: 'refresh failure injected by test' }));
+      const refusal = refusals.get(grantType);
+      if (!refusal) return false;
+      refusals.delete(grantType);
+      sendRefusal(res, refusal);
       return true;
     },
   });
@@ -131,7 +165,10 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     },
     refreshGrants: () => refreshCount,
     failNextRefresh(error = { error: 'invalid_grant', status: 400 }) {
-      failRefresh = error;
+      refusals.set('refresh_token', error);
+    },
+    failNextTokenRequest(grantType, refusal) {
+      refusals.set(grantType, refusal);
     },
     holdRefreshes() {
       let arrive!: () => void;
@@ -154,17 +191,26 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     setUserClaims(claims) {
       claimOverrides = claims;
     },
+    rewriteTokenResponses(next) {
+      rewrite = next;
+    },
   };
 }
 
-/** Keeps the tokens of a token endpoint response as it is sent. */
-function recordIssuedTokens(res: ServerResponse, into: string[]): void {
+/** Keeps the tokens of a token endpoint response as it is sent, rewriting a successful one first. */
+function recordIssuedTokens(res: ServerResponse, into: string[], rewrite: ((body: Record<string, unknown>) => Record<string, unknown>) | undefined): void {
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
   res.end = ((...args: unknown[]) => {
     const [chunk] = args;
     if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) {
       try {
-        const body = JSON.parse(chunk.toString()) as Record<string, unknown>;
+        let body = JSON.parse(chunk.toString()) as Record<string, unknown>;
+        if (rewrite && res.statusCode === 200 && !res.headersSent) {
+          body = rewrite(body);
+          const text = JSON.stringify(body);
+          res.setHeader('content-length', Buffer.byteLength(text));
+          args[0] = text;
+        }
         for (const name of ['access_token', 'refresh_token', 'id_token']) if (typeof body[name] === 'string') into.push(body[name]);
       } catch {
         // not JSON: no tokens
