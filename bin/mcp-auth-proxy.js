@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Command-line entry (`npx mcp-auth-proxy`): start (the default), verify, config, jwks, grants,
-// revoke, vault-reencrypt. `mcp-auth-proxy --help` lists them; the dispatcher is src/cli.ts.
+// Command-line entry (`node bin/mcp-auth-proxy.js`; `node mcp-auth-proxy/index.js` when packaged):
+// start (the default), verify, config, jwks, grants, revoke, vault-reencrypt. `--help` lists them;
+// the dispatcher is src/cli.ts.
 import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/cli.js', import.meta.url);

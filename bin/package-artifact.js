@@ -22,9 +22,10 @@ const ENTRY = `#!/usr/bin/env node
 // Entry of the packaged proxy, run from the app directory by heroku-buildpack-mcp-auth-proxy:
 //   web:     node mcp-auth-proxy/index.js
 //   release: MCP_AUTH_PROXY_VERIFY_RELEASE=true PORT=3001 node mcp-auth-proxy/index.js
-// It is exactly \`mcp-auth-proxy start\`, which MCP_AUTH_PROXY_VERIFY_RELEASE=true turns into the
-// release check. Configuration comes from the environment (and a .env in the working directory).
-process.argv.splice(2, process.argv.length, 'start');
+// Without arguments it is \`start\`, which MCP_AUTH_PROXY_VERIFY_RELEASE=true turns into the
+// release check; with them, any command of the tool, e.g.
+//   heroku run node mcp-auth-proxy/index.js config
+// Configuration comes from the environment (and a .env in the working directory).
 await import('./bin/mcp-auth-proxy.js');
 `;
 
@@ -67,6 +68,12 @@ const packaged = {
 };
 writeFileSync(join(OUT, 'package.json'), `${JSON.stringify(packaged, null, 2)}\n`);
 writeFileSync(join(OUT, 'index.js'), ENTRY, { mode: 0o755 });
+// Heroku Identity's metadata files where Heroku's documents point IDENTITY_SERVER_METADATA_FILE
+// (/app/mcp-auth-proxy/heroku_identity_staging_metadata.json): see src/identity/heroku-identity.ts.
+const { HEROKU_IDENTITY_METADATA, herokuMetadataFileName } = await import(new URL('../dist/identity/heroku-identity.js', import.meta.url).href);
+for (const [environment, metadata] of Object.entries(HEROKU_IDENTITY_METADATA)) {
+  writeFileSync(join(OUT, herokuMetadataFileName(environment)), `${JSON.stringify(metadata, null, 2)}\n`);
+}
 
 // Production dependencies exactly as locked; from the local npm cache when it has them.
 execFileSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: OUT, stdio: 'inherit' });

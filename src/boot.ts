@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { AccountStore } from './identity/accounts.js';
 import { UpstreamRefresher } from './identity/refresh.js';
-import { UpstreamIdentity } from './identity/upstream.js';
+import { UpstreamIdentity, unlistedScopesWarning } from './identity/upstream.js';
 import { UpstreamTokenVault } from './identity/vault.js';
 import { CallerCache } from './mcp/caller-cache.js';
 import { McpServerSupervisor } from './mcp/supervisor.js';
@@ -89,6 +89,8 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     // (its metadata loads in the background) because /mcp needs the IdP only for refreshes.
     const upstream = config.verifyRelease ? await UpstreamIdentity.connect(config.identity) : await UpstreamIdentity.start(config.identity, logger);
     startedUpstream = upstream;
+    // With discovery, the IdP's scopes are known only now (a metadata file's: at configuration).
+    if (!config.identity.metadata && upstream.unlistedScopes.length > 0) logger.warn(unlistedScopesWarning(upstream.unlistedScopes));
     const vault = new UpstreamTokenVault(store, config.vaultKeys);
     const accounts = new AccountStore(store, config.provider.grantTtl);
     const bus = new InvalidationBus(store);

@@ -26,7 +26,16 @@ export interface CommandIO {
   err(text: string): void;
   /** All of standard input. */
   readStdin(): Promise<string>;
+  /**
+   * How this tool was run, for help and advice to show commands that work where the operator
+   * is (`node mcp-auth-proxy/index.js` in the buildpack layout, `node bin/mcp-auth-proxy.js` in
+   * the repository); `<cli>` in help texts and messages stands for it.
+   */
+  invocation?: string;
 }
+
+/** What `<cli>` in help texts and messages stands for when the invocation is not known. */
+export const DEFAULT_INVOCATION = 'node bin/mcp-auth-proxy.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 

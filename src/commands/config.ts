@@ -5,13 +5,13 @@ import { reportConfiguration, type ConfigReport } from '../config/report.js';
 import { EXIT, UsageError, type Command } from './command.js';
 
 export const command: Command = {
-  help: `Usage: mcp-auth-proxy config [--json]
+  help: `Usage: <cli> config [--json]
 
 Prints every setting with its effective value and where it came from (environment, .env,
 default, derived, unset), then every problem that would stop the proxy at startup and warnings.
 Secrets are never printed: only what is public anyway (key ids, the Redis host) or that they are
 set. Reads the environment and the .env file of the current directory, as \`start\` does.
-It does not connect to anything: \`mcp-auth-proxy verify\` boots everything for that.
+It does not connect to anything: \`<cli> verify\` boots everything for that.
 
 Options:
   --json      One JSON object: {"settings": [{name, value, source, from?, secret, description}],
@@ -20,7 +20,7 @@ Options:
 
 Exit status: 0 no problems (warnings allowed); 1 problems found.
 
-Example (Heroku): heroku run npx mcp-auth-proxy config
+Example (Heroku): heroku run <cli> config
 `,
   options: { json: { type: 'boolean' } },
   async run({ values, positionals }, io) {

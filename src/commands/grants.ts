@@ -9,7 +9,7 @@ export const USER_ARGUMENT_HELP = `<user> is the user's account id at the identi
 and the X-MCP-User-Id header) or their email address (as of their last sign-in).`;
 
 export const command: Command = {
-  help: `Usage: mcp-auth-proxy grants <user> [--json]
+  help: `Usage: <cli> grants <user> [--json]
 
 Lists the user's grants: one per sign-in of an MCP client, with the client, the scopes, when it
 was created and when it expires at the latest, and how many tokens it holds (never the tokens).
@@ -23,7 +23,7 @@ Options:
 
 Exit status: 0 listed (possibly none); 1 failure.
 
-Example (Heroku): heroku run npx mcp-auth-proxy grants alice@example.com
+Example (Heroku): heroku run <cli> grants alice@example.com
 `,
   options: { json: { type: 'boolean' } },
   async run({ values, positionals }, io) {

@@ -1,5 +1,5 @@
 // `mcp-auth-proxy jwks`: a new OIDC_PROVIDER_JWKS, or (--rotate) the current one with a new key
-// in front. Only the JSON goes to stdout, so `$(npx mcp-auth-proxy jwks)` captures exactly it.
+// in front. Only the JSON goes to stdout, so `$(node bin/mcp-auth-proxy.js jwks)` captures exactly it.
 import { readFile } from 'node:fs/promises';
 import type { JsonWebKey } from 'node:crypto';
 import { readEnvironment } from '../config/index.js';
@@ -13,8 +13,8 @@ import { EXIT, positiveIntegerOption, UsageError, type Command, type CommandIO }
 const DEFAULT_TYPE: KeyType = 'p-256';
 
 export const command: Command = {
-  help: `Usage: mcp-auth-proxy jwks [--type p-256|ed25519]
-       mcp-auth-proxy jwks --rotate [--from FILE|-] [--type p-256|ed25519] [--keep N]
+  help: `Usage: <cli> jwks [--type p-256|ed25519]
+       <cli> jwks --rotate [--from FILE|-] [--type p-256|ed25519] [--keep N]
 
 Prints a value for OIDC_PROVIDER_JWKS: a JSON array of private JWKs, the first of which signs.
 Each new key has a kid (its RFC 7638 thumbprint), alg and "use": "sig". Only the JSON goes to
@@ -31,8 +31,8 @@ Options:
   -h, --help    Show this help.
 
 Examples:
-  heroku config:set OIDC_PROVIDER_JWKS="$(npx mcp-auth-proxy jwks)"
-  heroku config:get OIDC_PROVIDER_JWKS | npx mcp-auth-proxy jwks --rotate --from - --keep 3
+  heroku config:set OIDC_PROVIDER_JWKS="$(<cli> jwks)"
+  heroku config:get OIDC_PROVIDER_JWKS | <cli> jwks --rotate --from - --keep 3
 `,
   options: {
     type: { type: 'string' },
@@ -65,7 +65,7 @@ Examples:
     io.err(`new signing key: ${describeKey(newKey)}\n`);
     if (values.rotate) {
       const dropped = all.slice(kept.length);
-      if (kept.length > 1) io.err(`kept ${kept.length - 1} older key(s) after it: they still verify; with derived vault keys, run \`mcp-auth-proxy vault-reencrypt\` after deploying before dropping them\n`);
+      if (kept.length > 1) io.err(`kept ${kept.length - 1} older key(s) after it: they still verify; with derived vault keys, run \`<cli> vault-reencrypt\` after deploying before dropping them\n`);
       for (const key of dropped) io.err(`dropped ${describeKey(key)}: upstream tokens sealed with a key derived from it can no longer be read\n`);
     }
     return EXIT.ok;

@@ -25,7 +25,7 @@ export function loadCommandConfig(io: CommandIO): Config | undefined {
     return config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    io.err(`${err.message}\n(\`mcp-auth-proxy config\` shows the effective configuration)\n`);
+    io.err(`${err.message}\n(\`<cli> config\` shows the effective configuration)\n`);
     return undefined;
   }
 }

@@ -16,10 +16,10 @@ import { describeClient, describeUser, USER_ARGUMENT_HELP } from './grants.js';
 import { withRedis } from './operator-store.js';
 
 export const command: Command = {
-  help: `Usage: mcp-auth-proxy revoke <grant-id>...
-       mcp-auth-proxy revoke --user <user> [--client <client-id>]
+  help: `Usage: <cli> revoke <grant-id>...
+       <cli> revoke --user <user> [--client <client-id>]
 
-Revokes grants (ids as \`mcp-auth-proxy grants\` lists them), or every grant of a user (of one
+Revokes grants (ids as \`<cli> grants\` lists them), or every grant of a user (of one
 client only with --client). Each revoked grant's tokens stop working on every running instance
 at once; its upstream tokens are revoked at the identity provider when it offers revocation (best
 effort); the user must confirm the client again at their next sign-in. It does not stop the user
@@ -36,8 +36,8 @@ Exit status: 0 revoked; 3 a grant id or user had nothing to revoke (the others w
 1 failure.
 
 Examples (Heroku):
-  heroku run npx mcp-auth-proxy revoke --user alice@example.com
-  heroku run npx mcp-auth-proxy revoke 3nZ7u0DPFR1iX5bq9mYwPq
+  heroku run <cli> revoke --user alice@example.com
+  heroku run <cli> revoke 3nZ7u0DPFR1iX5bq9mYwPq
 `,
   options: { user: { type: 'string' }, client: { type: 'string' } },
   async run({ values, positionals }, io) {

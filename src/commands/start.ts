@@ -3,10 +3,10 @@
 import { UsageError, type Command } from './command.js';
 
 const CONFIGURATION = `Configuration comes from the environment and a .env file in the current directory (real
-variables win); \`mcp-auth-proxy config\` shows it and every problem in it.`;
+variables win); \`<cli> config\` shows it and every problem in it.`;
 
 export const start: Command = {
-  help: `Usage: mcp-auth-proxy [start]
+  help: `Usage: <cli> [start]
 
 Runs the proxy: connects to Redis, loads the identity provider's metadata (while the IdP does not
 answer, it starts anyway and retries in the background), starts the MCP server child
@@ -25,7 +25,7 @@ Exit status: 0 stopped by a signal; 1 bad configuration, failed startup, or the 
 };
 
 export const verify: Command = {
-  help: `Usage: mcp-auth-proxy verify
+  help: `Usage: <cli> verify
 
 The release-phase check (the same as MCP_AUTH_PROXY_VERIFY_RELEASE=true): boots everything as
 \`start\` does (configuration, Redis, identity provider discovery, the MCP server child), then

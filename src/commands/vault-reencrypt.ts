@@ -6,7 +6,7 @@ import { EXIT, UsageError, type Command } from './command.js';
 import { withRedis } from './operator-store.js';
 
 export const command: Command = {
-  help: `Usage: mcp-auth-proxy vault-reencrypt
+  help: `Usage: <cli> vault-reencrypt
 
 Finishes a vault key rotation: rewrites every stored upstream token with the first key of
 MCP_AUTH_PROXY_VAULT_KEYS (or the key derived from the first key of OIDC_PROVIDER_JWKS when vault
@@ -16,7 +16,7 @@ Reads the proxy's configuration (environment and .env); needs Redis.
 Exit status: 0 every entry is sealed with the current key; 3 some entries no configured key
 opens (they were left alone; their grants end when they expire or fail); 1 failure.
 
-Example (Heroku): heroku run npx mcp-auth-proxy vault-reencrypt
+Example (Heroku): heroku run <cli> vault-reencrypt
 `,
   options: {},
   async run({ positionals }, io) {

@@ -9,6 +9,7 @@ import { demoEnvironment } from '../demo/defaults.js';
 import type { AccessPolicy } from '../identity/access-policy.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import { checkViewOverrides } from '../pages/view-check.js';
+import { unlistedScopes, unlistedScopesWarning } from '../identity/upstream.js';
 
 export { SETTINGS } from './settings.js';
 
@@ -295,6 +296,9 @@ export function loadConfig(given: Environment): Config {
   const branding = brandingOf(identityUrl ?? new URL('https://identity.invalid'), v.BRANDING_TITLE!, v.BRANDING_FAVICON);
   const views = v.OIDC_PROVIDER_VIEWS_PATH ? checkViewOverrides(v.OIDC_PROVIDER_VIEWS_PATH, branding) : { problems: [], warnings: [] };
   problems.push(...views.problems);
+  // With a metadata file the IdP's scopes are known now; with discovery, at startup (boot.ts).
+  const unlisted = unlistedScopes(v.IDENTITY_SCOPE ?? [], v.IDENTITY_SERVER_METADATA_FILE);
+  const warnings = [...views.warnings, ...(unlisted.length > 0 ? [unlistedScopesWarning(unlisted)] : [])];
   if (problems.length > 0 || !telemetry || !baseUrl || !serverUrl || !identityUrl || !clientId) {
     throw new ConfigError(problems, demoHint(production, missing));
   }
@@ -397,7 +401,7 @@ export function loadConfig(given: Environment): Config {
     drainTimeoutMs: v.MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS!,
     telemetry,
     logLevel: v.LOG_LEVEL!,
-    warnings: views.warnings,
+    warnings,
   };
 }
 

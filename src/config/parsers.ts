@@ -303,6 +303,12 @@ export function serverMetadataFile(raw: string): ServerMetadata {
       throw new Error(`"${raw}" must have an absolute http(s) URL in "${field}"`);
     }
   }
+  // Heroku's documented files give `"scopes_supported": "global"`: a list of one.
+  const scopes = value.scopes_supported;
+  if (typeof scopes === 'string') return { ...value, scopes_supported: scopes.split(/[\s,]+/).filter(Boolean) } as ServerMetadata;
+  if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string'))) {
+    throw new Error(`"${raw}": "scopes_supported" must be a list of scopes`);
+  }
   return value as ServerMetadata;
 }
 

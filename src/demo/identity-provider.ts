@@ -24,6 +24,8 @@ export interface DevIdpOptions {
   /** Claims added to an account's, read at every sign-in and userinfo call. */
   extraClaims?: (account: DevAccount) => Record<string, unknown>;
   accessTokenTtlSeconds?: number;
+  /** Scopes it knows besides openid, email, profile and offline_access (e.g. Heroku's `global`). */
+  extraScopes?: readonly string[];
   /** The login page: its heading, an optional warning banner and a hint below the form. */
   loginPage: { heading: string; banner?: string; hint?: string; username?: string };
   /** Runs before oidc-provider on every request; resolves true when it has answered. */
@@ -53,7 +55,7 @@ export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
       names: { session: '_idp_session', interaction: '_idp_interaction', resume: '_idp_resume' },
       keys: [randomBytes(32).toString('base64url')],
     },
-    scopes: ['openid', 'email', 'profile', 'offline_access'],
+    scopes: ['openid', 'email', 'profile', 'offline_access', ...(opts.extraScopes ?? [])],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'groups'] },
     findAccount: (_ctx, sub) => {
       const account = opts.accounts.find((a) => a.sub === sub);

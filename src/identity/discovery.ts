@@ -6,6 +6,7 @@
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
+import { isLoopbackHost } from '../http/loopback.js';
 
 /** Seconds one discovery request may take (also every later request to the IdP). */
 export const DISCOVERY_TIMEOUT_SECONDS = 10;
@@ -92,8 +93,21 @@ function clientAuthentication(settings: Config['identity']): oidc.ClientAuth {
 /** The client for metadata given as a file (no request to the IdP). */
 export function configurationFromFile(settings: Config['identity'], metadata: Record<string, unknown>): oidc.Configuration {
   const client = new oidc.Configuration(metadata as oidc.ServerMetadata, settings.clientId, undefined, clientAuthentication(settings));
-  if (settings.serverUrl.protocol === 'http:') oidc.allowInsecureRequests(client);
+  if (settings.serverUrl.protocol === 'http:' || plainHttpOnLoopbackOnly(metadata)) oidc.allowInsecureRequests(client);
   return client;
+}
+
+// The endpoints the proxy itself calls (the authorization endpoint is the browser's).
+const CALLED_ENDPOINTS = ['token_endpoint', 'userinfo_endpoint', 'revocation_endpoint', 'jwks_uri'];
+
+/**
+ * A metadata file whose plain-http endpoints are all on this machine (an IdP for local use):
+ * requests to them never cross a network, so they are allowed whatever IDENTITY_SERVER_URL says.
+ */
+function plainHttpOnLoopbackOnly(metadata: Record<string, unknown>): boolean {
+  const urls = CALLED_ENDPOINTS.map((name) => (typeof metadata[name] === 'string' ? URL.parse(metadata[name]) : null)).filter((u) => u !== null);
+  const plain = urls.filter((u) => u.protocol === 'http:');
+  return plain.length > 0 && plain.every((u) => isLoopbackHost(u.hostname));
 }
 
 /**

@@ -78,6 +78,19 @@ function clientRefusal(err: unknown): UpstreamClientRefused | undefined {
   return undefined;
 }
 
+/**
+ * The scopes of IDENTITY_SCOPE the IdP's metadata does not list in `scopes_supported` (none when
+ * it lists nothing): it may refuse the sign-in with invalid_scope.
+ */
+export function unlistedScopes(requested: readonly string[], metadata: object | undefined): string[] {
+  const listed = (metadata as { scopes_supported?: unknown } | undefined)?.scopes_supported;
+  if (!Array.isArray(listed)) return [];
+  return requested.filter((scope) => !listed.includes(scope));
+}
+
+export const unlistedScopesWarning = (scopes: string[]): string =>
+  `IDENTITY_SCOPE: the identity provider does not list ${scopes.join(', ')} in its scopes_supported; it may refuse the sign-in (invalid_scope)`;
+
 /** The IdP refused a refresh (an OAuth error answer, e.g. invalid_grant): the session is over. */
 export class UpstreamRefreshRefused extends Error {
   constructor(reason: string) {
@@ -160,6 +173,11 @@ export class UpstreamIdentity {
   #loaded(): oidc.Configuration {
     if (!this.#client) throw new UpstreamUnavailable();
     return this.#client;
+  }
+
+  /** Scopes of IDENTITY_SCOPE its metadata does not list (none while the metadata is not loaded). */
+  get unlistedScopes(): string[] {
+    return unlistedScopes(this.settings.scopes, this.#client?.serverMetadata());
   }
 
   /** The IdP's server metadata (discovered or from the file) is in hand: sign-ins can start. */

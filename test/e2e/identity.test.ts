@@ -203,6 +203,15 @@ describe('X-Authorization-Scope', function () {
     assert.equal((await whoami(second)).headers['x-authorization-scope'], 'openid profile email offline_access');
   });
 
+  it('warns at startup about IDENTITY_SCOPE scopes the discovered IdP does not list, and signs in anyway', async () => {
+    stack = await startStack({ env: { IDENTITY_SCOPE: 'openid profile email offline_access global' } });
+    assert.ok(
+      stack.logs.some((l) => l.includes('IDENTITY_SCOPE: the identity provider does not list global in its scopes_supported; it may refuse the sign-in (invalid_scope)')),
+      stack.logs.join('\n'),
+    );
+    assert.ok((await whoami(await signIn(stack))).authorization.startsWith('Bearer '));
+  });
+
   it("carries the scope of the client's token at the proxy with MCP_AUTH_PROXY_SCOPE_HEADER=proxy, and nothing with none", async () => {
     stack = await startStack({ env: { MCP_AUTH_PROXY_SCOPE_HEADER: 'proxy', PROVIDER_SCOPE: 'openid,offline_access,mcp:tools' } });
     assert.equal((await whoami(await signIn(stack))).headers['x-authorization-scope'], 'mcp:tools');

@@ -7,12 +7,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { Browser, type Page } from './browser.js';
+import type { RouterHop } from './router-hop.js';
 import { TEST_USER } from './upstream-idp.js';
 
 export type UserAction = 'confirm' | 'cancel';
 
 export class TestOAuthProvider implements OAuthClientProvider {
-  readonly browser = new Browser();
+  readonly browser: Browser;
   client?: OAuthClientInformationMixed;
   savedTokens?: OAuthTokens;
   verifier?: string;
@@ -24,11 +25,17 @@ export class TestOAuthProvider implements OAuthClientProvider {
   /** Who signs in at the IdP's login form. */
   credentials: { username: string; password: string } = { username: TEST_USER.username, password: TEST_USER.password };
 
-  /** With clientMetadataUrl the SDK uses it as client_id (CIMD) when the server supports that. */
+  /**
+   * With clientMetadataUrl the SDK uses it as client_id (CIMD) when the server supports that.
+   * With `hop`, the browser reaches an https BASE_URL through the router in front of the proxy.
+   */
   constructor(
     readonly redirectUrl = 'http://127.0.0.1:33418/callback',
     readonly clientMetadataUrl?: string,
-  ) {}
+    hop?: RouterHop,
+  ) {
+    this.browser = new Browser(hop ? { hop } : {});
+  }
 
   get clientMetadata(): OAuthClientMetadata {
     return {
@@ -65,11 +72,7 @@ export class TestOAuthProvider implements OAuthClientProvider {
     const consent = await this.browser.open(url.href, atClient);
     this.pages.push(consent);
     if (consent.redirectedTo) return void (this.callback = new URL(consent.redirectedTo));
-    const afterConsent = await this.browser.submit(consent, {
-      actionIncludes: '/confirm',
-      button: { name: 'action', value: this.userAction },
-      stopAt: atClient,
-    });
+    const afterConsent = await this.confirm(consent, atClient);
     this.pages.push(afterConsent);
     if (afterConsent.redirectedTo) return void (this.callback = new URL(afterConsent.redirectedTo));
     const done = await this.browser.submit(afterConsent, {
@@ -80,11 +83,33 @@ export class TestOAuthProvider implements OAuthClientProvider {
     if (!done.redirectedTo) throw new Error(`sign-in did not return to the client: ${done.status} ${done.url}\n${done.html.slice(0, 500)}`);
     this.callback = new URL(done.redirectedTo);
   }
+
+  /**
+   * Our confirm page (Continue / Cancel buttons), or an operator's made for Heroku's proxy (a
+   * `confirmed` checkbox posted to …/confirm-login, and a Cancel link).
+   */
+  private confirm(consent: Page, atClient: (u: URL) => boolean): Promise<Page> {
+    if (!/action="[^"]*\/confirm-login"/.test(consent.html)) {
+      return this.browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: this.userAction }, stopAt: atClient });
+    }
+    if (this.userAction === 'cancel') {
+      const cancel = /href="([^"]*\/abort)"/.exec(consent.html)?.[1];
+      if (!cancel) throw new Error(`no Cancel link on ${consent.url}`);
+      return this.browser.open(new URL(cancel, consent.url).href, atClient);
+    }
+    return this.browser.submit(consent, { actionIncludes: '/confirm-login', fields: { confirmed: 'true' }, stopAt: atClient });
+  }
+}
+
+export interface ConnectOptions {
+  /** How the client reaches the server: through the router in front of an https BASE_URL. */
+  fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
 }
 
 /** Connects an SDK client through the full OAuth flow (401 → discovery → DCR → authorize → token). */
-export async function connectWithOAuth(mcpUrl: string, auth: TestOAuthProvider): Promise<Client> {
-  const first = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: auth });
+export async function connectWithOAuth(mcpUrl: string, auth: TestOAuthProvider, options: ConnectOptions = {}): Promise<Client> {
+  const transportOptions = { authProvider: auth, ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const first = new StreamableHTTPClientTransport(new URL(mcpUrl), transportOptions);
   const client = new Client({ name: 'e2e', version: '1.0.0' });
   try {
     await client.connect(first);
@@ -95,7 +120,7 @@ export async function connectWithOAuth(mcpUrl: string, auth: TestOAuthProvider):
   const code = auth.callback?.searchParams.get('code');
   if (!code) throw new Error(`no authorization code: ${auth.callback?.href}`);
   await first.finishAuth(code);
-  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: auth });
+  const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), transportOptions);
   const connected = new Client({ name: 'e2e', version: '1.0.0' });
   await connected.connect(transport);
   return connected;

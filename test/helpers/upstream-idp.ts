@@ -2,7 +2,7 @@
 // users, a confidential client, and hooks to inject failures and inspect its tokens.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, startDevIdp, type DevAccount } from '../../src/demo/identity-provider.js';
+import { readBody, startDevIdp, type DevAccount, type DevIdp } from '../../src/demo/identity-provider.js';
 import { freePort } from './ports.js';
 
 export interface UpstreamIdpOptions {
@@ -17,6 +17,10 @@ export interface UpstreamIdpOptions {
   port?: number;
   /** The client secret, when the proxy is configured before the IdP starts; default: a random one. */
   clientSecret?: string;
+  /** Scopes it knows besides the OpenID ones. */
+  extraScopes?: readonly string[];
+  /** More endpoints: answers (resolving true) requests oidc-provider does not serve. */
+  routes?: (req: IncomingMessage, res: ServerResponse, path: string, idp: DevIdp) => Promise<boolean>;
 }
 
 export interface UpstreamIdp {
@@ -122,9 +126,11 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     accounts: USERS,
     extraClaims: (account) => (account.sub === TEST_USER.sub ? claimOverrides : {}),
     accessTokenTtlSeconds: opts.accessTokenTtlSeconds,
+    extraScopes: opts.extraScopes,
     loginPage: { heading: 'Sign in to the upstream IdP' },
     onError: (err) => console.error('[upstream-idp]', err),
     async intercept(req, res, path) {
+      if (opts.routes && (await opts.routes(req, res, path, idp))) return true;
       if (req.method !== 'POST' || path !== '/token') return false;
       if (refusals.size === 0 && !held && !rewrite) {
         recordIssuedTokens(res, issued, undefined);

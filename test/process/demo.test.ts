@@ -165,5 +165,20 @@ describe('the local demo: `npm start` with nothing configured (process)', functi
         await new Promise((resolve) => squatter.close(resolve));
       }
     });
+
+    it('PORT itself is taken: names PORT (not a bare EADDRINUSE), and leaves nothing running', async () => {
+      const port = await freePortRun(3);
+      const squatter: Server = createServer();
+      await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+      try {
+        const { stderr } = await refusal({ PORT: String(port) });
+        assert.match(stderr, new RegExp(`PORT: ${port} is already in use \\(127\\.0\\.0\\.1 port ${port}\\); stop what listens there or choose another PORT`));
+        assert.doesNotMatch(stderr, /EADDRINUSE/);
+        assert.equal(await portAccepts(port + 1), false, 'the demo IdP still listens');
+        assert.equal(await portAccepts(port + 2), false, 'the sample MCP server still listens');
+      } finally {
+        await new Promise((resolve) => squatter.close(resolve));
+      }
+    });
   });
 });

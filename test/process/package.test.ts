@@ -15,10 +15,10 @@ import { freePort, waitForPort } from '../helpers/ports.js';
 import { baseEnvironment, live, portAccepts, spawnProcess, stopProcess, type Env } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
+import { unpackedApp } from '../helpers/packaged-app.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TARBALL = join(ROOT, 'build', 'mcp-auth-proxy.tar.gz');
 const run = promisify(execFile);
 
 // heroku-buildpack-mcp-auth-proxy's default processes (its bin/release and README), run by sh
@@ -38,9 +38,7 @@ describe('the Heroku buildpack package: npm run package (SLOW: builds the artifa
 
   before(async function () {
     this.timeout(300_000);
-    await run('npm', ['run', 'package'], { cwd: ROOT });
-    app = await mkdtemp(join(tmpdir(), 'mcp-auth-proxy-app-'));
-    await run('tar', ['-xzf', TARBALL, '-C', app]);
+    app = await unpackedApp();
     redis = await startRedis();
     idp = await startUpstreamIdp({ redirectUris: ['http://127.0.0.1:9/interaction/identity/callback'] });
   });
@@ -87,7 +85,7 @@ describe('the Heroku buildpack package: npm run package (SLOW: builds the artifa
   it('unpacks to mcp-auth-proxy/ with package.json, index.js, compiled JS, views and production node_modules only', async () => {
     assert.deepEqual(await readdir(app), ['mcp-auth-proxy']);
     const dir = join(app, 'mcp-auth-proxy');
-    for (const file of ['package.json', 'package-lock.json', 'index.js', 'bin/mcp-auth-proxy.js', 'dist/main.js', 'views/_layout.ejs', 'views/confirm-login.ejs']) {
+    for (const file of ['package.json', 'package-lock.json', 'index.js', 'bin/mcp-auth-proxy.js', 'dist/main.js', 'views/_layout.ejs', 'views/confirm-login.ejs', 'heroku_identity_production_metadata.json', 'heroku_identity_staging_metadata.json']) {
       assert.ok(await exists(join(dir, file)), `${file} is missing`);
     }
     for (const dependency of ['express', 'oidc-provider', 'openid-client', 'ioredis', 'ejs', 'pino']) {

@@ -165,6 +165,24 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
         variable: 'MCP_AUTH_PROXY_REDIS_URL',
         env: async () => (await goodSetup({ MCP_AUTH_PROXY_REDIS_URL: `redis://127.0.0.1:${await freePort()}` })).env,
       },
+      {
+        // Heroku Key-Value Store attached without --as sets REDIS_URL: the message names that one.
+        name: 'an unreachable Redis given as REDIS_URL',
+        variable: 'REDIS_URL: cannot connect to Redis',
+        env: async () => {
+          const { env } = await goodSetup({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+          delete env.MCP_AUTH_PROXY_REDIS_URL;
+          return env;
+        },
+      },
+      {
+        name: "MCP_SERVER_URL on the proxy's own PORT",
+        variable: "MCP_SERVER_URL: 127.0.0.1:",
+        env: async () => {
+          const { env, port } = await goodSetup();
+          return { ...env, MCP_SERVER_URL: `http://127.0.0.1:${port}/mcp` };
+        },
+      },
       // Both are failures `start` rides out (it starts and retries discovery in the background);
       // the release check must prove the IdP answers, so for it they are fatal.
       {
@@ -194,6 +212,38 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
         assert.ok(!result.stdout.includes(RELEASE_LINE));
       });
     }
+
+    it('a PORT another process holds: one line naming PORT, not a bare EADDRINUSE, and the MCP server stopped', async () => {
+      const { env, port, mcpPort } = await goodSetup();
+      const holder = createServer();
+      holder.listen(port, '127.0.0.1');
+      await once(holder, 'listening');
+      try {
+        const result = await runProxy(['verify'], env);
+        assert.equal(result.code, 1);
+        const line = `Startup failed: PORT: ${port} is already in use (127.0.0.1 port ${port}); stop what listens there or choose another PORT`;
+        assert.deepEqual(result.stderr.split('\n').filter((l) => l.startsWith('Startup failed')), [line]);
+        assert.ok(!result.stdout.includes('is already in use'), 'printed once, on stderr only');
+        assert.doesNotMatch(result.stderr, /EADDRINUSE/);
+        assert.doesNotMatch(result.stderr, STACK_TRACE_LINE);
+        assert.equal(await portAccepts(mcpPort), false, 'the MCP server outlived the failed start');
+      } finally {
+        holder.close();
+      }
+    });
+
+    it('verify logs the warnings `config` prints, as start does through the same main() (on Heroku nobody runs config)', async () => {
+      const { env } = await goodSetup({ NODE_ENV: 'production', OIDC_PROVIDER_JWKS: privateJwks(), MCP_AUTH_PROXY_REDIS_PREFX: 'x:', LOCAL_INSECURE: 'true' });
+      const result = await runProxy(['verify'], env);
+      assert.equal(result.code, 0, result.stderr);
+      const warnings = jsonLines(result.stdout)
+        .filter((line) => line.level === 40)
+        .map((line) => line.msg);
+      assert.deepEqual(warnings, [
+        'MCP_AUTH_PROXY_REDIS_PREFX: not a setting of this proxy (misspelt?); it is ignored',
+        'LOCAL_INSECURE: true with NODE_ENV=production; plain http is meant for local use only',
+      ]);
+    });
 
     it('an MCP server that never opens its port: exits non-zero naming MCP_SERVER_READY_TIMEOUT_MS and stops it', async () => {
       const pidFile = join(tmp, 'never-ready.pid');

@@ -846,6 +846,31 @@ describe('config', () => {
       writeFileSync(file, JSON.stringify(metadata));
       assert.deepEqual(load({ IDENTITY_SERVER_METADATA_FILE: file }).identity.metadata, metadata);
     });
+
+    it("reads Heroku's documented files, whose scopes_supported is a bare string", () => {
+      const file = join(tmp, 'heroku_identity_staging_metadata.json');
+      writeFileSync(
+        file,
+        '{"issuer": "https://identity.staging.herokudev.com/", "authorization_endpoint": "https://identity.staging.herokudev.com/oauth/authorize", "token_endpoint": "https://identity.staging.herokudev.com/oauth/token", "scopes_supported": "global"}',
+      );
+      const config = load({ IDENTITY_SERVER_URL: 'https://identity.staging.herokudev.com', IDENTITY_SERVER_METADATA_FILE: file, IDENTITY_SCOPE: 'global' });
+      assert.deepEqual(config.identity.metadata?.scopes_supported, ['global']);
+      assert.deepEqual(config.warnings, []);
+      const bad = join(tmp, 'bad-scopes.json');
+      writeFileSync(bad, JSON.stringify({ ...metadata, scopes_supported: { global: true } }));
+      assert.deepEqual(refused({ IDENTITY_SERVER_METADATA_FILE: bad }), [`IDENTITY_SERVER_METADATA_FILE: "${bad}": "scopes_supported" must be a list of scopes`]);
+    });
+
+    it('warns about IDENTITY_SCOPE scopes the file does not list', () => {
+      const file = join(tmp, 'listed.json');
+      writeFileSync(file, JSON.stringify(metadata));
+      assert.deepEqual(load({ IDENTITY_SERVER_METADATA_FILE: file, IDENTITY_SCOPE: 'global,openid offline_access' }).warnings, [
+        'IDENTITY_SCOPE: the identity provider does not list openid, offline_access in its scopes_supported; it may refuse the sign-in (invalid_scope)',
+      ]);
+      const { scopes_supported: _s, ...unlisted } = metadata;
+      writeFileSync(file, JSON.stringify(unlisted));
+      assert.deepEqual(load({ IDENTITY_SERVER_METADATA_FILE: file, IDENTITY_SCOPE: 'anything' }).warnings, [], 'a file without scopes_supported says nothing');
+    });
   });
 
   describe('branding', () => {
