@@ -13,7 +13,8 @@ import { CallerCache } from './mcp/caller-cache.js';
 import { McpServerSupervisor } from './mcp/supervisor.js';
 import { HttpDrain, type DrainResult } from './http/drain.js';
 import { Readiness } from './http/health.js';
-import { createAdapterClass } from './provider/adapter.js';
+import { createAdapterClass, DEFAULT_RECORD_TTL_SECONDS } from './provider/adapter.js';
+import { cleanHerokuClient, signableAlgorithms, sweepHerokuClients } from './provider/heroku-records.js';
 import { showAuthorizationErrors, type PageContext } from './provider/authorization-errors.js';
 import { restartStaleDeviceForms } from './provider/device-verification.js';
 import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
@@ -107,6 +108,9 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger, onGrantEnd, { metrics, audit });
     // An operator's template that fails is logged once per file and error; ours stands in.
     const templateFailures = new Set<string>();
+    // Records Heroku's proxy left under the same prefix: cleaned on read, and all once, in the background.
+    const signable = signableAlgorithms(config.provider.jwks);
+    if (config.redis.url && !config.verifyRelease) void sweepHerokuClients(store, signable, DEFAULT_RECORD_TTL_SECONDS, logger);
     const render = createPages(config, (file, err) => {
       const key = `${file}\0${err.message}`;
       if (templateFailures.has(key)) return;
@@ -123,7 +127,12 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       config.baseUrl,
       providerConfiguration({
         config,
-        adapter: createAdapterClass(store, { bus, refreshReplayGraceSeconds: config.provider.refreshReplayGraceSeconds, onGrantEnd }),
+        adapter: createAdapterClass(store, {
+          bus,
+          refreshReplayGraceSeconds: config.provider.refreshReplayGraceSeconds,
+          onGrantEnd,
+          cleanClient: (payload) => cleanHerokuClient(payload, signable),
+        }),
         store,
         accounts,
         async renderError(ctx: KoaContextWithOIDC, out) {

@@ -73,9 +73,14 @@ export interface AdapterOptions {
    */
   refreshReplayGraceSeconds?: number;
   onGrantEnd?: GrantEndHook;
+  /**
+   * Rewrites a client record when it needs it (one left by Heroku's proxy, heroku-records.ts):
+   * the cleaned record, or undefined when it is fine as stored.
+   */
+  cleanClient?: (payload: AdapterPayload) => AdapterPayload | undefined;
 }
 
-export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGraceSeconds = 0, onGrantEnd }: AdapterOptions = {}): new (
+export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGraceSeconds = 0, onGrantEnd, cleanClient }: AdapterOptions = {}): new (
   model: string,
 ) => Adapter {
   return class StoreAdapter implements Adapter {
@@ -100,7 +105,12 @@ export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGra
       const raw = await store.get(key);
       if (raw === undefined) return undefined;
       if (SLIDING.has(this.model)) await store.touch(key, DEFAULT_RECORD_TTL_SECONDS);
-      const payload = JSON.parse(raw) as AdapterPayload;
+      let payload = JSON.parse(raw) as AdapterPayload;
+      const cleaned = this.model === 'Client' ? cleanClient?.(payload) : undefined;
+      if (cleaned) {
+        await store.set(key, JSON.stringify(cleaned), DEFAULT_RECORD_TTL_SECONDS);
+        payload = cleaned;
+      }
       if (this.model === 'RefreshToken' && typeof payload.consumed === 'number' && nowSeconds() - payload.consumed < refreshReplayGraceSeconds) {
         delete payload.consumed;
       }

@@ -33,6 +33,22 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/**
+ * A key of another Redis type than ours: another program's record under our prefix (Heroku's
+ * proxy keeps tokens in hashes and grant lists under `oidc:`, its default, which operators keep
+ * when switching). It is not ours to read: it reads as absent, and our writes replace it.
+ */
+const isForeignType = (err: unknown): boolean => err instanceof Error && err.message.startsWith('WRONGTYPE');
+
+async function absentIfForeign<T>(read: Promise<T>, absent: T): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isForeignType(err)) return absent;
+    throw err;
+  }
+}
+
 export class RedisStore implements KeyValueStore {
   readonly client: Redis;
   readonly #prefix: string;
@@ -75,7 +91,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.client.get(key)) ?? undefined;
+    return (await absentIfForeign(this.client.get(key), null)) ?? undefined;
   }
 
   async set(key: string, value: string, ttlSeconds: number): Promise<void> {
@@ -91,7 +107,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async take(key: string): Promise<string | undefined> {
-    return (await this.client.getdel(key)) ?? undefined;
+    return (await absentIfForeign(this.client.getdel(key), null)) ?? undefined;
   }
 
   async touch(key: string, ttlSeconds: number): Promise<void> {
@@ -112,21 +128,27 @@ export class RedisStore implements KeyValueStore {
   async indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void> {
     // A sorted set scored by expiry: pruning on every write keeps it bounded by live members,
     // and the key itself lives as long as its longest-lived member.
-    await this.client
+    const results = await this.client
       .multi()
       .zremrangebyscore(index, '-inf', nowSeconds())
       .zadd(index, 'GT', expiresAtSeconds, member)
       .expireat(index, expiresAtSeconds, 'GT')
       .expireat(index, expiresAtSeconds, 'NX')
       .exec();
+    const failed = results?.find(([error]) => error)?.[0];
+    if (!failed) return;
+    if (!isForeignType(failed)) throw failed;
+    // Another program's record under this name: ours replaces it.
+    await this.client.del(index);
+    await this.indexAdd(index, member, expiresAtSeconds);
   }
 
   async indexMembers(index: string): Promise<string[]> {
-    return this.client.zrangebyscore(index, `(${nowSeconds()}`, '+inf');
+    return absentIfForeign(this.client.zrangebyscore(index, `(${nowSeconds()}`, '+inf'), []);
   }
 
   async indexRemove(index: string, ...members: string[]): Promise<void> {
-    if (members.length > 0) await this.client.zrem(index, ...members);
+    if (members.length > 0) await absentIfForeign(this.client.zrem(index, ...members), 0);
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -271,6 +271,21 @@ describe('KeyValueStore contract', () => {
       assert.deepEqual(await raw!.keys('*'), []);
     });
 
+    it("reads another program's keys of other types as absent, and replaces them when writing (Heroku's proxy under oidc:)", async () => {
+      await raw!.hset('test:RefreshToken:r1', { payload: '{"jti":"r1"}' });
+      await raw!.rpush('test:grant:g1', 'test:AccessToken:a1');
+      assert.equal(await store!.get('RefreshToken:r1'), undefined);
+      assert.equal(await store!.take('RefreshToken:r1'), undefined);
+      assert.deepEqual(await store!.indexMembers('grant:g1'), []);
+      await store!.indexRemove('grant:g1', 'AccessToken:a1');
+      await store!.indexAdd('grant:g1', 'AccessToken:a2', nowSeconds() + 60);
+      assert.equal(await raw!.type('test:grant:g1'), 'zset');
+      assert.deepEqual(await store!.indexMembers('grant:g1'), ['AccessToken:a2']);
+      // Other errors still fail loudly.
+      await raw!.set('test:counter', 'not a number');
+      await assert.rejects(store!.increment('counter', 60), /not an integer/);
+    });
+
     it('keeps the index key as long as its longest-lived member', async () => {
       const now = nowSeconds();
       await store!.indexAdd('idx', 'a', now + 10);
