@@ -214,6 +214,6 @@ describe('mcp-auth-proxy command line against a running proxy', function () {
     const partial = await run(['grants', TEST_USER.sub], { env: { BASE_URL: env.BASE_URL! } });
     assert.equal(partial.code, 1);
     assert.match(partial.stderr, /^Invalid configuration:\n(  - .*\n)*  - MCP_SERVER_URL: is required/);
-    assert.match(partial.stderr, /`mcp-auth-proxy config` shows the effective configuration/);
+    assert.match(partial.stderr, /`node \S+ config` shows the effective configuration/);
   });
 });

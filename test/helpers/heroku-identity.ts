@@ -2,7 +2,9 @@
 // with its tokens, built from Heroku's public documentation (Dev Center "OAuth", Platform API
 // "Account Info"), because the real ones cannot be reached from here:
 // - OAuth 2.0, not OpenID Connect: no discovery, no ID token, no userinfo; the scope is `global`.
-// - Its authorization response carries `code` and `state` only (no RFC 9207 `iss`).
+// - Its authorization response carries `code` and `state` only (no RFC 9207 `iss`). Heroku
+//   Identity has no discovery; where a document points IDENTITY_SERVER_URL at a generic OAuth
+//   server instead (identity.example.com), the stand-in's metadata says the same (no iss).
 // - The token response names the user in `user_id` and adds a `session_nonce`; it has no `scope`:
 //   {"access_token", "expires_in", "refresh_token", "token_type": "Bearer", "user_id", "session_nonce"}
 // - GET /account with `Authorization: Bearer <token>` answers the account ({id, email, name}), or
@@ -30,6 +32,10 @@ export async function startHerokuIdentity(options: Pick<UpstreamIdpOptions, 'red
     async routes(req, res, path, dev) {
       if (path === '/auth' || path.startsWith('/auth/')) {
         withoutIssuerInRedirects(res);
+        return false;
+      }
+      if (path.startsWith('/.well-known/')) {
+        withoutIssuerParameterSupport(res);
         return false;
       }
       if (req.method !== 'GET' || path !== '/account') return false;
@@ -67,6 +73,25 @@ function withoutIssuerInRedirects(res: ServerResponse): void {
     }
     return setHeader(name, value);
   }) as ServerResponse['setHeader'];
+}
+
+/** Its metadata, then, does not announce RFC 9207 either. */
+function withoutIssuerParameterSupport(res: ServerResponse): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    const [chunk] = args;
+    if ((typeof chunk === 'string' || Buffer.isBuffer(chunk)) && !res.headersSent) {
+      try {
+        const { authorization_response_iss_parameter_supported: _dropped, ...metadata } = JSON.parse(chunk.toString()) as Record<string, unknown>;
+        const text = JSON.stringify(metadata);
+        res.setHeader('content-length', Buffer.byteLength(text));
+        args[0] = text;
+      } catch {
+        // not JSON: as it is
+      }
+    }
+    return end(...args);
+  }) as ServerResponse['end'];
 }
 
 /**

@@ -35,7 +35,8 @@ describe('the released command line (bin/mcp-auth-proxy.js on dist/)', function 
   it('prints its help and exits 0; a wrong command line exits 2', async () => {
     const help = await bin(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /^Usage: mcp-auth-proxy \[command\]/);
+    // Run from another directory: help names the script by its full path, as it can be run again.
+    assert.match(help.stdout, new RegExp(`^Usage: node ${BIN_ENTRY[0]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\[command\\]`));
     assert.equal(help.stderr, '', 'nothing else on stderr (no library warnings)');
     const wrong = await bin(['grants']);
     assert.equal(wrong.code, 2);

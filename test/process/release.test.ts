@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +26,7 @@ import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
 import { privateJwks } from '../helpers/keys.js';
+import { herokuViewsDir } from '../helpers/heroku-reference.js';
 
 const FIXTURE_URL = pathToFileURL(join(ROOT, 'test', 'fixtures', 'mcp-server.ts')).href;
 const RELEASE_LINE = 'Verified release launches. Exit status 0';
@@ -173,6 +174,17 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
           const { env } = await goodSetup({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
           delete env.MCP_AUTH_PROXY_REDIS_URL;
           return env;
+        },
+      },
+      {
+        // Heroku's layout with a confirm page that uses a variable nobody gives it.
+        name: 'OIDC_PROVIDER_VIEWS_PATH with a template that throws',
+        variable: 'OIDC_PROVIDER_VIEWS_PATH: confirm-login.ejs line 2: identityServerURL is not defined',
+        env: async () => {
+          const views = await mkdtemp(join(tmp, 'views-'));
+          await cp(herokuViewsDir(), views, { recursive: true });
+          await writeFile(join(views, 'confirm-login.ejs'), '<form method="post" action="/interaction/<%= uid %>/confirm-login"></form>\n<%= identityServerURL %>');
+          return (await goodSetup({ OIDC_PROVIDER_VIEWS_PATH: views })).env;
         },
       },
       {

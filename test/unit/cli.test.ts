@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { COMMANDS } from '../../src/commands/index.js';
 import { parseCommandLine, positiveIntegerOption, UsageError } from '../../src/commands/command.js';
 import { cli } from '../helpers/command-io.js';
+import { invocationOf } from '../../src/cli.js';
 
 const COMMAND_NAMES = ['start', 'verify', 'config', 'jwks', 'grants', 'revoke', 'vault-reencrypt'];
 
@@ -15,7 +16,8 @@ describe('command line', () => {
         const { code, stdout, stderr } = await cli(argv);
         assert.equal(code, 0, argv.join(' '));
         assert.equal(stderr, '');
-        assert.match(stdout, /^Usage: mcp-auth-proxy \[command\]/);
+        assert.match(stdout, /^Usage: node bin\/mcp-auth-proxy\.js \[command\]/);
+        assert.doesNotMatch(stdout, /<cli>/);
         for (const name of COMMAND_NAMES) assert.match(stdout, new RegExp(`^  ${name} +\\S`, 'm'), name);
         assert.match(stdout, /Exit status: 0 done; 1 failed .*\n2 wrong command line; 3 nothing matched/);
       }
@@ -25,10 +27,10 @@ describe('command line', () => {
     it("prints each command's own help with --help, -h and help <command>, without running it", async () => {
       for (const name of COMMAND_NAMES) {
         const help = (await COMMANDS[name]!.load()).help;
-        assert.match(help, new RegExp(`^Usage: mcp-auth-proxy ${name === 'start' ? '\\[start\\]' : name}`), name);
+        assert.match(help, new RegExp(`^Usage: <cli> ${name === 'start' ? '\\[start\\]' : name}`), name);
         for (const argv of [[name, '--help'], [name, '-h'], ['help', name]]) {
           // No configuration at all: a command that ran would fail, not print its help.
-          assert.deepEqual(await cli(argv), { code: 0, stdout: help, stderr: '' }, argv.join(' '));
+          assert.deepEqual(await cli(argv), { code: 0, stdout: help.replaceAll('<cli>', 'node bin/mcp-auth-proxy.js'), stderr: '' }, argv.join(' '));
         }
       }
       assert.equal((await cli(['grants', 'alice', '--json', '--help'])).code, 0, '--help wins anywhere on the line');
@@ -79,10 +81,18 @@ describe('command line', () => {
       assert.equal(
         stderr,
         "mcp-auth-proxy jwks: Unknown option '--bogus'\n" +
-          'Usage: mcp-auth-proxy jwks [--type p-256|ed25519]\n' +
-          '       mcp-auth-proxy jwks --rotate [--from FILE|-] [--type p-256|ed25519] [--keep N]\n' +
-          'Run `mcp-auth-proxy jwks --help` for more.\n',
+          'Usage: node bin/mcp-auth-proxy.js jwks [--type p-256|ed25519]\n' +
+          '       node bin/mcp-auth-proxy.js jwks --rotate [--from FILE|-] [--type p-256|ed25519] [--keep N]\n' +
+          'Run `node bin/mcp-auth-proxy.js jwks --help` for more.\n',
       );
+    });
+
+    it('names commands as they were run: the buildpack layout, this repository, npx', () => {
+      assert.equal(invocationOf('/app/mcp-auth-proxy/index.js', '/app'), 'node mcp-auth-proxy/index.js');
+      assert.equal(invocationOf('/work/proxy/bin/mcp-auth-proxy.js', '/work/proxy'), 'node bin/mcp-auth-proxy.js');
+      assert.equal(invocationOf('/opt/proxy/bin/mcp-auth-proxy.js', '/tmp'), 'node /opt/proxy/bin/mcp-auth-proxy.js');
+      assert.equal(invocationOf('/work/proxy/node_modules/.bin/mcp-auth-proxy', '/work/proxy'), 'npx mcp-auth-proxy');
+      assert.equal(invocationOf(undefined, '/'), 'node bin/mcp-auth-proxy.js');
     });
   });
 
