@@ -375,6 +375,22 @@ describe('refusals on the real stack', function () {
       assert.equal(await countKeys('upstream-state:'), statesBefore, 'no second upstream sign-in began');
     });
 
+    it("refuses Heroku's GET Cancel link when another site started the navigation; from the page it cancels", async () => {
+      const browser = new Browser();
+      const consent = await browser.open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256', state: 'abort' }), atClient);
+      const abort = new URL(`${new URL(consent.url).pathname}/abort`, stack.baseUrl).href;
+      const headers = (site: string) => ({ cookie: browser.cookieHeaderFor(abort), 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate' });
+      const forged = await fetch(abort, { headers: headers('cross-site'), redirect: 'manual' });
+      assert.equal(forged.status, 403);
+      assert.match(await forged.text(), /This page has expired/);
+      const fromPage = await fetch(abort, { headers: headers('same-origin'), redirect: 'manual' });
+      assert.equal(fromPage.status, 303);
+      const back = await browser.open(new URL(fromPage.headers.get('location')!, stack.baseUrl).href, atClient);
+      const callback = new URL(back.redirectedTo!);
+      assert.equal(callback.searchParams.get('error'), 'access_denied');
+      assert.equal(callback.searchParams.get('state'), 'abort');
+    });
+
     it('refuses the confirm form from a browser without the interaction cookie', async () => {
       const consent = await new Browser().open(authorize({ code_challenge: codeChallenge(verifier()), code_challenge_method: 'S256' }), atClient);
       const other = await new Browser().submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' } });
