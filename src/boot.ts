@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
+import { noteOAuthError } from './logging.js';
 import type { Config } from './config/index.js';
 import { AccountStore } from './identity/accounts.js';
 import { UpstreamRefresher } from './identity/refresh.js';
@@ -17,6 +18,7 @@ import { createAdapterClass, DEFAULT_RECORD_TTL_SECONDS } from './provider/adapt
 import { cleanHerokuClient, signableAlgorithms, sweepHerokuClients } from './provider/heroku-records.js';
 import { showAuthorizationErrors, type PageContext } from './provider/authorization-errors.js';
 import { restartStaleDeviceForms } from './provider/device-verification.js';
+import { reportGrantedScope } from './provider/token-scope.js';
 import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
@@ -136,6 +138,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
         store,
         accounts,
         async renderError(ctx: KoaContextWithOIDC, out) {
+          noteOAuthError(ctx.res as { locals?: Record<string, unknown> }, out.error);
           ctx.type = 'html';
           ctx.body = await render('error', {
             title: 'Sign-in could not continue',
@@ -149,6 +152,13 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     // Behind a TLS-terminating router the provider must trust X-Forwarded-Proto to see https.
     provider.proxy = !config.localInsecure;
     advertiseResourceScopes(provider, config);
+    reportGrantedScope(provider);
+    // oidc-provider's JSON errors: their code goes on the request line too.
+    provider.use(async (ctx, next) => {
+      await next();
+      const error = ctx.status >= 400 ? (ctx.body as { error?: unknown } | undefined)?.error : undefined;
+      if (typeof error === 'string') noteOAuthError(ctx.res as { locals?: Record<string, unknown> }, error);
+    });
     failClosedWhileStoreDown(provider, store);
     observeProvider(provider, metrics, audit);
     showAuthorizationErrors(provider, renderPage);

@@ -38,6 +38,16 @@ export function createLogger(config: Pick<Config, 'production' | 'logLevel'>, de
 }
 
 const REQUEST_ID = /^[\w.:@-]{1,128}$/;
+const OAUTH_ERROR = /^[\w.-]{1,64}$/;
+
+/**
+ * Says which OAuth error code a response answers (`invalid_grant`, `invalid_target` …), for its
+ * request line: a 400 at /token is otherwise a mystery in the logs. Set where the error is
+ * answered: our JSON errors and pages, and oidc-provider's (boot.ts). Only a code, never text.
+ */
+export function noteOAuthError(res: { locals?: Record<string, unknown> }, code: string): void {
+  if (res.locals && OAUTH_ERROR.test(code)) res.locals.oauthError = code;
+}
 
 /**
  * One line per request, when it ends (finished or aborted): id, method, path (never the query,
@@ -57,10 +67,11 @@ export function requestLogger(logger: Logger): RequestHandler {
       const level = statusCode >= 500 ? 'error' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       const query = path.indexOf('?');
+      const error = statusCode >= 400 ? (res.locals.oauthError as string | undefined) : undefined;
       logger[level](
         {
           req: { id, method: req.method, path: query === -1 ? path : path.slice(0, query) },
-          res: { statusCode },
+          res: { statusCode, ...(error ? { error } : {}) },
           responseTime: Math.round(performance.now() - started),
         },
         res.writableFinished ? 'request completed' : 'request aborted',

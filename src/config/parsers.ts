@@ -234,7 +234,7 @@ export function privateJwks(raw: string): JsonWebKey[] {
     if (!check(jwk)) throw new Error(`${where} (${jwk.kty}) has an unsupported curve or missing parameters`);
     if (typeof jwk.d !== 'string') throw new Error(`${where} is a public key; private keys (with "d") are required`);
     if (!signsAndVerifies(jwk, where)) {
-      throw new Error(`${where} has a private part ("d") that does not match its public parameters`);
+      throw new Error(`${where} has a private part that is broken or does not match its public parameters`);
     }
   });
   return keys as JsonWebKey[];
@@ -247,14 +247,25 @@ export function privateJwks(raw: string): JsonWebKey[] {
 function signsAndVerifies(jwk: JsonWebKey, where: string): boolean {
   const { kty, crv, n, e, x, y } = jwk;
   const publicJwk = Object.fromEntries(Object.entries({ kty, crv, n, e, x, y }).filter(([, v]) => v !== undefined));
+  let publicKey;
   try {
-    const privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
-    const publicKey = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' });
-    const digest = kty === 'OKP' ? null : 'sha256';
-    const probe = Buffer.from('mcp-auth-proxy key check');
-    return verify(digest, probe, publicKey, sign(digest, probe, privateKey));
+    publicKey = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' });
   } catch (err) {
     throw new Error(`${where} is not a valid private JWK (${(err as Error).message})`);
+  }
+  let privateKey;
+  try {
+    privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
+  } catch (err) {
+    // A broken "d", missing RSA parameters, or (Node 24 checks it here) another key's "d".
+    throw new Error(`${where} has a private part that is broken or does not match its public parameters (${(err as Error).message})`);
+  }
+  const digest = kty === 'OKP' ? null : 'sha256';
+  const probe = Buffer.from('mcp-auth-proxy key check');
+  try {
+    return verify(digest, probe, publicKey, sign(digest, probe, privateKey));
+  } catch {
+    return false;
   }
 }
 

@@ -1,5 +1,6 @@
 // An HTML error page for people (sign-in pages); APIs answer JSON instead.
 import type { Response } from 'express';
+import { noteOAuthError } from '../logging.js';
 import type { RenderView } from '../pages/render.js';
 
 export interface ErrorPage {
@@ -11,6 +12,7 @@ export interface ErrorPage {
 }
 
 export async function renderErrorPage(res: Response, render: RenderView, status: number, page: ErrorPage): Promise<void> {
+  if (page.code) noteOAuthError(res, page.code);
   const html = await render('error', { ...page });
   res.status(status).type('html').set('Cache-Control', 'no-store').send(html);
 }

@@ -23,6 +23,7 @@ import { CsrfTokens } from './csrf.js';
 import { UpstreamSignIns } from './upstream-state.js';
 import { renderErrorPage } from '../http/error-page.js';
 import { isLoopbackHost } from '../http/loopback.js';
+import { noteOAuthError } from '../logging.js';
 
 export interface InteractionDependencies {
   config: Config;
@@ -75,6 +76,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
    */
   async function showUnavailable(res: Response, details: Details, { misconfigured = false } = {}): Promise<void> {
     res.set('Retry-After', '60');
+    noteOAuthError(res, 'temporarily_unavailable');
     await sendPage(
       res,
       503,
@@ -217,6 +219,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     if (!decision.allowed) {
       metrics.login('denied_by_policy');
       markDenied(res, 'access_policy');
+      noteOAuthError(res, 'access_denied');
       logger.info({ accountId, reason: decision.reason }, 'sign-in refused by the access policy');
       await sendPage(
         res,

@@ -78,11 +78,23 @@ export function upstreamRequestHeaders(
   return headers;
 }
 
+/**
+ * What the MCP server says about browsers is not passed on: the proxy alone decides the CORS of
+ * /mcp (origin.ts, already set on the response), and the server's software is nobody's business.
+ */
+const isProxyOwned = (name: string): boolean => name.startsWith('access-control-') || name === 'x-powered-by';
+
 function copyResponseHead(from: IncomingMessage, to: Response): void {
   const listed = connectionTokens(from.headers);
   to.statusCode = from.statusCode ?? 502;
   for (const [name, value] of Object.entries(from.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name) || isProxyOwned(name)) continue;
+    // Vary: ours (Origin) and the server's both hold.
+    if (name === 'vary' && to.hasHeader('vary')) {
+      const tokens = [String(to.getHeader('vary')), ...[value].flat()].flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+      to.setHeader('vary', [...new Set(tokens)].join(', '));
+      continue;
+    }
     to.setHeader(name, value);
   }
   // Tell buffering intermediaries (nginx, some routers) to pass events through as they come.

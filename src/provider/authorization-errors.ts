@@ -5,6 +5,7 @@
 // link that takes the error to the client once the user chooses to. Outcomes after the user
 // confirmed (a code, access_denied, temporarily_unavailable) still go to the client directly.
 import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
+import { noteOAuthError } from '../logging.js';
 
 /** What rendering a page needs of a Koa context. */
 export interface PageContext {
@@ -51,6 +52,7 @@ export function showAuthorizationErrors(provider: Provider, renderPage: RenderPa
     if (!params.has('error')) return;
     ctx.remove('Location');
     ctx.status = 400;
+    noteOAuthError(ctx.res as { locals?: Record<string, unknown> }, params.get('error') ?? 'invalid_request');
     await renderPage(ctx, 'authorization-error', {
       title: "The application's request was refused",
       clientName: ctx.oidc.client?.clientName ?? 'An application',

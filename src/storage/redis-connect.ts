@@ -47,7 +47,8 @@ const TLS_VERIFICATION_CODES = new Set([
 /** Names the variable and says what to change; the host is shown, never the password. */
 function redisStartupError(url: string, variable: string, err: RedisConnectError): string {
   const { protocol, host } = new URL(url);
-  const base = `${variable}: cannot connect to Redis at ${host} (${err.message})`;
+  // Node's own advice after a ';' (e.g. about --use-system-ca) does not apply to a Redis URL.
+  const base = `${variable}: cannot connect to Redis at ${host} (${err.message.split(';')[0]})`;
   if (err.code && TLS_VERIFICATION_CODES.has(err.code)) {
     return `${base}: its TLS certificate is not trusted; set MCP_AUTH_PROXY_REDIS_TLS_VERIFY=false (Heroku Key-Value Store uses a self-signed certificate) or give its CA in MCP_AUTH_PROXY_REDIS_TLS_CA`;
   }

@@ -77,9 +77,12 @@ describe('end-to-end OAuth flow with the MCP SDK client', function () {
       }),
     });
     assert.equal(response.status, 200);
-    const tokens = (await response.json()) as { access_token: string; refresh_token: string };
+    const tokens = (await response.json()) as { access_token: string; refresh_token: string; scope?: string };
     alsoIssued.push(tokens.access_token, tokens.refresh_token);
     assert.notEqual(tokens.refresh_token, before.refresh_token);
+    // The granted scope, in the first token response and at refresh; never an empty string.
+    assert.deepEqual(before.scope?.split(' ').sort(), ['offline_access', 'openid']);
+    assert.deepEqual(tokens.scope?.split(' ').sort(), ['offline_access', 'openid']);
     const call = await fetch(stack.mcpUrl, {
       method: 'POST',
       headers: {

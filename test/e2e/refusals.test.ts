@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { until } from '../helpers/wait.js';
 import { Browser, type Page } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
@@ -526,6 +527,25 @@ describe('refusals on the real stack', function () {
       });
       assert.equal(response.status, 401);
       assert.equal(((await response.json()) as { error: string }).error, 'invalid_client');
+    });
+
+    it('names the OAuth error of every refused request on its log line (a 400 at /token says why)', async () => {
+      const refused = async (path: string, body: URLSearchParams | string, type = 'application/x-www-form-urlencoded') => {
+        const id = `log-${Math.random().toString(36).slice(2)}`;
+        const response = await fetch(`${stack.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': type, 'x-request-id': id }, body });
+        await response.body?.cancel();
+        await until(() => stack.logs.some((l) => l.includes(id)), `the request line of ${path}`);
+        return JSON.parse(stack.logs.find((l) => l.includes(id))!) as { res: { statusCode: number; error?: string } };
+      };
+      const token = await refused('/token', new URLSearchParams({ grant_type: 'authorization_code', code: 'x'.repeat(43), code_verifier: 'v'.repeat(43), client_id: clientId, redirect_uri: REDIRECT }));
+      assert.deepEqual(token.res, { statusCode: 400, error: 'invalid_grant' });
+      const undefinedResource = await refused('/token', new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'x'.repeat(43), client_id: clientId, resource: 'undefined' }));
+      assert.equal(undefinedResource.res.statusCode, 400);
+      assert.match(undefinedResource.res.error ?? '', /^invalid_(target|grant)$/);
+      const registration = await refused('/reg', JSON.stringify({ redirect_uris: ['http://evil.example/cb'] }), 'application/json');
+      assert.deepEqual(registration.res, { statusCode: 400, error: 'invalid_redirect_uri' });
+      const bearer = await refused('/mcp', '{}', 'application/json');
+      assert.deepEqual(bearer.res, { statusCode: 401, error: 'invalid_token' });
     });
 
     it('serves discovery, registration and revocation to browser clients (CORS, no credentials)', async () => {

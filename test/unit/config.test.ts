@@ -668,15 +668,16 @@ describe('config', () => {
       for (const key of [{ ...ed, d: 'AAAA' }, rsaWithoutDp]) {
         const problems = jwksProblems(JSON.stringify([key]));
         assert.equal(problems.length, 1, `accepted ${JSON.stringify(key).slice(0, 60)}...`);
-        assert.match(problems[0]!, /^OIDC_PROVIDER_JWKS: key 1 is not a valid private JWK \(.+\)$/);
+        assert.match(problems[0]!, /^OIDC_PROVIDER_JWKS: key 1 has a private part that is broken or does not match its public parameters \(.+\)$/);
       }
     });
 
     it('refuses a key whose private part belongs to another key', () => {
       const mixed = { ...privateJwk('ec'), d: privateJwk('ec').d };
-      assert.deepEqual(jwksProblems(JSON.stringify([mixed])), [
-        'OIDC_PROVIDER_JWKS: key 1 has a private part ("d") that does not match its public parameters',
-      ]);
+      // Node 20 loads the key and the signature fails to verify; Node 24 refuses to load it.
+      const problems = jwksProblems(JSON.stringify([mixed]));
+      assert.equal(problems.length, 1);
+      assert.match(problems[0]!, /^OIDC_PROVIDER_JWKS: key 1 has a private part that is broken or does not match its public parameters( \(.+\))?$/);
     });
 
     it('derives cookie and vault keys deterministically from the JWKS', () => {
