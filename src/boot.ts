@@ -152,7 +152,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     // Behind a TLS-terminating router the provider must trust X-Forwarded-Proto to see https.
     provider.proxy = !config.localInsecure;
     advertiseResourceScopes(provider, config);
-    reportGrantedScope(provider);
+    reportGrantedScope(provider, config.provider.scopes.includes('offline_access'));
     // oidc-provider's JSON errors: their code goes on the request line too.
     provider.use(async (ctx, next) => {
       await next();

@@ -38,8 +38,11 @@ describe('resource scopes and step-up', function () {
       body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, client_id: clientId }),
     });
     assert.equal(response.status, 200);
-    return ((await response.json()) as { access_token: string }).access_token;
+    const body = (await response.json()) as { access_token: string; scope?: string };
+    issuedScopes.push(body.scope);
+    return body.access_token;
   }
+  const issuedScopes: (string | undefined)[] = [];
 
   const callMcp = (token?: string) =>
     fetch(stack.mcpUrl, {
@@ -78,6 +81,14 @@ describe('resource scopes and step-up', function () {
     assert.match(challenge, /^Bearer error="insufficient_scope"/);
     assert.match(challenge, /scope="mcp:tools"/);
     assert.match(challenge, /resource_metadata="/);
+  });
+
+  it('says in the token response what was granted: OpenID scopes and resource scopes, never ""', async () => {
+    await tokenFor('openid offline_access mcp:tools');
+    assert.equal(issuedScopes.at(-1), 'openid offline_access mcp:tools');
+    // Every client that registered the refresh_token grant gets a refresh token: offline access.
+    await tokenFor('openid');
+    assert.equal(issuedScopes.at(-1), 'openid offline_access');
   });
 
   it('lets a token with them through, with the scope passed to the MCP server', async () => {

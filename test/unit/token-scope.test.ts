@@ -8,6 +8,11 @@ describe('the scope of token responses', () => {
     assert.equal(grantedScope('openid', 'openid mcp:tools'), 'openid mcp:tools');
   });
 
+  it('says offline_access when a refresh token comes with the response', () => {
+    assert.equal(grantedScope('openid', 'mcp:tools', true), 'openid offline_access mcp:tools');
+    assert.equal(grantedScope('openid offline_access', '', true), 'openid offline_access');
+  });
+
   it('leaves the member out rather than saying ""', () => {
     assert.equal(grantedScope('', ''), undefined);
     assert.equal(grantedScope(' ', ' '), undefined);
