@@ -10,19 +10,25 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import type { Resource } from '@opentelemetry/resources';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-// The SDK's own reading of OTEL_* for exporters, so ours behaves exactly like a plain NodeSDK
-// (pinned version: these helpers are not part of its public entry point).
-import {
-  getOtlpMetricExporterFromEnv,
-  getPeriodicExportingMetricReaderFromEnv,
-  getSpanProcessorsFromEnv,
-} from '@opentelemetry/sdk-node/build/src/utils.js';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
 import type { Config } from '../config/index.js';
 import { redactSpanUrls, redisStatement } from './redaction.js';
 import { METER_NAME, type StartedSdk } from './sdk.js';
 
 type SpanProcessor = NonNullable<NodeSDKConfiguration['spanProcessors']>[number];
+
+/**
+ * The SDK's own reading of OTEL_* for exporters, so ours behaves exactly like a plain NodeSDK's.
+ * Not part of its public entry point (its exports name only '.'): loaded from the file beside
+ * that entry, of the exactly pinned version; test/process/telemetry.test.ts fails if it moves.
+ */
+interface SdkEnvironmentHelpers {
+  getSpanProcessorsFromEnv(selfObservability: undefined): SpanProcessor[];
+  getOtlpMetricExporterFromEnv(): unknown;
+  getPeriodicExportingMetricReaderFromEnv(exporter: unknown): IMetricReader;
+}
+const sdkHelpers = (): Promise<SdkEnvironmentHelpers> =>
+  import(new URL('./utils.mjs', import.meta.resolve('@opentelemetry/sdk-node')).href) as Promise<SdkEnvironmentHelpers>;
 
 /**
  * Redacts query values in every span just before it ends, whichever instrumentation made it:
@@ -51,6 +57,7 @@ function instrumentations(config: Config) {
 
 export async function startNodeSdk(config: Config, resource: Resource, readers: IMetricReader[]): Promise<StartedSdk> {
   const { traces, otlpMetrics } = config.telemetry;
+  const { getOtlpMetricExporterFromEnv, getPeriodicExportingMetricReaderFromEnv, getSpanProcessorsFromEnv } = await sdkHelpers();
   if (otlpMetrics) readers.push(getPeriodicExportingMetricReaderFromEnv(getOtlpMetricExporterFromEnv()));
   let acknowledged: (() => Promise<void>) | undefined;
   if (traces) {

@@ -1,6 +1,6 @@
 // Real MCP client programs against the proxy: mcp-remote through its own OAuth flow (we play the
-// user's browser from the URL it prints), and the MCP Inspector CLI, whose HTTP transport cannot
-// send headers on Node 20, through mcp-remote with a bearer token.
+// user's browser from the URL it prints), and the MCP Inspector 2.x CLI over Streamable HTTP with
+// a bearer token (its web UI's OAuth flow: test/browser/inspector.test.ts).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,7 +18,8 @@ import { TEST_USER } from '../helpers/upstream-idp.js';
 
 const require = createRequire(import.meta.url);
 const MCP_REMOTE = join(dirname(require.resolve('mcp-remote/package.json')), 'dist/proxy.js');
-const INSPECTOR_CLI = join(dirname(require.resolve('@modelcontextprotocol/inspector/package.json')), 'cli/build/cli.js');
+// `npx @modelcontextprotocol/inspector --cli …`: the package's launcher, in CLI mode.
+const INSPECTOR = join(dirname(require.resolve('@modelcontextprotocol/inspector/package.json')), 'clients/launcher/build/index.js');
 
 describe('real client programs', function () {
   this.timeout(90_000);
@@ -87,8 +88,8 @@ describe('real client programs', function () {
     const run = (...method: string[]) =>
       promisify(execFile)(
         process.execPath,
-        [INSPECTOR_CLI, '--cli', process.execPath, MCP_REMOTE, stack.mcpUrl, '--header', `Authorization:Bearer ${token}`, '--allow-http', ...method],
-        { env: env(), timeout: 60_000 },
+        [INSPECTOR, '--cli', '--transport', 'http', '--server-url', stack.mcpUrl, '--header', `Authorization: Bearer ${token}`, ...method],
+        { env: { ...env(), HOME: configDir }, timeout: 60_000 },
       );
     const listed = JSON.parse((await run('--method', 'tools/list')).stdout) as { tools: { name: string }[] };
     assert.deepEqual(listed.tools.map((t) => t.name).sort(), ['echo', 'whoami']);

@@ -279,16 +279,26 @@ describe('telemetry of the released command', function () {
   });
 
   describe('which modules load', () => {
-    /** A preload that writes every CommonJS module the process loaded to a file when it exits. */
+    /**
+     * A preload that writes every module the process loaded (CommonJS and ESM: OpenTelemetry ships
+     * both) to a file when it exits, through Node's synchronous module hooks (22.15+).
+     */
     async function moduleProbe(): Promise<{ args: string[]; loaded(): Promise<string[]>; file: string }> {
       const file = join(tmp, `modules-${Math.random().toString(36).slice(2)}.json`);
       const probe = join(tmp, 'probe.mjs');
       await writeFile(
         probe,
         `import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-const Module = createRequire(import.meta.url)('node:module');
-process.on('exit', () => writeFileSync(process.env.TEST_MODULES_FILE, JSON.stringify(Object.keys(Module._cache))));
+import { registerHooks } from 'node:module';
+import { fileURLToPath } from 'node:url';
+const loaded = new Set();
+registerHooks({
+  load(url, context, nextLoad) {
+    loaded.add(url.startsWith('file:') ? fileURLToPath(url) : url);
+    return nextLoad(url, context);
+  },
+});
+process.on('exit', () => writeFileSync(process.env.TEST_MODULES_FILE, JSON.stringify([...loaded])));
 `,
       );
       return { args: ['--import', probe], file, loaded: async () => JSON.parse(await readFile(file, 'utf8')) as string[] };
