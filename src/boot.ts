@@ -30,6 +30,7 @@ import { ProxyMetrics } from './telemetry/metrics.js';
 import { observeProvider } from './telemetry/provider-events.js';
 import { NO_TELEMETRY, type Telemetry } from './telemetry/telemetry.js';
 import { createPages } from './pages/render.js';
+import { notFoundPage } from './http/site.js';
 import { startDemoIdentityProvider } from './demo/start.js';
 import type { DevIdp } from './demo/identity-provider.js';
 
@@ -153,6 +154,15 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     provider.proxy = !config.localInsecure;
     advertiseResourceScopes(provider, config);
     reportGrantedScope(provider, config.provider.scopes.includes('offline_access'));
+    // A page for browsers that ask for a path nobody serves (Koa's answer is a bare "Not Found").
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.status !== 404 || ctx.oidc?.route !== undefined || ctx.method !== 'GET' || !ctx.accepts('html')) return;
+      ctx.status = 404;
+      ctx.type = 'html';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = await notFoundPage(render, ctx.path);
+    });
     // oidc-provider's JSON errors: their code goes on the request line too.
     provider.use(async (ctx, next) => {
       await next();

@@ -12,6 +12,7 @@ import { errorHandler } from './http/errors.js';
 import type { ReleasableStreams } from './http/drain.js';
 import { healthRouter, type Readiness } from './http/health.js';
 import { rateLimit } from './http/rate-limit.js';
+import { siteRouter } from './http/site.js';
 import { interactionRouter } from './interactions/router.js';
 import { requestLogger } from './logging.js';
 import { bearerAuth, callerOf } from './mcp/bearer.js';
@@ -108,6 +109,7 @@ export function createApp(parts: AppParts): Express {
   app.use(['/auth', '/interaction', '/device', '/session'], rateLimit(parts.store, { name: 'authorize', max, windowMs }));
   app.use('/token', rateLimit(parts.store, { name: 'token', max, windowMs }));
   app.use(interactionRouter(parts));
+  app.use(siteRouter(config, parts.render));
   app.use('/reg', registrationCors);
   app.post('/reg', rateLimit(parts.store, { name: 'registration', ...config.rateLimit.registration }), ...registrationNormalizer(registrableScopes(config)));
   app.use(['/auth', '/device/auth'], ...defaultScopeFiller(provider, config.provider.scopes));

@@ -22,7 +22,7 @@ import { Consents } from './consents.js';
 import { CsrfTokens } from './csrf.js';
 import { UpstreamSignIns } from './upstream-state.js';
 import { renderErrorPage } from '../http/error-page.js';
-import { isLoopbackHost } from '../http/loopback.js';
+import { clientFacts, shownScopes } from '../pages/client-facts.js';
 import { noteOAuthError } from '../logging.js';
 
 export interface InteractionDependencies {
@@ -46,6 +46,7 @@ const EXPIRED_SIGN_IN = {
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
+type ClientLifetimes = { grantTtl: number; accessTokenTtl: number };
 
 export function interactionRouter(deps: InteractionDependencies): Router {
   const { config, provider, store, upstream, vault, accounts, render, logger, metrics, audit } = deps;
@@ -131,6 +132,12 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const details = await interactionOf(req, res);
     const client = await provider.Client.find(String(details.params.client_id));
     if (!client) throw new oidcErrors.InvalidClient('client not found');
+    // A device's request (RFC 8628) was just confirmed on the device flow's own page, which shows
+    // the same facts: no second page asking the same.
+    if ((details as { deviceCode?: unknown }).deviceCode !== undefined) {
+      metrics.consent('confirmed');
+      return beginUpstreamSignIn(res, details);
+    }
     // The signed-in user already confirmed this client: straight to the IdP, unless asked to confirm.
     const sessionAccount = details.session?.accountId;
     const consentPrompted = String(details.params.prompt ?? '').split(' ').includes('consent');
@@ -143,7 +150,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       metrics.consent('remembered');
       return beginUpstreamSignIn(res, details, sessionAccount);
     }
-    const data = confirmLoginData(details, client);
+    const data = confirmLoginData(details, client, config.provider);
     metrics.consent('shown');
     await sendPage(res, 200, 'confirm-login', data, details.uid);
   });
@@ -225,7 +232,12 @@ export function interactionRouter(deps: InteractionDependencies): Router {
         res,
         403,
         'access-denied',
-        { title: `This account cannot use ${new URL(config.baseUrl).host}`, reason: decision.reason, clientName: await clientNameOf(details) },
+        {
+          title: `This account cannot use ${new URL(config.baseUrl).host}`,
+          account: identity.claims.email ?? accountId,
+          reason: decision.reason,
+          clientName: await clientNameOf(details),
+        },
         details.uid,
       );
       return;
@@ -282,17 +294,10 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   return router;
 }
 
-/** Where the browser returns: an origin, a custom scheme and host (cursor://…), or the user's device (RFC 8628). */
-function redirectTargetOf(redirectUri: URL | undefined): string {
-  if (!redirectUri) return 'your device';
-  return redirectUri.protocol.startsWith('http') ? redirectUri.origin : `${redirectUri.protocol}//${redirectUri.host}`;
-}
-
 /** What the confirm-login template gets: our contract and Heroku's (src/pages/contract.ts). */
-function confirmLoginData(details: Details, client: Client): Omit<ConfirmLoginData, keyof CommonPageData> & { title: string } {
-  // A device authorization (RFC 8628) has no redirect: the user returns to the device.
+function confirmLoginData(details: Details, client: Client, lifetimes: ClientLifetimes): Omit<ConfirmLoginData, keyof CommonPageData> & { title: string } {
   const redirectUri = typeof details.params.redirect_uri === 'string' ? new URL(details.params.redirect_uri) : undefined;
-  const clientName = client.clientName ?? redirectUri?.host ?? client.clientId;
+  const facts = clientFacts(client as Client & { clientIdMetadataDocument?: boolean }, redirectUri, lifetimes);
   const templateClient: TemplateClient = {
     clientId: client.clientId,
     clientName: client.clientName,
@@ -301,17 +306,13 @@ function confirmLoginData(details: Details, client: Client): Omit<ConfirmLoginDa
     logoUri: undefined,
   };
   return {
-    title: `Connect ${clientName}?`,
+    title: `Connect ${facts.clientName}?`,
     uid: details.uid,
     client: templateClient,
     details: { ...details.prompt.details },
     params: { ...details.params },
-    clientName,
-    // A Client ID Metadata Document client is vouched for by the host that publishes it.
-    documentHost: (client as { clientIdMetadataDocument?: boolean }).clientIdMetadataDocument ? new URL(client.clientId).host : undefined,
-    redirectTarget: redirectTargetOf(redirectUri),
-    loopbackOnly: redirectUri !== undefined && (client.redirectUris?.every((uri) => isLoopbackHost(new URL(uri).hostname)) ?? false),
-    scopes: requestedScopes(details).filter((s) => s !== 'openid'),
+    ...facts,
+    scopes: shownScopes(requestedScopes(details)),
   };
 }
 

@@ -53,7 +53,9 @@ export interface ConfirmLoginData extends CommonPageData {
   redirectTarget: string;
   /** Every redirect URI is on this computer (a local tool). */
   loopbackOnly: boolean;
-  /** The scopes asked for, `openid` left out. */
+  /** How long the connection lasts without signing in again, in words ("30 days"). */
+  lifetime: string;
+  /** The scopes asked for, `openid` and `offline_access` (said as `lifetime`) left out. */
   scopes: string[];
 }
 
@@ -96,7 +98,8 @@ export function sampleConfirmLogin(common: CommonPageData): ConfirmLoginData {
     documentHost: undefined,
     redirectTarget: 'https://client.example.com',
     loopbackOnly: false,
-    scopes: ['offline_access'],
+    lifetime: '30 days',
+    scopes: ['mcp:tools'],
   };
 }
 

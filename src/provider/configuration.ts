@@ -7,6 +7,8 @@ import type { AccountStore } from '../identity/accounts.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { cachingFetch, clientMetadataDocumentFeature } from './client-metadata-documents.js';
 import { signingAlgorithm } from './signing-keys.js';
+import { parseDeviceForm } from './device-forms.js';
+import { clientFacts, shownScopes } from '../pages/client-facts.js';
 
 // Scopes oidc-provider treats as OpenID Connect scopes; every other configured scope is a scope
 // of the MCP resource and ends up in its access tokens.
@@ -162,11 +164,14 @@ export function providerConfiguration({ config, adapter, store, accounts, render
         mask: '****-****',
         async userCodeInputSource(ctx, form, _out, err) {
           const error = err ? (DEVICE_CODE_ERRORS[err.name] ?? 'The code could not be checked. Try again.') : undefined;
-          await renderPage(ctx, 'device-input', { title: 'Connect a device', form, error });
+          await renderPage(ctx, 'device-input', { title: 'Connect a device', ...parseDeviceForm(form), error });
         },
+        // The person's one confirmation of a device's request: the same facts as our confirm page,
+        // which the sign-in then skips (interactions/router.ts).
         async userCodeConfirmSource(ctx, form, client, _deviceInfo, userCode) {
-          const clientName = client.clientName ?? client.clientId;
-          await renderPage(ctx, 'device-confirm', { title: `Connect ${clientName}?`, form, userCode, clientName });
+          const facts = clientFacts(client, undefined, settings);
+          const scopes = shownScopes(String(ctx.oidc.deviceCode?.params?.scope ?? '').split(' ').filter(Boolean));
+          await renderPage(ctx, 'device-confirm', { title: `Connect ${facts.clientName}?`, ...parseDeviceForm(form), userCode, ...facts, scopes });
         },
         async successSource(ctx) {
           const client = ctx.oidc.client;

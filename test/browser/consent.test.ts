@@ -71,7 +71,7 @@ describe('consent in headless Chromium', function () {
     await page.goto(authorizeUrl(HTTPS_CALLBACK));
     await page.getByRole('heading', { name: 'Connect Cursor?' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Cancel' }).isVisible(), true);
-    assert.match(await page.locator('dd').nth(1).innerText(), /https:\/\/claude\.ai/);
+    assert.match(await page.locator('dt:has-text("After sign-in you return to") + dd').innerText(), /https:\/\/claude\.ai/);
     const shot = await page.screenshot({ fullPage: true });
     assert.deepEqual([...shot.subarray(1, 4)], [...Buffer.from('PNG')]);
     await mkdir('test/artifacts', { recursive: true });

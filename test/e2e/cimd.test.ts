@@ -93,7 +93,9 @@ describe('Client ID Metadata Documents', function () {
     assert.ok(tools.length > 0);
     const consent = auth.pages[0]!.html;
     assert.match(consent, /CIMD Test Client/);
-    assert.match(consent, new RegExp(`Identity published by</dt>\\s*<dd>127\\.0\\.0\\.1:${origin.split(':')[2]}`));
+    // The name is vouched for by the host that publishes the document: no "not verified" mark.
+    assert.match(consent, new RegExp(`<span class="badge verified">Verified by 127\\.0\\.0\\.1:${origin.split(':')[2]}</span>`));
+    assert.doesNotMatch(consent, /Name not verified/);
     assert.match(consent, /class="warning"/, 'loopback-only redirects are flagged');
   });
 

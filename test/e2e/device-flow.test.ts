@@ -53,9 +53,10 @@ describe('device authorization grant', function () {
     const confirmDevice = await browser.submit(wrong, { fields: { user_code: device.user_code } });
     assert.match(confirmDevice.html, /Living Room TV/);
     assert.ok(confirmDevice.html.includes(device.user_code));
-    const consent = await browser.submit(confirmDevice);
-    assert.match(consent.html, /your device/);
-    const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' } });
+    assert.match(confirmDevice.html, /your device/);
+    // Confirmed once, on the device page: straight to the identity provider, no second page.
+    const login = await browser.submit(confirmDevice);
+    assert.match(login.html, /name="username"/);
     const done = await browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password } });
     assert.equal(done.status, 200);
     assert.match(done.html, /Device connected/);

@@ -38,28 +38,32 @@ describe('pages', () => {
     const render = createPages(loadConfig({ ...BASE, BRANDING_TITLE: 'Acme MCP', BRANDING_FAVICON: 'https://acme.example.com/f.ico' }));
     const html = await render('confirm-login', CONFIRM);
     assert.match(html, /<title>Connect Claude &lt;script&gt;\? · Acme MCP<\/title>/);
-    assert.match(html, /<div class="brand">Acme MCP<\/div>/);
+    assert.match(html, /<div class="brand"><svg[^>]*>.*?<\/svg><span>Acme MCP<\/span><\/div>/);
     assert.match(html, /<h1>Connect Claude &lt;script&gt;\?<\/h1>/);
     assert.match(html, /href="https:\/\/acme\.example\.com\/f\.ico"/);
     assert.doesNotMatch(html, /Claude <script>/);
     assert.match(html, /action="\/interaction\/u1\/confirm"/);
     // The server and the identity provider the person is sent to are named.
-    assert.match(html, /wants to access <strong>proxy\.example\.com<\/strong>/);
-    assert.match(html, /sign in at idp\.example\.com next/);
+    assert.match(html, /wants to use <strong>proxy\.example\.com<\/strong>/);
+    assert.match(html, /You sign in at idp\.example\.com next/);
+    // A self-registered client is marked as such; the connection's lifetime is said.
+    assert.match(html, /<span class="badge unverified">Name not verified<\/span>/);
+    assert.match(html, /Up to 30 days/);
   });
 
   it("brands as Heroku's proxy does: its default title, ` | Heroku` and its favicon for Heroku Identity (staging too)", async () => {
     const generic = await createPages(loadConfig(BASE))('error', { title: 'h', message: 'm' });
-    assert.match(generic, /<div class="brand">Login for Model Context Protocol<\/div>/);
-    assert.doesNotMatch(generic, /rel="icon"/);
+    assert.match(generic, /<div class="brand"><svg[^>]*>.*?<\/svg><span>Login for Model Context Protocol<\/span><\/div>/);
+    // Without BRANDING_FAVICON (and not Heroku): our own, served at /favicon.ico.
+    assert.match(generic, /<link rel="icon" href="\/favicon\.ico" type="image\/svg\+xml">/);
     for (const idp of ['https://id.heroku.com', 'https://identity.staging.herokudev.com']) {
       const html = await createPages(loadConfig({ ...BASE, IDENTITY_SERVER_URL: idp }))('error', { title: 'h', message: 'm' });
-      assert.match(html, /<div class="brand">Login for Model Context Protocol \| Heroku<\/div>/, idp);
+      assert.match(html, /<div class="brand"><svg[^>]*>.*?<\/svg><span>Login for Model Context Protocol \| Heroku<\/span><\/div>/, idp);
       assert.match(html, /href="https:\/\/www\.herokucdn\.com\/favicon\.ico"/, idp);
       assert.match(html, /#79589f/, idp);
     }
     const custom = await createPages(loadConfig({ ...BASE, IDENTITY_SERVER_URL: 'https://id.heroku.com', BRANDING_TITLE: 'Acme' }))('error', { title: 'h', message: 'm' });
-    assert.match(custom, /<div class="brand">Acme \| Heroku<\/div>/);
+    assert.match(custom, /<div class="brand"><svg[^>]*>.*?<\/svg><span>Acme \| Heroku<\/span><\/div>/);
   });
 
   it('shows the demo banner on every page of the demo, and only there', async () => {
@@ -81,7 +85,8 @@ describe('pages', () => {
     assert.match(unavailable, /idp\.example\.com/);
     assert.match(unavailable, /action="\/interaction\/u1\/unavailable"/);
     assert.match(unavailable, /Return to Evil &lt;b&gt;/);
-    const denied = await render('access-denied', { title: 't', uid: 'u1', reason: 'r', clientName: 'Evil <b>' });
+    const denied = await render('access-denied', { title: 't', uid: 'u1', account: 'alice@example.com', reason: 'r', clientName: 'Evil <b>' });
+    assert.match(denied, /signed in as <strong>alice@example\.com<\/strong>/);
     assert.match(denied, /action="\/interaction\/u1\/refused"/);
     assert.doesNotMatch(denied, /Evil <b>/);
   });
@@ -121,7 +126,7 @@ describe('pages', () => {
     // A client without a name: the operator's template throws; ours renders.
     const html = await render('confirm-login', { ...CONFIRM, title: 'Connect a client with a long name?', client: { ...CONFIRM.client, clientName: undefined } });
     assert.match(html, /<h1>Connect a client with a long name\?<\/h1>/);
-    assert.match(html, /<div class="brand">Login for Model Context Protocol<\/div>/);
+    assert.match(html, /<div class="brand"><svg[^>]*>.*?<\/svg><span>Login for Model Context Protocol<\/span><\/div>/);
     assert.deepEqual(failures, [
       `${join(dir, 'confirm-login.ejs')}: Cannot read properties of undefined (reading 'toUpperCase')`,
       `${join(dir, '_layout.ejs')}: Cannot read properties of undefined (reading 'deeper')`,
