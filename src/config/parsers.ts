@@ -3,6 +3,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate, type JsonWebKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { normalizeHost } from '../http/hosts.js';
 
 export const text = (raw: string): string => raw;
 
@@ -37,12 +38,17 @@ export function originList(raw: string): string[] {
   });
 }
 
-/** Host names, or `*.example.com` wildcards. */
+/** Host names (IDNA, IP literals and a trailing dot allowed), or `*.example.com` wildcards; normalized. */
 export function hostList(raw: string): string[] {
-  const hosts = raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  const bad = hosts.find((h) => !/^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(h));
-  if (bad !== undefined) throw new Error(`"${bad}" is not a host name (or *.example.com)`);
-  return hosts;
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const host = normalizeHost(entry);
+      if (host === undefined || entry.slice(entry.startsWith('*.') ? 2 : 0).includes('*')) throw new Error(`"${entry}" is not a host name (or *.example.com)`);
+      return entry.startsWith('*.') ? `*.${host}` : host;
+    });
 }
 
 /** An HTTP header name (RFC 9110 token), kept lower-case as Node does. */

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import https from 'node:https';
 import type { Configuration } from 'oidc-provider';
+import { hostMatches } from '../http/hosts.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import type { KeyValueStore } from '../storage/store.js';
 
@@ -26,10 +27,6 @@ interface CachedResponse {
   headers: Record<string, string>;
   body: string;
   expiresAt: number;
-}
-
-export function hostMatches(host: string, patterns: readonly string[]): boolean {
-  return patterns.some((pattern) => (pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern));
 }
 
 export function cacheSeconds(headers: Headers): number | undefined {
@@ -74,8 +71,34 @@ function loopbackGet(url: string, signal: AbortSignal | undefined): Promise<Resp
 
 const cacheKey = (url: string): string => `fetch-cache:${createHash('sha256').update(url).digest('base64url')}`;
 
+/**
+ * A client metadata document (a JSON object naming its own URL as client_id) as this provider
+ * can take it: no token_endpoint_auth_method means `none` (a CIMD client has no secret; the draft
+ * says so, oidc-provider would default to a secret method and refuse it), and only the scopes a
+ * client may register (resource scopes are granted per resource). Other bodies pass unchanged.
+ */
+export function normalizeClientDocument(body: Buffer, url: string, registrableScopes: readonly string[]): Buffer {
+  let document: unknown;
+  try {
+    document = JSON.parse(body.toString('utf8'));
+  } catch {
+    return body;
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return body;
+  const metadata = document as Record<string, unknown>;
+  if (metadata.client_id !== url) return body;
+  const normalized = { ...metadata };
+  normalized.token_endpoint_auth_method ??= 'none';
+  if (typeof normalized.scope === 'string') {
+    const kept = normalized.scope.split(' ').filter((scope) => registrableScopes.includes(scope));
+    if (kept.length > 0) normalized.scope = kept.join(' ');
+    else delete normalized.scope;
+  }
+  return Buffer.from(JSON.stringify(normalized));
+}
+
 /** oidc-provider's outbound fetch, with GET responses shared through the store. */
-export function cachingFetch(store: KeyValueStore, options: Pick<ClientMetadataDocumentOptions, 'allowLoopback'>) {
+export function cachingFetch(store: KeyValueStore, options: Pick<ClientMetadataDocumentOptions, 'allowLoopback'>, registrableScopes: readonly string[]) {
   return async (url: URL | string, init: RequestInit & { signal?: AbortSignal }): Promise<Response> => {
     const href = String(url);
     if ((init.method ?? 'GET') !== 'GET') return globalThis.fetch(href, init);
@@ -88,7 +111,7 @@ export function cachingFetch(store: KeyValueStore, options: Pick<ClientMetadataD
     }
     const loopback = options.allowLoopback && isLoopbackHost(new URL(href).hostname);
     const response = loopback ? await loopbackGet(href, init.signal) : await globalThis.fetch(href, init);
-    const body = await readBounded(response);
+    const body = response.status === 200 ? normalizeClientDocument(await readBounded(response), href, registrableScopes) : await readBounded(response);
     const headers: Record<string, string> = {};
     for (const name of ['content-type', 'cache-control', 'expires']) {
       const value = response.headers.get(name);

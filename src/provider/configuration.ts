@@ -117,7 +117,7 @@ export function providerConfiguration({ config, adapter, store, accounts, render
   return {
     adapter,
     // Outbound fetches (client metadata documents) shared by every instance through the store.
-    fetch: cachingFetch(store, settings.clientMetadataDocuments) as unknown as Configuration['fetch'],
+    fetch: cachingFetch(store, settings.clientMetadataDocuments, registrableScopes(config)) as unknown as Configuration['fetch'],
     jwks: { keys: settings.jwks as Configuration['jwks'] extends { keys: infer K } | undefined ? K : never },
     cookies: {
       names: cookieNames(config),

@@ -40,6 +40,9 @@ describe('Client ID Metadata Documents', function () {
       token_endpoint_auth_method: 'none',
     },
     '/impostor.json': { client_id: 'https://claude.ai/oauth/client.json', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' },
+    // What many documents look like: no token_endpoint_auth_method (the draft's default is none),
+    // and a scope naming the resource's scopes, which client registration cannot hold.
+    '/minimal.json': { client_id: `${origin}/minimal.json`, client_name: 'Minimal Document', redirect_uris: [REDIRECT], scope: 'openid mcp:tools' },
   });
 
   const authorizeUrl = (stack: Stack, clientId: string) =>
@@ -106,6 +109,13 @@ describe('Client ID Metadata Documents', function () {
     assert.match(page.html, /CIMD Test Client/);
     assert.equal(hits['/client.json'], before);
     assert.equal(before, 1);
+  });
+
+  it('takes a document without token_endpoint_auth_method as a public client (none), scopes it may hold kept', async () => {
+    const page = await new Browser().open(authorizeUrl(a, `${origin}/minimal.json`));
+    assert.equal(page.status, 200, page.html.slice(0, 400));
+    assert.match(page.html, /Connect Minimal Document\?/);
+    assert.doesNotMatch(page.html, /client_secret is mandatory/);
   });
 
   it('refuses a document whose client_id is not its own URL', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { cacheSeconds, clientMetadataDocumentFeature, hostMatches } from '../../src/provider/client-metadata-documents.js';
+import { cacheSeconds, clientMetadataDocumentFeature } from '../../src/provider/client-metadata-documents.js';
+import { hostMatches, normalizeHost } from '../../src/http/hosts.js';
 import { privateJwks } from '../helpers/keys.js';
 
 describe('client metadata document rules', () => {
@@ -8,6 +9,16 @@ describe('client metadata document rules', () => {
     assert.equal(hostMatches('x.claude.ai', ['claude.ai']), false);
     assert.equal(hostMatches('x.claude.ai', ['*.claude.ai']), true);
     assert.equal(hostMatches('evilclaude.ai', ['*.claude.ai']), false);
+  });
+
+  it('matches one spelling per host: case, a trailing dot, IDNA, IPv4 and IPv6 notations', () => {
+    for (const spelling of ['evil.example', 'EVIL.Example', 'evil.example.', 'Evil.Example.']) assert.equal(hostMatches(spelling, ['evil.example']), true, spelling);
+    assert.equal(hostMatches('x.evil.example.', ['*.evil.example']), true);
+    assert.equal(normalizeHost('bücher.example'), 'xn--bcher-kva.example');
+    assert.equal(hostMatches('xn--bcher-kva.example', ['bücher.example']), true);
+    for (const ip of ['0x7f.0.0.1', '2130706433', '127.1', '0177.0.0.1']) assert.equal(normalizeHost(ip), '127.0.0.1', ip);
+    assert.equal(normalizeHost('[0:0:0:0:0:0:0:1]'), '[::1]');
+    for (const junk of ['https://x.com/', 'user@x.com', 'x.com:443', 'a b', '', '.', 'x..', '*.*.x']) assert.equal(normalizeHost(junk), undefined, junk);
   });
 
   it('caches for the document\'s max-age or Expires, within 30 s and 1 day, and not when told not to', () => {
@@ -24,6 +35,9 @@ describe('client metadata document rules', () => {
     const allowFetch = feature.allowFetch as (ctx: unknown, id: string) => Promise<boolean>;
     assert.equal(await allowFetch(undefined, 'https://app.example.com/c.json'), true);
     assert.equal(await allowFetch(undefined, 'https://bad.example.com/c.json'), false);
+    // The red team's bypass: the same host, fully qualified.
+    assert.equal(await allowFetch(undefined, 'https://bad.example.com./c.json'), false);
+    assert.equal(await allowFetch(undefined, 'https://BAD.EXAMPLE.COM/c.json'), false);
     assert.equal(await allowFetch(undefined, 'https://other.org/c.json'), false);
     const open = clientMetadataDocumentFeature({ enabled: true, allowedHosts: [], deniedHosts: [], allowLoopback: false });
     assert.equal(await (open.allowFetch as typeof allowFetch)(undefined, 'https://localhost/c.json'), false);
