@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { noteOAuthError } from './logging.js';
+import { noteOAuthError, throttledLogger } from './logging.js';
 import type { Config } from './config/index.js';
 import { AccountStore } from './identity/accounts.js';
 import { UpstreamRefresher } from './identity/refresh.js';
@@ -73,7 +73,8 @@ async function listen(server: Server, config: Config): Promise<void> {
 async function openStore(config: Config, logger: Logger): Promise<KeyValueStore> {
   // Without Redis: the in-memory store (main.ts has warned about it, as `config` does).
   if (!config.redis.url) return new MemoryStore();
-  return connectRedis({ ...config.redis, url: config.redis.url }, (err) => logger.warn({ message: err.message }, 'Redis connection error'));
+  const warnEvery = throttledLogger(logger);
+  return connectRedis({ ...config.redis, url: config.redis.url }, (err) => warnEvery.warn({ message: err.message }, 'Redis connection error'));
 }
 
 /**
@@ -173,7 +174,9 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     observeProvider(provider, metrics, audit);
     showAuthorizationErrors(provider, renderPage);
     restartStaleDeviceForms(provider);
-    provider.on('server_error', (_ctx: unknown, err: Error) => logger.error({ err }, 'authorization server error'));
+    // While storage is down every request fails alike (and answers 503): one line per interval.
+    const errorEvery = throttledLogger(logger);
+    provider.on('server_error', (_ctx: unknown, err: Error) => (store.available ? logger.error({ err }, 'authorization server error') : errorEvery.error({ err }, 'authorization server error while storage is unavailable')));
 
     signal?.throwIfAborted();
     if (config.mcp.child) child = await McpServerSupervisor.start(config.mcp.child, config.mcp.serverUrl, logger, signal);

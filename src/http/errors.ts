@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { KeyValueStore } from '../storage/store.js';
 import { sendJsonError } from './json-error.js';
+import { throttledLogger } from '../logging.js';
 
 interface HttpError {
   status?: number;
@@ -19,6 +20,7 @@ export function sendStoreUnavailable(res: Response): void {
 }
 
 export function errorHandler(logger: Logger, store: KeyValueStore) {
+  const warnEvery = throttledLogger(logger);
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     const e = (err ?? {}) as HttpError;
     const status = e.status ?? e.statusCode ?? 500;
@@ -27,7 +29,7 @@ export function errorHandler(logger: Logger, store: KeyValueStore) {
       return;
     }
     if (!store.available) {
-      logger.warn({ message: e.message }, 'storage unavailable');
+      warnEvery.warn({ message: e.message }, 'storage unavailable');
       return sendStoreUnavailable(res);
     }
     if (status >= 400 && status < 500 && e.expose !== false) {

@@ -15,10 +15,19 @@ export function redactQuery(query: string): string {
     .join('&');
 }
 
-/** A path or URL with its query values redacted and its fragment dropped. */
+/**
+ * Sign-in ids in paths (`/interaction/<uid>`, `/auth/<uid>`, `/device/<uid>`): each is also the
+ * value of that sign-in's cookies. Fixed routes (`/interaction/identity/…`, `/device/auth`) stay.
+ */
+const SIGN_IN_ID = /\/(interaction|auth|device)\/(?!identity(?:[/?#]|$)|auth(?:[?#]|$))[^/?#]+/g;
+
+/** A path (or URL) with its sign-in ids replaced by `:uid`. */
+export const maskSignInIds = (path: string): string => path.replace(SIGN_IN_ID, '/$1/:uid');
+
+/** A path or URL with its query values redacted, its sign-in ids masked and its fragment dropped. */
 export function redactUrl(url: string): string {
   const hash = url.indexOf('#');
-  const withoutFragment = hash < 0 ? url : url.slice(0, hash);
+  const withoutFragment = maskSignInIds(hash < 0 ? url : url.slice(0, hash));
   const question = withoutFragment.indexOf('?');
   if (question < 0) return withoutFragment;
   return `${withoutFragment.slice(0, question)}?${redactQuery(withoutFragment.slice(question + 1))}`;
@@ -26,7 +35,7 @@ export function redactUrl(url: string): string {
 
 // Attributes that hold a URL or its query, whatever instrumentation (or semantic convention
 // version) set them.
-const URL_ATTRIBUTES = ['url.full', 'http.url', 'http.target'];
+const URL_ATTRIBUTES = ['url.full', 'http.url', 'http.target', 'url.path'];
 
 /** The part of a span redactSpanUrls needs (structural: no SDK type is imported here). */
 export interface MutableSpan {
@@ -34,11 +43,13 @@ export interface MutableSpan {
   setAttribute(key: string, value: string): unknown;
 }
 
-/** Redacts the query values of a span's URL attributes (idempotent). */
+/** Redacts the query values and sign-in ids of a span's URL attributes (idempotent). */
 export function redactSpanUrls(span: MutableSpan): void {
   for (const key of URL_ATTRIBUTES) {
     const value = span.attributes[key];
-    if (typeof value === 'string' && value.includes('?')) span.setAttribute(key, redactUrl(value));
+    if (typeof value !== 'string') continue;
+    const redacted = redactUrl(value);
+    if (redacted !== value) span.setAttribute(key, redacted);
   }
   const query = span.attributes['url.query'];
   if (typeof query === 'string' && query !== '') {

@@ -142,6 +142,13 @@ describe('telemetry', () => {
       assert.equal(redactUrl('/mcp'), '/mcp');
     });
 
+    it('names the route instead of a sign-in id (the value of its cookies), and keeps fixed routes', () => {
+      assert.equal(redactUrl('http://p/interaction/Xy7_abcdefghijklmnop/confirm?x=1'), 'http://p/interaction/:uid/confirm?x=REDACTED');
+      assert.equal(redactUrl('/auth/Xy7_abcdefghijklmnop'), '/auth/:uid');
+      assert.equal(redactUrl('/device/Xy7_abcdefghijklmnop'), '/device/:uid');
+      for (const fixed of ['/interaction/identity/callback', '/device/auth', '/device', '/auth', '/interaction/identity']) assert.equal(redactUrl(fixed), fixed);
+    });
+
     it('rewrites the URL attributes of a span, whatever convention set them, and is idempotent', () => {
       const attributes: Record<string, unknown> = {
         'url.full': 'http://idp/token?code=c1',
