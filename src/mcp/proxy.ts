@@ -11,9 +11,13 @@ import type { Config } from '../config/index.js';
 import type { UpstreamRefresher } from '../identity/refresh.js';
 import type { UpstreamTokens } from '../identity/vault.js';
 import { callerOf, type McpCaller } from './bearer.js';
+import { throttledLogger } from '../logging.js';
 import { sendJsonError } from '../http/json-error.js';
 import { sendChallenge } from './challenge.js';
 import type { ReleasableStreams } from '../http/drain.js';
+
+/** Retry-After of a 503 while the identity provider cannot refresh (the grant is kept). */
+const REFRESH_RETRY_AFTER_SECONDS = 30;
 
 // RFC 9110 §7.6.1 hop-by-hop headers, plus what the proxy itself must own.
 const HOP_BY_HOP = new Set([
@@ -35,7 +39,15 @@ const CLIENT_ONLY = ['authorization', 'cookie', 'x-authorization-scope', 'x-dyna
 export interface ForwardedIdentity {
   identity: Config['mcp']['identityHeaders'];
   scope: Config['mcp']['scopeHeader'];
+  /** The public origin (BASE_URL): the host and scheme the client used, whatever it claims. */
+  publicOrigin: URL;
 }
+
+/**
+ * Proxy headers a client may send to pass as someone else or as coming from elsewhere: never
+ * forwarded as they came. The proxy says what it knows instead (the address its router saw).
+ */
+const isClientClaim = (name: string): boolean => name.startsWith('x-forwarded-') || name === 'forwarded' || name === 'x-real-ip';
 
 /** X-Authorization-Scope as configured; undefined: not sent. */
 function scopeHeader({ source, identityScope }: ForwardedIdentity['scope'], caller: McpCaller, upstream: UpstreamTokens): string | undefined {
@@ -55,15 +67,19 @@ export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   caller: McpCaller,
   upstream: UpstreamTokens,
-  { identity, scope }: ForwardedIdentity,
+  { identity, scope, publicOrigin }: ForwardedIdentity,
+  clientIp: string | undefined,
 ): OutgoingHttpHeaders {
   const listed = connectionTokens(incoming);
   const ours = new Set([...CLIENT_ONLY, identity.userId, identity.userEmail, identity.clientId]);
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || ours.has(name) || listed.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || ours.has(name) || listed.has(name) || isClientClaim(name)) continue;
     headers[name] = value;
   }
+  if (clientIp) headers['x-forwarded-for'] = clientIp;
+  headers['x-forwarded-proto'] = publicOrigin.protocol.slice(0, -1);
+  headers['x-forwarded-host'] = publicOrigin.host;
   headers.authorization = `Bearer ${upstream.accessToken}`;
   // As Heroku's proxy sends them.
   const scopeValue = scopeHeader(scope, caller, upstream);
@@ -128,8 +144,10 @@ export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions
   const agent = isHttps ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const targetPath = target.pathname.replace(/\/+$/, '');
   const maxBody = config.mcp.maxBodyBytes;
-  const forwarded: ForwardedIdentity = { identity: config.mcp.identityHeaders, scope: config.mcp.scopeHeader };
+  const forwarded: ForwardedIdentity = { identity: config.mcp.identityHeaders, scope: config.mcp.scopeHeader, publicOrigin: new URL(config.baseUrl) };
   const skewMs = config.mcp.upstreamRefreshSkewSeconds * 1000;
+  // An outage fails every request alike: one line per kind and interval, not one per request.
+  const warnEvery = throttledLogger(logger);
 
   const options: proxy.ProxyOptions & { sendProxyRequest(container: ProxyContainer): Promise<ProxyContainer> } = {
     parseReqBody: false,
@@ -164,7 +182,7 @@ export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions
         };
 
         const send = (upstream: UpstreamTokens, replay: boolean) => {
-          const headers = upstreamRequestHeaders(req.headers, caller, upstream, forwarded);
+          const headers = upstreamRequestHeaders(req.headers, caller, upstream, forwarded, req.ip);
           const upstreamReq = (isHttps ? https : http).request({ ...options, headers }, (upstreamRes) => {
             if (upstreamRes.statusCode === 401 && !retried) {
               retried = true;
@@ -204,7 +222,7 @@ export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions
           upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
             if (upstreamReq !== current) return;
             if (res.destroyed) return reject(CLIENT_GONE);
-            logger.warn({ code: err.code, message: err.message }, 'MCP server request failed');
+            warnEvery.warn({ code: err.code, message: err.message }, 'MCP server request failed');
             const timeout = err.code === 'ETIMEDOUT' || err.code === 'ESOCKETTIMEDOUT';
             fail(timeout ? 504 : 502, 'bad_gateway', 'The MCP server is unavailable');
           });
@@ -219,7 +237,9 @@ export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions
           try {
             fresh = await refresher.refresh(caller.grantId, stale);
           } catch (err) {
-            logger.warn({ message: (err as Error).message }, 'upstream refresh failed');
+            warnEvery.warn({ message: (err as Error).message }, 'upstream refresh failed');
+            // An outage (the grant is kept): the client may retry, and is told when.
+            if (!res.headersSent) res.set('Retry-After', String(REFRESH_RETRY_AFTER_SECONDS));
             return fail(503, 'temporarily_unavailable', 'The identity provider could not refresh the session');
           }
           if (!fresh) {
@@ -282,6 +302,27 @@ export function bodyLimit(maxBytes: number): RequestHandler {
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > maxBytes) {
       return sendProxyError(res, 413, 'payload_too_large', `Request bodies are limited to ${maxBytes} bytes`);
+    }
+    next();
+  };
+}
+
+/**
+ * Refuses paths below the mount with dot segments (`/mcp/../admin`, also percent-encoded):
+ * forwarded as they are, the MCP server (or a proxy in front of it) would resolve them to paths
+ * outside the mount.
+ */
+export function refuseDotSegments(): RequestHandler {
+  return (req, res, next) => {
+    const path = req.url.split('?')[0]!;
+    let segments: string[];
+    try {
+      segments = path.split('/').map((segment) => decodeURIComponent(segment));
+    } catch {
+      return sendJsonError(res, 400, 'invalid_request', 'The request path is not valid percent-encoding');
+    }
+    if (segments.some((segment) => segment === '.' || segment === '..' || segment.includes('/') || segment.includes('\\'))) {
+      return sendJsonError(res, 400, 'invalid_request', 'Paths with dot segments or encoded slashes are not forwarded');
     }
     next();
   };
