@@ -12,6 +12,7 @@ import { errorHandler } from './http/errors.js';
 import type { ReleasableStreams } from './http/drain.js';
 import { healthRouter, type Readiness } from './http/health.js';
 import { rateLimit } from './http/rate-limit.js';
+import { bodyDeadline } from './http/body-deadline.js';
 import { siteRouter } from './http/site.js';
 import { interactionRouter } from './interactions/router.js';
 import { requestLogger } from './logging.js';
@@ -20,7 +21,7 @@ import type { CallerCache } from './mcp/caller-cache.js';
 import { mcpServerAvailability } from './mcp/availability.js';
 import { originCheck } from './mcp/origin.js';
 import { protectedResourceRouter } from './mcp/protected-resource.js';
-import { bodyLimit, mcpProxy } from './mcp/proxy.js';
+import { bodyLimit, mcpProxy, refuseDotSegments } from './mcp/proxy.js';
 import type { McpServerSupervisor } from './mcp/supervisor.js';
 import { registrableScopes } from './provider/configuration.js';
 import { defaultScopeFiller } from './provider/default-scope.js';
@@ -76,7 +77,9 @@ export function createApp(parts: AppParts): Express {
   app.use(
     config.mcp.mountPath,
     originCheck(config),
+    refuseDotSegments(),
     bodyLimit(config.mcp.maxBodyBytes),
+    bodyDeadline(config.mcp.bodyTimeoutMs),
     bearerAuth({ config, provider, vault, accounts, cache: callers }),
     // Per user, not per IP (many users share a client's egress address); off unless configured.
     ...(config.rateLimit.mcp.max > 0
@@ -100,6 +103,8 @@ export function createApp(parts: AppParts): Express {
       },
     }),
   );
+  // Every other body (token, registration, revocation, device, sign-in forms) arrives in time.
+  app.use(bodyDeadline(config.authBodyTimeoutMs));
   // Bodies of the authorization endpoints are small: a declared length over the cap is refused
   // with 413 before anything reads it (oidc-provider and our form parsers also stop reading there).
   app.use(['/token', '/device', '/session'], bodyLimit(AUTH_BODY_MAX_BYTES));

@@ -69,6 +69,8 @@ export interface Config {
     /** Absolute URL of the RFC 9728 protected resource metadata for `resource`. */
     resourceMetadataUrl: string;
     maxBodyBytes: number;
+    /** How long a /mcp request body may take to arrive. */
+    bodyTimeoutMs: number;
     tokenCacheTtlMs: number;
     /** Identity headers for the MCP server; `send: false` only strips inbound copies. */
     identityHeaders: { send: boolean; userId: string; userEmail: string; clientId: string };
@@ -119,6 +121,8 @@ export interface Config {
   };
   /** As Heroku's proxy brands its pages (lib/branding-config.js), plus BRANDING_FAVICON for any IdP. */
   branding: { title: string; favicon: string | undefined; heroku: boolean };
+  /** How long a request body to the authorization endpoints may take to arrive. */
+  authBodyTimeoutMs: number;
   rateLimit: {
     max: number;
     windowMs: number;
@@ -336,6 +340,7 @@ export function loadConfig(given: Environment): Config {
       resource: `${origin}${mountPath}`,
       resourceMetadataUrl: `${origin}/.well-known/oauth-protected-resource${mountPath}`,
       maxBodyBytes: v.MCP_AUTH_PROXY_MAX_BODY_BYTES!,
+      bodyTimeoutMs: v.MCP_AUTH_PROXY_MCP_BODY_TIMEOUT_MS!,
       tokenCacheTtlMs: v.MCP_AUTH_PROXY_TOKEN_CACHE_TTL_MS!,
       identityHeaders: {
         send: v.MCP_AUTH_PROXY_IDENTITY_HEADERS!,
@@ -391,6 +396,7 @@ export function loadConfig(given: Environment): Config {
       },
     },
     branding,
+    authBodyTimeoutMs: v.MCP_AUTH_PROXY_BODY_TIMEOUT_MS!,
     rateLimit: {
       max: v.MAX_REQUESTS!,
       windowMs: v.MAX_REQUESTS_WINDOW!,

@@ -106,6 +106,12 @@ export const SETTINGS = {
     default: String(10 * 1024 * 1024),
     parse: parse.positiveInt,
   }),
+  MCP_AUTH_PROXY_MCP_BODY_TIMEOUT_MS: setting({
+    description:
+      'How long a /mcp request body may take to arrive (a slower one gets 408 and the connection is closed). Response streams are not bounded.',
+    default: '60000',
+    parse: parse.positiveInt,
+  }),
   MCP_AUTH_PROXY_IDENTITY_HEADERS: setting({
     description:
       '`false` stops sending the user id, email and client id headers to the MCP server (inbound copies are stripped either way).',
@@ -305,6 +311,12 @@ export const SETTINGS = {
   MAX_REQUESTS_WINDOW: setting({
     description: 'Rate limit window of MAX_REQUESTS, in milliseconds.',
     default: '60000',
+    parse: parse.positiveInt,
+  }),
+  MCP_AUTH_PROXY_BODY_TIMEOUT_MS: setting({
+    description:
+      'How long the body of a request to the authorization endpoints (token, registration, revocation, device, sign-in forms) may take to arrive; a slower one gets 408.',
+    default: '10000',
     parse: parse.positiveInt,
   }),
   MCP_AUTH_PROXY_REGISTRATION_MAX: setting({
