@@ -14,7 +14,7 @@ import { CallerCache } from './mcp/caller-cache.js';
 import { McpServerSupervisor } from './mcp/supervisor.js';
 import { HttpDrain, type DrainResult } from './http/drain.js';
 import { Readiness } from './http/health.js';
-import { createAdapterClass, DEFAULT_RECORD_TTL_SECONDS } from './provider/adapter.js';
+import { createAdapterClass, DEFAULT_RECORD_TTL_SECONDS, destroyGrant } from './provider/adapter.js';
 import { cleanHerokuClient, signableAlgorithms, sweepHerokuClients } from './provider/heroku-records.js';
 import { showAuthorizationErrors, type PageContext } from './provider/authorization-errors.js';
 import { restartStaleDeviceForms } from './provider/device-verification.js';
@@ -136,6 +136,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
           refreshReplayGraceSeconds: config.provider.refreshReplayGraceSeconds,
           onGrantEnd,
           cleanClient: (payload) => cleanHerokuClient(payload, signable),
+          onReplay: (grantId) => destroyGrant(store, grantId, { bus, onGrantEnd, audit: { log: audit, reason: 'replay' } }),
         }),
         store,
         accounts,

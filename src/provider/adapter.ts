@@ -1,6 +1,6 @@
 // oidc-provider storage adapter over our KeyValueStore. Every record has a TTL; tokens of a
 // grant are indexed under the grant so the whole grant can be revoked at once.
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { AuditLog, GrantOwner, GrantRevocationReason } from '../telemetry/audit.js';
 import { tokenHash, type InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
@@ -17,6 +17,8 @@ export const recordKey = (model: string, id: string): string => `${model}:${id}`
 export const grantIndexKey = (grantId: string): string => `grant:${grantId}`;
 /** The grants of one user (upstream `sub`), for operators listing and revoking them. */
 export const accountGrantsKey = (accountId: string): string => `account-grants:${Buffer.from(accountId).toString('base64url')}`;
+/** The one-time marker of a consumed code or refresh token: whoever sets it first consumed it. */
+const consumedKey = (key: string): string => `consumed:${key}`;
 const userCodeKey = (userCode: string): string => `userCode:${userCode}`;
 const uidKey = (uid: string): string => `uid:${uid}`;
 
@@ -35,7 +37,21 @@ export async function grantOwner(store: KeyValueStore, grantId: string): Promise
   return { accountId: payload.accountId, clientId: payload.clientId };
 }
 
-async function deleteGrantIndex(store: KeyValueStore, grantId: string, { bus, onGrantEnd }: GrantEnd): Promise<void> {
+/**
+ * Grant ends under way in this process: oidc-provider revokes a grant once per token model, in
+ * parallel, and each would otherwise revoke its upstream tokens at the IdP again.
+ */
+const ending = new Map<string, Promise<void>>();
+
+function deleteGrantIndex(store: KeyValueStore, grantId: string, end: GrantEnd): Promise<void> {
+  const running = ending.get(grantId);
+  if (running) return running;
+  const done = endGrant(store, grantId, end).finally(() => ending.delete(grantId));
+  ending.set(grantId, done);
+  return done;
+}
+
+async function endGrant(store: KeyValueStore, grantId: string, { bus, onGrantEnd }: GrantEnd): Promise<void> {
   const index = grantIndexKey(grantId);
   await onGrantEnd?.(grantId);
   await store.del(...(await store.indexMembers(index)), index);
@@ -61,7 +77,8 @@ export async function destroyGrant(store: KeyValueStore, grantId: string, end: D
   const owner = end.audit ? await grantOwner(store, grantId) : undefined;
   await deleteGrantRecord(store, grantId);
   await deleteGrantIndex(store, grantId, end);
-  if (end.audit && owner) end.audit.log.grantRevoked(grantId, owner, end.audit.reason);
+  // One line per grant: a grant already gone (another request ended it) has no owner left.
+  if (end.audit && owner?.clientId !== undefined) end.audit.log.grantRevoked(grantId, owner, end.audit.reason);
 }
 
 export interface AdapterOptions {
@@ -78,9 +95,21 @@ export interface AdapterOptions {
    * the cleaned record, or undefined when it is fine as stored.
    */
   cleanClient?: (payload: AdapterPayload) => AdapterPayload | undefined;
+  /**
+   * A code or refresh token came back after another request consumed it (a replay, or a race
+   * lost): its grant is revoked, as oidc-provider does for a replay it sees.
+   */
+  onReplay?: (grantId: string) => Promise<void>;
 }
 
-export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGraceSeconds = 0, onGrantEnd, cleanClient }: AdapterOptions = {}): new (
+const CONSUMED_LABEL: Record<string, string> = {
+  AuthorizationCode: 'authorization code',
+  RefreshToken: 'refresh token',
+  DeviceCode: 'device code',
+  BackchannelAuthenticationRequest: 'backchannel authentication request',
+};
+
+export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGraceSeconds = 0, onGrantEnd, cleanClient, onReplay }: AdapterOptions = {}): new (
   model: string,
 ) => Adapter {
   return class StoreAdapter implements Adapter {
@@ -127,15 +156,31 @@ export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGra
       return id === undefined ? undefined : this.find(id);
     }
 
+    /**
+     * Single use, across requests and instances: oidc-provider reads a code or refresh token,
+     * checks it is unconsumed, then consumes it, so parallel requests all pass the check. The
+     * consumption itself decides, in one store operation (SET NX): the first request consumes
+     * it, every other one is a replay (a refresh token within the grace window excepted).
+     */
     async consume(id: string): Promise<void> {
       if (!CONSUMABLE.has(this.model)) return;
       const key = recordKey(this.model, id);
       const raw = await store.get(key);
       if (raw === undefined) return;
       const payload = JSON.parse(raw) as AdapterPayload;
-      // The first consumption counts: the grace window does not move with racing duplicates.
-      if (payload.consumed !== undefined) return;
-      await store.replace(key, JSON.stringify({ ...payload, consumed: nowSeconds() }));
+      const now = nowSeconds();
+      const ttl = Math.max(1, (typeof payload.exp === 'number' ? payload.exp : now + DEFAULT_RECORD_TTL_SECONDS) - now);
+      if (payload.consumed === undefined && (await store.setIfAbsent(consumedKey(key), String(now), ttl))) {
+        await store.replace(key, JSON.stringify({ ...payload, consumed: now }));
+        return;
+      }
+      // Consumed before. The first consumption counts: the grace window does not move with duplicates.
+      if (this.model === 'RefreshToken') {
+        const consumedAt = typeof payload.consumed === 'number' ? payload.consumed : Number(await store.get(consumedKey(key)));
+        if (now - consumedAt < refreshReplayGraceSeconds) return;
+      }
+      if (typeof payload.grantId === 'string') await onReplay?.(payload.grantId);
+      throw new errors.InvalidGrant(`${CONSUMED_LABEL[this.model]} already used`);
     }
 
     async destroy(id: string): Promise<void> {
@@ -145,7 +190,8 @@ export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGra
         await deleteGrantIndex(store, id, { bus, onGrantEnd });
         return;
       }
-      await store.del(recordKey(this.model, id));
+      const key = recordKey(this.model, id);
+      await store.del(key, ...(CONSUMABLE.has(this.model) ? [consumedKey(key)] : []));
       if (this.model === 'AccessToken') await bus?.publish({ tokenHash: tokenHash(id) });
     }
 

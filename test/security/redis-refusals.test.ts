@@ -6,13 +6,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { RedisStore } from '../../src/storage/redis-store.js';
-import { Browser } from '../helpers/browser.js';
-import { authorizeUrl, codeChallenge } from '../helpers/authorize.js';
+import { redeemCode, registerPublicClient, signInForCode } from '../helpers/sign-in.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { TEST_USER } from '../helpers/upstream-idp.js';
 
 const REDIRECT = 'http://127.0.0.1:45711/cb';
-const atClient = (u: URL) => u.href.startsWith(REDIRECT);
 
 /**
  * Key kinds whose id is a credential or the value of a cookie (grant, account and client ids are
@@ -44,37 +41,23 @@ describe('Redis refusing each kind of command: nothing secret in the logs', func
     fetch(`${stack.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
 
   async function register(): Promise<string | undefined> {
-    const response = await fetch(`${stack.baseUrl}/reg`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ client_name: 'Refusals', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }),
-    });
-    if (response.status !== 201) return undefined;
-    const body = (await response.json()) as { client_id: string; registration_access_token?: string };
-    keep(body.registration_access_token);
-    return body.client_id;
+    const { status, clientId, body } = await registerPublicClient(stack.baseUrl, REDIRECT, 'Refusals');
+    keep(body.registration_access_token as string | undefined);
+    return status === 201 ? clientId : undefined;
   }
 
   /** Signs in through confirm and the IdP; the code, or undefined where storage refused a step. */
-  async function signIn(clientId: string, verifier: string): Promise<string | undefined> {
-    const browser = new Browser();
+  async function signIn(clientId: string): Promise<{ code?: string; verifier: string }> {
     const state = randomBytes(16).toString('base64url');
     keep(state);
-    try {
-      const consent = await browser.open(authorizeUrl(stack.baseUrl, { client_id: clientId, redirect_uri: REDIRECT, code_challenge: codeChallenge(verifier), code_challenge_method: 'S256', state }), atClient);
-      const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
-      const done = await browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password }, stopAt: atClient });
-      return done.redirectedTo ? (new URL(done.redirectedTo).searchParams.get('code') ?? undefined) : undefined;
-    } catch {
-      return undefined; // a page without the form: storage refused the step before it
-    } finally {
-      for (const { line } of browser.setCookies) keep(/^[^=]+=([^;]*)/.exec(line)?.[1]);
-      for (const url of browser.history) for (const [name, value] of new URL(url).searchParams) if (/code|state|uid/.test(name)) keep(value);
-    }
+    const { code, verifier: used, browser } = await signInForCode(stack.baseUrl, clientId, REDIRECT, { extra: { state } });
+    for (const { line } of browser.setCookies) keep(/^[^=]+=([^;]*)/.exec(line)?.[1]);
+    for (const url of browser.history) for (const [name, value] of new URL(url).searchParams) if (/code|state|uid/.test(name)) keep(value);
+    return { ...(code ? { code } : {}), verifier: used };
   }
 
   async function redeem(clientId: string, code: string, verifier: string): Promise<{ access_token?: string; refresh_token?: string }> {
-    const response = await form('/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, client_id: clientId });
+    const response = await redeemCode(stack.baseUrl, clientId, REDIRECT, code, verifier);
     const body = (await response.json()) as { access_token?: string; refresh_token?: string };
     keep(body.access_token);
     keep(body.refresh_token);
@@ -84,17 +67,18 @@ describe('Redis refusing each kind of command: nothing secret in the logs', func
   /** A client with a code not yet redeemed and tokens not yet used, made while Redis is whole. */
   async function prepare(): Promise<Materials> {
     const clientId = (await register())!;
-    const verifier = randomBytes(32).toString('base64url');
-    const first = await redeem(clientId, (await signIn(clientId, verifier))!, verifier);
+    const signedIn = await signIn(clientId);
+    const first = await redeem(clientId, signedIn.code!, signedIn.verifier);
     assert.ok(first.refresh_token, 'prepared while Redis is whole');
-    return { clientId, verifier, code: await signIn(clientId, verifier), accessToken: first.access_token, refreshToken: first.refresh_token };
+    const unredeemed = await signIn(clientId);
+    return { clientId, verifier: unredeemed.verifier, code: unredeemed.code, accessToken: first.access_token, refreshToken: first.refresh_token };
   }
 
   /** Every kind of request that writes or reads storage, each allowed to fail. */
   async function workload(m: Materials): Promise<void> {
     const attempts: (() => Promise<unknown>)[] = [
       () => register(),
-      () => signIn(m.clientId, randomBytes(32).toString('base64url')),
+      () => signIn(m.clientId),
       () => redeem(m.clientId, m.code!, m.verifier),
       async () => {
         const body = (await (await form('/token', { grant_type: 'refresh_token', refresh_token: m.refreshToken!, client_id: m.clientId })).json()) as Record<string, string>;

@@ -120,6 +120,49 @@ describe('oidc-provider adapter over MemoryStore', () => {
     }
   });
 
+  it('consume is single use under races: one caller consumes, every other is a replay that ends the grant', async () => {
+    const replays: string[] = [];
+    Store = createAdapterClass(store, { onReplay: async (grantId) => void replays.push(grantId) });
+    for (const model of ['AuthorizationCode', 'RefreshToken', 'DeviceCode']) {
+      replays.length = 0;
+      const adapter = new Store(model);
+      await adapter.upsert('race', { jti: 'race', grantId: 'g-race', exp: START / 1000 + 60 }, 60);
+      const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => adapter.consume('race')));
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, model);
+      for (const o of outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')) {
+        assert.equal((o.reason as { error?: string }).error, 'invalid_grant', model);
+      }
+      assert.deepEqual(replays, Array(5).fill('g-race'), model);
+      await adapter.destroy('race');
+      assert.equal(await store.get(`consumed:${recordKey(model, 'race')}`), undefined, 'destroy takes the marker along');
+    }
+  });
+
+  it('a refresh token consumed again within the grace window is served; after it, it is a replay', async () => {
+    const replays: string[] = [];
+    Store = createAdapterClass(store, { refreshReplayGraceSeconds: 2, onReplay: async (grantId) => void replays.push(grantId) });
+    const tokens = new Store('RefreshToken');
+    await tokens.upsert('rt', { jti: 'rt', grantId: 'g1', exp: START / 1000 + 600 }, 600);
+    await tokens.consume('rt');
+    now = START + 1_999;
+    await tokens.consume('rt');
+    assert.deepEqual(replays, []);
+    now = START + 2_000;
+    await assert.rejects(tokens.consume('rt'), { error: 'invalid_grant' });
+    assert.deepEqual(replays, ['g1']);
+    // Codes have no grace.
+    const codes = new Store('AuthorizationCode');
+    await codes.upsert('c', { jti: 'c', grantId: 'g2' }, 60);
+    await codes.consume('c');
+    await assert.rejects(codes.consume('c'), { error: 'invalid_grant' });
+  });
+
+  it('a record consumed before single use was atomic (no marker) is consumed', async () => {
+    const tokens = new Store('AuthorizationCode');
+    await tokens.upsert('old', { jti: 'old', grantId: 'g1', consumed: START / 1000 - 100 }, 60);
+    await assert.rejects(tokens.consume('old'), { error: 'invalid_grant' });
+  });
+
   it('consume leaves other models alone', async () => {
     for (const model of ['AccessToken', 'ClientCredentials', 'Session', 'Grant', 'Interaction']) {
       const adapter = new Store(model);
