@@ -200,6 +200,11 @@ export function providerConfiguration({ config, adapter, store, accounts, render
     // reliably send offline_access with prompt=consent.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
+    // Tokens live as long as the settings say, not as long as the browser session that signed in
+    // (oidc-provider binds them to it unless offline_access was consented, which MCP clients
+    // rarely ask for): a sign-in outlives the 14-day session cookie, and signing the same client
+    // in again from the same browser (two installations of one app) leaves the first grant alone.
+    expiresWithSession: async () => false,
     // Each authorization gets its own grant with its own upstream tokens: never reuse another one.
     async loadExistingGrant(ctx) {
       const grantId = ctx.oidc.result?.consent?.grantId;
