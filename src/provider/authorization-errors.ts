@@ -26,24 +26,43 @@ function clientTarget(ctx: Pick<KoaContextWithOIDC, 'status' | 'response'>, issu
 /** Shows the host of http(s) targets, the scheme and host of custom-scheme ones (cursor://…). */
 const hostOf = (url: URL): string => (url.protocol.startsWith('http') ? url.host : `${url.protocol}//${url.host}`);
 
+/** Routes that answer an authorization request (the request itself, and its resumption after sign-in). */
+const AUTHORIZATION_ROUTES = new Set(['authorization', 'resume']);
+
+const refuseResponseMode = (ctx: PageContext & { status: number }, renderPage: RenderPage) => {
+  ctx.status = 400;
+  return renderPage(ctx, 'error', {
+    title: 'Sign-in could not continue',
+    message: 'This server answers authorization requests only with response_mode=query.',
+    code: 'invalid_request',
+  });
+};
+
 export function showAuthorizationErrors(provider: Provider, renderPage: RenderPage): void {
   const issuer = new URL(provider.issuer);
   provider.use(async (ctx, next) => {
-    // Only the query response mode: a form_post or fragment response is a navigation to the
-    // client too, and no MCP client needs them.
+    // Only the query response mode: a form_post response is a page that posts itself to the
+    // client with no click (an open redirect for errors), a fragment one a redirect we cannot
+    // inspect here; no MCP client needs either. Refused early for a GET query string...
     const mode = ctx.method === 'GET' && ctx.path === '/auth' ? ctx.query.response_mode : undefined;
     if (mode !== undefined && mode !== 'query') {
-      ctx.status = 400;
-      return renderPage(ctx, 'error', {
-        title: 'Sign-in could not continue',
-        message: 'This server answers authorization requests only with response_mode=query.',
-        code: 'invalid_request',
-      });
+      noteOAuthError(ctx.res as { locals?: Record<string, unknown> }, 'invalid_request');
+      return refuseResponseMode(ctx, renderPage);
     }
     await next();
     if (ctx.oidc?.route === 'discovery' && ctx.body && typeof ctx.body === 'object') {
       (ctx.body as { response_modes_supported?: string[] }).response_modes_supported = ['query'];
     }
+    if (!AUTHORIZATION_ROUTES.has(ctx.oidc?.route ?? '')) return;
+    // ...and on the request as oidc-provider resolved it, however it arrived (a POSTed form, or
+    // an interaction resumed after sign-in): whatever the provider answered is replaced.
+    const resolved = ctx.oidc?.params?.response_mode;
+    if (resolved !== undefined && resolved !== 'query') {
+      ctx.remove('Location');
+      noteOAuthError(ctx.res as { locals?: Record<string, unknown> }, 'invalid_request');
+      return refuseResponseMode(ctx, renderPage);
+    }
+    // Errors at resumption come after the user acted (cancelled, or the IdP refused): they go on.
     if (ctx.oidc?.route !== 'authorization') return;
     const target = clientTarget(ctx, issuer);
     if (!target) return;

@@ -155,6 +155,9 @@ export function providerConfiguration({ config, adapter, store, accounts, render
       // does when another person signs in (end_session_confirm) stays, redirecting only to itself.
       rpInitiatedLogout: { enabled: false },
       registration: { enabled: true },
+      // No pushed authorization requests (RFC 9126): no MCP client uses them, and each push is an
+      // anonymous write to storage whose request the rules of /auth would have to follow.
+      pushedAuthorizationRequests: { enabled: false },
       revocation: { enabled: true },
       clientIdMetadataDocument: clientMetadataDocumentFeature(settings.clientMetadataDocuments),
       // RFC 8628 for clients without a browser of their own; sign-in continues in our interaction.
