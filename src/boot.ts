@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { noteOAuthError, throttledLogger } from './logging.js';
+import { pinProviderOrigin, toOriginForm } from './http/public-origin.js';
 import type { Config } from './config/index.js';
 import { AccountStore } from './identity/accounts.js';
 import { UpstreamRefresher } from './identity/refresh.js';
@@ -154,6 +155,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     );
     // Behind a TLS-terminating router the provider must trust X-Forwarded-Proto to see https.
     provider.proxy = !config.localInsecure;
+    pinProviderOrigin(provider, config.baseUrl);
     advertiseResourceScopes(provider, config);
     reportGrantedScope(provider, config.provider.scopes.includes('offline_access'));
     // A page for browsers that ask for a path nobody serves (Koa's answer is a bare "Not Found").
@@ -210,6 +212,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       scrape: telemetry.scrape,
     });
     const server = createServer((req, res) => {
+      toOriginForm(req);
       drain.track(req, res);
       app(req, res);
     });
