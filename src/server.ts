@@ -21,6 +21,7 @@ import type { CallerCache } from './mcp/caller-cache.js';
 import { mcpServerAvailability } from './mcp/availability.js';
 import { originCheck } from './mcp/origin.js';
 import { protectedResourceRouter } from './mcp/protected-resource.js';
+import { McpSessionBindings, sessionOwnerCheck } from './mcp/session-binding.js';
 import { bodyLimit, mcpProxy, refuseDotSegments } from './mcp/proxy.js';
 import type { McpServerSupervisor } from './mcp/supervisor.js';
 import { registrableScopes } from './provider/configuration.js';
@@ -73,6 +74,8 @@ export function createApp(parts: AppParts): Express {
   app.use(requestLogger(logger));
 
   app.use(protectedResourceRouter(config));
+  // Sessions live at most as long as a grant (a new sign-in of the same person keeps them).
+  const sessions = new McpSessionBindings(parts.store, config.provider.grantTtl);
   // The MCP endpoint: no body parser, no page headers; bytes and streams pass as they are.
   app.use(
     config.mcp.mountPath,
@@ -85,8 +88,9 @@ export function createApp(parts: AppParts): Express {
     ...(config.rateLimit.mcp.max > 0
       ? [rateLimit(parts.store, { name: 'mcp', ...config.rateLimit.mcp, keyOf: (_req, res) => callerOf(res).accountId })]
       : []),
+    sessionOwnerCheck(sessions),
     mcpServerAvailability(parts.mcpServer),
-    mcpProxy({ config, refresher, logger, streams: parts.streams }),
+    mcpProxy({ config, refresher, logger, streams: parts.streams, sessions }),
   );
 
   // The favicon may live elsewhere (BRANDING_FAVICON, Heroku's CDN): exactly its origin may serve images.

@@ -11,6 +11,7 @@ import type { Config } from '../config/index.js';
 import type { UpstreamRefresher } from '../identity/refresh.js';
 import type { UpstreamTokens } from '../identity/vault.js';
 import { callerOf, type McpCaller } from './bearer.js';
+import { noteSessionAnswer, SESSION_HEADER, type McpSessionBindings } from './session-binding.js';
 import { throttledLogger } from '../logging.js';
 import { sendJsonError } from '../http/json-error.js';
 import { sendChallenge } from './challenge.js';
@@ -18,6 +19,10 @@ import type { ReleasableStreams } from '../http/drain.js';
 
 /** Retry-After of a 503 while the identity provider cannot refresh (the grant is kept). */
 const REFRESH_RETRY_AFTER_SECONDS = 30;
+/** Retry-After of a 503 while storage refuses to record a session. */
+const STORE_RETRY_AFTER_SECONDS = 5;
+
+const headerValue = (value: string | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
 // RFC 9110 §7.6.1 hop-by-hop headers, plus what the proxy itself must own.
 const HOP_BY_HOP = new Set([
@@ -129,6 +134,8 @@ export interface McpProxyOptions {
   logger: Logger;
   /** Told about MCP GET event streams, which a graceful shutdown ends at once (clients reopen them). */
   streams?: ReleasableStreams;
+  /** Who started each MCP session. */
+  sessions: McpSessionBindings;
 }
 
 /** The MCP standalone GET stream: server-to-client events only, no request in flight. */
@@ -137,7 +144,7 @@ function isStandaloneEventStream(req: Request, upstreamRes: IncomingMessage): bo
   return req.method === 'GET' && endpoint && String(upstreamRes.headers['content-type']).startsWith('text/event-stream');
 }
 
-export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions): RequestHandler {
+export function mcpProxy({ config, refresher, logger, streams, sessions }: McpProxyOptions): RequestHandler {
   const target = config.mcp.serverUrl;
   const isHttps = target.protocol === 'https:';
   // Our own keep-alive agent: express-http-proxy asks for `connection: close` yet pools sockets.
@@ -196,6 +203,22 @@ export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions
               sendChallenge(res, config, 'invalid_token', 'The MCP server refused the upstream credentials');
               return done();
             }
+            // A new session is bound to the caller (an ended one unbound) before the client hears of it.
+            const request = { method: req.method, sessionId: headerValue(req.headers[SESSION_HEADER]) };
+            const answer = { statusCode: upstreamRes.statusCode, sessionId: upstreamRes.headers[SESSION_HEADER] };
+            noteSessionAnswer(sessions, request, answer, caller).then(
+              () => deliver(upstreamRes),
+              (err: Error) => {
+                upstreamRes.destroy();
+                if (upstreamReq !== current) return;
+                warnEvery.warn({ message: err.message }, 'MCP session could not be recorded');
+                if (!res.headersSent) res.set('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
+                fail(503, 'temporarily_unavailable', 'The session could not be recorded; retry shortly');
+              },
+            );
+          });
+          const deliver = (upstreamRes: IncomingMessage) => {
+            if (res.destroyed) return reject(CLIENT_GONE);
             container.proxy.res = upstreamRes;
             copyResponseHead(upstreamRes, res);
             upstreamRes.pipe(res);
@@ -217,7 +240,7 @@ export function mcpProxy({ config, refresher, logger, streams }: McpProxyOptions
               if (!res.headersSent) res.flushHeaders();
               done();
             });
-          });
+          };
           current = upstreamReq;
           upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
             if (upstreamReq !== current) return;
