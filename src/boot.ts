@@ -25,7 +25,7 @@ import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
 import { connectRedis } from './storage/redis-connect.js';
 import { InvalidationBus } from './storage/invalidation.js';
-import type { KeyValueStore } from './storage/store.js';
+import { storeFailing, type KeyValueStore } from './storage/store.js';
 import { AuditLog } from './telemetry/audit.js';
 import { ProxyMetrics } from './telemetry/metrics.js';
 import { observeProvider } from './telemetry/provider-events.js';
@@ -179,7 +179,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     restartStaleDeviceForms(provider);
     // While storage is down every request fails alike (and answers 503): one line per interval.
     const errorEvery = throttledLogger(logger);
-    provider.on('server_error', (_ctx: unknown, err: Error) => (store.available ? logger.error({ err }, 'authorization server error') : errorEvery.error({ err }, 'authorization server error while storage is unavailable')));
+    provider.on('server_error', (_ctx: unknown, err: Error) => (storeFailing(store) ? errorEvery.error({ err }, 'authorization server error while storage is unavailable or full') : logger.error({ err }, 'authorization server error')));
 
     signal?.throwIfAborted();
     if (config.mcp.child) child = await McpServerSupervisor.start(config.mcp.child, config.mcp.serverUrl, logger, signal);

@@ -1,7 +1,7 @@
 // The last error handler: a clear JSON error in OAuth's shape, never a stack trace.
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import type { KeyValueStore } from '../storage/store.js';
+import { storeFailing, storeRetryAfterSeconds, type KeyValueStore } from '../storage/store.js';
 import { sendJsonError } from './json-error.js';
 import { throttledLogger } from '../logging.js';
 
@@ -13,9 +13,9 @@ interface HttpError {
   message?: string;
 }
 
-/** Fail closed while storage is down: 503 with Retry-After, and the proxy recovers by itself. */
-export function sendStoreUnavailable(res: Response): void {
-  res.set('Retry-After', '5');
+/** Fail closed while storage is down or full: 503 with Retry-After, and the proxy recovers by itself. */
+export function sendStoreUnavailable(res: Response, retryAfterSeconds = 5): void {
+  res.set('Retry-After', String(retryAfterSeconds));
   sendJsonError(res, 503, 'temporarily_unavailable', 'The service is temporarily unavailable; retry shortly');
 }
 
@@ -28,9 +28,9 @@ export function errorHandler(logger: Logger, store: KeyValueStore) {
       res.destroy();
       return;
     }
-    if (!store.available) {
-      warnEvery.warn({ message: e.message }, 'storage unavailable');
-      return sendStoreUnavailable(res);
+    if (storeFailing(store)) {
+      warnEvery.warn({ message: e.message }, store.available ? 'storage refusing writes (full)' : 'storage unavailable');
+      return sendStoreUnavailable(res, storeRetryAfterSeconds(store));
     }
     if (status >= 400 && status < 500 && e.expose !== false) {
       // Body parser and similar client errors.

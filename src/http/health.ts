@@ -1,9 +1,9 @@
 // Health endpoints for the platform and for operators: /healthz (liveness: the process answers,
-// whatever its dependencies do) and /readyz (Redis answers, the MCP server child is ready, the
-// IdP metadata is loaded, not draining). No auth, no rate limit, no request log line; the body
-// names the failing check without hostnames or secrets. Round trips (Redis PING, a connection to
-// the child's port) run at most once per cacheMs however often it is probed, each bounded by a
-// short timeout.
+// whatever its dependencies do) and /readyz (Redis answers and takes writes, the MCP server
+// child is ready, the IdP metadata is loaded, not draining). No auth, no rate limit, no request
+// log line; the body names the failing check without hostnames or secrets. Round trips (Redis
+// PING and a small write, a connection to the child's port) run at most once per cacheMs however
+// often it is probed, each bounded by a short timeout.
 import { Router, type Response } from 'express';
 import type { McpServerSupervisor } from '../mcp/supervisor.js';
 import type { KeyValueStore } from '../storage/store.js';
@@ -19,7 +19,8 @@ export interface ReadinessSources {
 }
 
 export interface ReadinessChecks {
-  redis: 'ok' | 'unreachable' | 'not_configured';
+  /** `full`: Redis refuses writes for want of memory (maxmemory); reads and revocations still work. */
+  redis: 'ok' | 'unreachable' | 'full' | 'not_configured';
   mcp_server: 'ready' | 'starting' | 'restarting' | 'failed' | 'stopped' | 'not_accepting' | 'not_managed';
   identity_provider: 'loaded' | 'not_loaded';
 }
@@ -67,7 +68,7 @@ class CachedProbe<T> {
 
 export class Readiness {
   readonly #sources: ReadinessSources;
-  readonly #redisPing: CachedProbe<'ok' | 'unreachable'>;
+  readonly #redisPing: CachedProbe<'ok' | 'unreachable' | 'full'>;
   readonly #mcpServerProbe: CachedProbe<ReadinessChecks['mcp_server']>;
 
   constructor(sources: ReadinessSources, options: { cacheMs?: number; timeoutMs?: number } = {}) {
@@ -76,7 +77,16 @@ export class Readiness {
     const timeoutMs = options.timeoutMs ?? 1000;
     // What costs a round trip (a Redis PING, a TCP connection to the child) is cached; the
     // in-process states (Redis connection, child process, draining) are read on every probe.
-    const ping = () => sources.store.ping().then(() => 'ok' as const, () => 'unreachable' as const);
+    // A write, not only a PING: a Redis at maxmemory answers PING and refuses every sign-in.
+    const ping = async (): Promise<'ok' | 'unreachable' | 'full'> => {
+      try {
+        await sources.store.ping();
+        await sources.store.set('readiness-probe', String(Date.now()), 60);
+        return 'ok';
+      } catch {
+        return sources.store.available && sources.store.refusingWrites ? 'full' : 'unreachable';
+      }
+    };
     this.#redisPing = new CachedProbe(() => within(ping(), timeoutMs, 'unreachable'), cacheMs);
     this.#mcpServerProbe = new CachedProbe(
       () => within(sources.mcpServer?.check() ?? Promise.resolve('not_managed' as const), timeoutMs, 'not_accepting'),

@@ -21,7 +21,15 @@ export function rateLimit(store: KeyValueStore, { name, max, windowMs, keyOf = b
   return async (req, res, next) => {
     const now = Date.now();
     const window = Math.floor(now / windowMs);
-    const count = await store.increment(`ratelimit:${name}:${keyOf(req, res)}:${window}`, windowSeconds);
+    let count: number;
+    try {
+      count = await store.increment(`ratelimit:${name}:${keyOf(req, res)}:${window}`, windowSeconds);
+    } catch (err) {
+      // A full store cannot count, and takes no other write either: let the request on to what
+      // still works (revocation, reads, /mcp with live tokens) rather than refuse everything.
+      if (store.available && store.refusingWrites) return next();
+      throw err;
+    }
     res.setHeader('RateLimit-Limit', String(max));
     res.setHeader('RateLimit-Remaining', String(Math.max(0, max - count)));
     if (count <= max) return next();

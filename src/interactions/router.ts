@@ -12,7 +12,7 @@ import { UpstreamAuthorizationError, UpstreamClientRefused, type UpstreamIdentit
 import type { UpstreamTokenVault } from '../identity/vault.js';
 import { destroyGrant } from '../provider/adapter.js';
 import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/configuration.js';
-import type { KeyValueStore } from '../storage/store.js';
+import { storeFailing, storeRetryAfterSeconds, type KeyValueStore } from '../storage/store.js';
 import type { AuditLog } from '../telemetry/audit.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import { markDenied } from '../telemetry/request-metrics.js';
@@ -258,10 +258,12 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       await destroyGrant(store, grantId).catch(() => {});
       upstream.revoke(identity.tokens).catch(() => {});
       logger.error({ err, grantId }, 'sign-in could not be saved; grant removed');
-      return renderErrorPage(res, render, store.available ? 500 : 503, {
+      const storage = storeFailing(store);
+      if (storage) res.set('Retry-After', String(storeRetryAfterSeconds(store)));
+      return renderErrorPage(res, render, storage ? 503 : 500, {
         title: 'The sign-in could not be saved',
         message: 'Nothing was kept. Start the connection again from your application.',
-        code: store.available ? 'server_error' : 'temporarily_unavailable',
+        code: storage ? 'temporarily_unavailable' : 'server_error',
       });
     }
     await consents.remember(accountId, String(details.params.client_id));

@@ -4,7 +4,7 @@
 import { errors, type Configuration, type default as Provider, type KoaContextWithOIDC, type SigningAlgorithmWithNone } from 'oidc-provider';
 import type { Config } from '../config/index.js';
 import type { AccountStore } from '../identity/accounts.js';
-import type { KeyValueStore } from '../storage/store.js';
+import { storeFailing, storeRetryAfterSeconds, type KeyValueStore } from '../storage/store.js';
 import { cachingFetch, clientMetadataDocumentFeature } from './client-metadata-documents.js';
 import { signingAlgorithm } from './signing-keys.js';
 import { parseDeviceForm } from './device-forms.js';
@@ -16,15 +16,15 @@ export const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'emai
 const CLAIMS_BY_SCOPE: Record<string, string[]> = { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] };
 
 /**
- * oidc-provider turns storage failures into 500 server_error; while the store is down they are
- * 503 temporarily_unavailable (fail closed, retry later), as elsewhere in the proxy.
+ * oidc-provider turns storage failures into 500 server_error; while the store is down or full
+ * they are 503 temporarily_unavailable (fail closed, retry later), as elsewhere in the proxy.
  */
 export function failClosedWhileStoreDown(provider: Provider, store: KeyValueStore): void {
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.status === 500 && !store.available) {
+    if (ctx.status === 500 && storeFailing(store)) {
       ctx.status = 503;
-      ctx.set('Retry-After', '5');
+      ctx.set('Retry-After', String(storeRetryAfterSeconds(store)));
       ctx.set('Cache-Control', 'no-store');
       ctx.type = 'json';
       ctx.body = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry shortly' };

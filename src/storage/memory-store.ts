@@ -11,6 +11,7 @@ interface Entry {
 
 export class MemoryStore implements KeyValueStore {
   readonly available = true;
+  readonly refusingWrites = false;
   readonly #values = new Map<string, Entry>();
   readonly #indexes = new Map<string, Map<string, number>>();
   readonly #sweeper = setInterval(() => this.#sweep(), 60_000).unref();

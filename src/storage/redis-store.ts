@@ -40,6 +40,17 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
  */
 const isForeignType = (err: unknown): boolean => err instanceof Error && err.message.startsWith('WRONGTYPE');
 
+/**
+ * Redis refusing a write for want of memory (maxmemory reached, noeviction): `OOM command not
+ * allowed…`, or a transaction aborted because one of its commands was.
+ */
+export function isOutOfMemory(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.message.startsWith('OOM')) return true;
+  const previous = (err as { previousErrors?: unknown[] }).previousErrors;
+  return Array.isArray(previous) && previous.some(isOutOfMemory);
+}
+
 async function absentIfForeign<T>(read: Promise<T>, absent: T): Promise<T> {
   try {
     return await read;
@@ -53,6 +64,7 @@ export class RedisStore implements KeyValueStore {
   readonly client: Redis;
   readonly #prefix: string;
   #subscriber: Redis | undefined;
+  #refusingWrites = false;
 
   constructor({ url, prefix, tlsVerify, tlsCa, connectTimeoutMs = 10_000 }: RedisStoreOptions) {
     this.#prefix = prefix;
@@ -72,6 +84,22 @@ export class RedisStore implements KeyValueStore {
   /** Connects once at startup so a wrong URL or an unreachable server stops the boot with a clear error. */
   get available(): boolean {
     return this.client.status === 'ready';
+  }
+
+  get refusingWrites(): boolean {
+    return this.#refusingWrites;
+  }
+
+  /** A write: whether Redis refused it for want of memory is remembered until one succeeds. */
+  async #write<T>(command: Promise<T>): Promise<T> {
+    try {
+      const result = await command;
+      this.#refusingWrites = false;
+      return result;
+    } catch (err) {
+      if (isOutOfMemory(err)) this.#refusingWrites = true;
+      throw err;
+    }
   }
 
   async connect(): Promise<void> {
@@ -95,15 +123,15 @@ export class RedisStore implements KeyValueStore {
   }
 
   async set(key: string, value: string, ttlSeconds: number): Promise<void> {
-    await this.client.set(key, value, 'EX', ttlSeconds);
+    await this.#write(this.client.set(key, value, 'EX', ttlSeconds));
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.client.set(key, value, 'EX', ttlSeconds, 'NX')) === 'OK';
+    return (await this.#write(this.client.set(key, value, 'EX', ttlSeconds, 'NX'))) === 'OK';
   }
 
   async replace(key: string, value: string): Promise<boolean> {
-    return (await this.client.set(key, value, 'KEEPTTL', 'XX')) === 'OK';
+    return (await this.#write(this.client.set(key, value, 'KEEPTTL', 'XX'))) === 'OK';
   }
 
   async take(key: string): Promise<string | undefined> {
@@ -111,7 +139,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async touch(key: string, ttlSeconds: number): Promise<void> {
-    await this.client.expire(key, ttlSeconds);
+    await this.#write(this.client.expire(key, ttlSeconds));
   }
 
   async del(...keys: string[]): Promise<void> {
@@ -119,7 +147,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async increment(key: string, ttlSeconds: number): Promise<number> {
-    const results = await this.client.multi().incr(key).expire(key, ttlSeconds, 'NX').exec();
+    const results = await this.#write(this.client.multi().incr(key).expire(key, ttlSeconds, 'NX').exec());
     const [error, count] = results?.[0] ?? [new Error('INCR returned nothing'), 0];
     if (error) throw error;
     return Number(count);
@@ -128,13 +156,15 @@ export class RedisStore implements KeyValueStore {
   async indexAdd(index: string, member: string, expiresAtSeconds: number): Promise<void> {
     // A sorted set scored by expiry: pruning on every write keeps it bounded by live members,
     // and the key itself lives as long as its longest-lived member.
-    const results = await this.client
-      .multi()
-      .zremrangebyscore(index, '-inf', nowSeconds())
-      .zadd(index, 'GT', expiresAtSeconds, member)
-      .expireat(index, expiresAtSeconds, 'GT')
-      .expireat(index, expiresAtSeconds, 'NX')
-      .exec();
+    const results = await this.#write(
+      this.client
+        .multi()
+        .zremrangebyscore(index, '-inf', nowSeconds())
+        .zadd(index, 'GT', expiresAtSeconds, member)
+        .expireat(index, expiresAtSeconds, 'GT')
+        .expireat(index, expiresAtSeconds, 'NX')
+        .exec(),
+    );
     const failed = results?.find(([error]) => error)?.[0];
     if (!failed) return;
     if (!isForeignType(failed)) throw failed;

@@ -5,6 +5,11 @@
 export interface KeyValueStore {
   /** False while the store cannot be reached (requests then fail fast instead of queueing). */
   readonly available: boolean;
+  /**
+   * True since a write was refused for want of memory (Redis at maxmemory with noeviction), until
+   * a write succeeds again. Reads, deletions and revocations still work meanwhile.
+   */
+  readonly refusingWrites: boolean;
   get(key: string): Promise<string | undefined>;
   /** Writes a value that expires after ttlSeconds. */
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
@@ -39,3 +44,12 @@ export interface KeyValueStore {
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * Whether the store is why a request failed (unreachable, or refusing writes): such failures are
+ * 503 temporarily_unavailable with Retry-After, not 500, and pass by themselves.
+ */
+export const storeFailing = (store: KeyValueStore): boolean => !store.available || store.refusingWrites;
+
+/** Retry-After of such a 503: a full store (memory to be freed by an operator) takes longer than a reconnect. */
+export const storeRetryAfterSeconds = (store: KeyValueStore): number => (store.refusingWrites ? 30 : 5);
