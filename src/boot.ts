@@ -135,6 +135,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
         adapter: createAdapterClass(store, {
           bus,
           refreshReplayGraceSeconds: config.provider.refreshReplayGraceSeconds,
+          unusedRegistrationTtlSeconds: config.provider.unusedRegistrationTtl,
           onGrantEnd,
           cleanClient: (payload) => cleanHerokuClient(payload, signable),
           onReplay: (grantId) => destroyGrant(store, grantId, { bus, onGrantEnd, audit: { log: audit, reason: 'replay' } }),

@@ -13,6 +13,7 @@ import type { ReleasableStreams } from './http/drain.js';
 import { healthRouter, type Readiness } from './http/health.js';
 import { rateLimit } from './http/rate-limit.js';
 import { bodyDeadline } from './http/body-deadline.js';
+import { rememberClientAddress } from './http/client-address.js';
 import { siteRouter } from './http/site.js';
 import { interactionRouter } from './interactions/router.js';
 import { requestLogger } from './logging.js';
@@ -93,6 +94,8 @@ export function createApp(parts: AppParts): Express {
     mcpProxy({ config, refresher, logger, streams: parts.streams, sessions }),
   );
 
+  // The authorization server's hooks (a first fetch of a client metadata document) know who asked.
+  app.use(rememberClientAddress());
   // The favicon may live elsewhere (BRANDING_FAVICON, Heroku's CDN): exactly its origin may serve images.
   const favicon = config.branding.favicon ? new URL(config.branding.favicon).origin : undefined;
   app.use(

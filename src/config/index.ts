@@ -102,6 +102,8 @@ export interface Config {
     accessTokenTtl: number;
     refreshTokenTtl: number;
     grantTtl: number;
+    /** Lifetime of a registration nobody has signed in with. */
+    unusedRegistrationTtl: number;
     refreshReplayGraceSeconds: number;
     consentTtl: number;
     viewsPath: string | undefined;
@@ -369,6 +371,7 @@ export function loadConfig(given: Environment): Config {
       accessTokenTtl: v.MCP_AUTH_PROXY_ACCESS_TOKEN_TTL!,
       refreshTokenTtl: v.MCP_AUTH_PROXY_REFRESH_TOKEN_TTL!,
       grantTtl: v.MCP_AUTH_PROXY_GRANT_TTL!,
+      unusedRegistrationTtl: v.MCP_AUTH_PROXY_REGISTRATION_TTL!,
       refreshReplayGraceSeconds: v.MCP_AUTH_PROXY_REFRESH_REPLAY_GRACE_SECONDS!,
       consentTtl: v.MCP_AUTH_PROXY_CONSENT_TTL!,
       viewsPath: v.OIDC_PROVIDER_VIEWS_PATH,

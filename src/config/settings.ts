@@ -240,6 +240,12 @@ export const SETTINGS = {
     default: String(30 * 24 * 3600),
     parse: parse.positiveInt,
   }),
+  MCP_AUTH_PROXY_REGISTRATION_TTL: setting({
+    description:
+      'Lifetime of a dynamic registration nobody has signed in with, in seconds; each sign-in then keeps the client as long as that grant (MCP_AUTH_PROXY_GRANT_TTL).',
+    default: '86400',
+    parse: parse.positiveInt,
+  }),
   MCP_AUTH_PROXY_REFRESH_REPLAY_GRACE_SECONDS: setting({
     description:
       'A refresh token used again within this many seconds of its rotation (a client racing itself) still works; later, the replay revokes the whole grant.',

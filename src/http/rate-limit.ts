@@ -14,16 +14,28 @@ export interface RateLimitOptions {
   keyOf?: (req: Request, res: Response) => string;
 }
 
-const byIp = (req: Request): string => req.ip ?? 'unknown';
+export const byIp = (req: Request): string => req.ip ?? 'unknown';
+
+export interface QuotaSpent {
+  allowed: boolean;
+  remaining: number;
+  /** Seconds until the window ends. */
+  retryAfter: number;
+}
+
+/** Spends one request of `key`'s budget in the current window. */
+export async function spendQuota(store: KeyValueStore, { name, max, windowMs }: Omit<RateLimitOptions, 'keyOf'>, key: string): Promise<QuotaSpent> {
+  const now = Date.now();
+  const window = Math.floor(now / windowMs);
+  const count = await store.increment(`ratelimit:${name}:${key}:${window}`, Math.max(1, Math.ceil(windowMs / 1000)));
+  return { allowed: count <= max, remaining: Math.max(0, max - count), retryAfter: Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000)) };
+}
 
 export function rateLimit(store: KeyValueStore, { name, max, windowMs, keyOf = byIp }: RateLimitOptions): RequestHandler {
-  const windowSeconds = Math.max(1, Math.ceil(windowMs / 1000));
   return async (req, res, next) => {
-    const now = Date.now();
-    const window = Math.floor(now / windowMs);
-    let count: number;
+    let spent: QuotaSpent;
     try {
-      count = await store.increment(`ratelimit:${name}:${keyOf(req, res)}:${window}`, windowSeconds);
+      spent = await spendQuota(store, { name, max, windowMs }, keyOf(req, res));
     } catch (err) {
       // A full store cannot count, and takes no other write either: let the request on to what
       // still works (revocation, reads, /mcp with live tokens) rather than refuse everything.
@@ -31,11 +43,10 @@ export function rateLimit(store: KeyValueStore, { name, max, windowMs, keyOf = b
       throw err;
     }
     res.setHeader('RateLimit-Limit', String(max));
-    res.setHeader('RateLimit-Remaining', String(Math.max(0, max - count)));
-    if (count <= max) return next();
-    const retryAfter = Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000));
-    res.set('Retry-After', String(retryAfter));
+    res.setHeader('RateLimit-Remaining', String(spent.remaining));
+    if (spent.allowed) return next();
+    res.set('Retry-After', String(spent.retryAfter));
     markDenied(res, 'rate_limited');
-    sendJsonError(res, 429, 'too_many_requests', `Too many requests; retry in ${retryAfter} s`);
+    sendJsonError(res, 429, 'too_many_requests', `Too many requests; retry in ${spent.retryAfter} s`);
   };
 }

@@ -6,12 +6,20 @@ import { tokenHash, type InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { nowSeconds } from '../storage/store.js';
 
-/** Records the provider stores without an expiry (registered clients) live this long since last use. */
+/** Records the provider stores without an expiry (other than registrations) live this long. */
 export const DEFAULT_RECORD_TTL_SECONDS = 30 * 24 * 3600;
+/** A registration nobody has signed in with yet (MCP_AUTH_PROXY_REGISTRATION_TTL's default). */
+export const DEFAULT_UNUSED_REGISTRATION_TTL_SECONDS = 24 * 3600;
 
 const CONSUMABLE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
-// Models whose lifetime slides forward while they are used.
-const SLIDING = new Set(['Client']);
+/** A dynamic registration: the client and the token that manages it (RFC 7592). */
+const REGISTRATION = new Set(['Client', 'RegistrationAccessToken']);
+/**
+ * Records anyone may make without signing in (a registration, an authorization or device
+ * request): each has a size bound, so storage grows with requests, not with their size.
+ */
+const ANONYMOUS = new Set(['Client', 'RegistrationAccessToken', 'Interaction', 'DeviceCode', 'PushedAuthorizationRequest']);
+export const MAX_ANONYMOUS_RECORD_BYTES = 16 * 1024;
 
 export const recordKey = (model: string, id: string): string => `${model}:${id}`;
 export const grantIndexKey = (grantId: string): string => `grant:${grantId}`;
@@ -21,6 +29,8 @@ export const accountGrantsKey = (accountId: string): string => `account-grants:$
 const consumedKey = (key: string): string => `consumed:${key}`;
 const userCodeKey = (userCode: string): string => `userCode:${userCode}`;
 const uidKey = (uid: string): string => `uid:${uid}`;
+/** The registration access token of a client, to give it the client's lifetime. */
+const registrationTokenKey = (clientId: string): string => `registration-token:${clientId}`;
 
 /** Told before a grant's records are deleted (to revoke its upstream tokens at the IdP). */
 export type GrantEndHook = (grantId: string) => Promise<void>;
@@ -100,6 +110,11 @@ export interface AdapterOptions {
    * lost): its grant is revoked, as oidc-provider does for a replay it sees.
    */
   onReplay?: (grantId: string) => Promise<void>;
+  /**
+   * Lifetime of a registration nobody has signed in with (seconds); each sign-in (a new grant)
+   * then extends it to the grant's lifetime, so a client lives as long as its newest grant.
+   */
+  unusedRegistrationTtlSeconds?: number;
 }
 
 const CONSUMED_LABEL: Record<string, string> = {
@@ -109,17 +124,36 @@ const CONSUMED_LABEL: Record<string, string> = {
   BackchannelAuthenticationRequest: 'backchannel authentication request',
 };
 
-export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGraceSeconds = 0, onGrantEnd, cleanClient, onReplay }: AdapterOptions = {}): new (
+export function createAdapterClass(
+  store: KeyValueStore,
+  { bus, refreshReplayGraceSeconds = 0, onGrantEnd, cleanClient, onReplay, unusedRegistrationTtlSeconds = DEFAULT_UNUSED_REGISTRATION_TTL_SECONDS }: AdapterOptions = {},
+): new (
   model: string,
 ) => Adapter {
+  /** Extends a registration to a new grant's lifetime (the newest grant is the last to end). */
+  async function extendRegistration(clientId: string, ttl: number): Promise<void> {
+    const tokenId = await store.get(registrationTokenKey(clientId));
+    const keys = [recordKey('Client', clientId), ...(tokenId ? [recordKey('RegistrationAccessToken', tokenId), registrationTokenKey(clientId)] : [])];
+    for (const key of keys) await store.touch(key, ttl);
+  }
+
   return class StoreAdapter implements Adapter {
     constructor(readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       const key = recordKey(this.model, id);
-      const ttl = expiresIn && expiresIn > 0 ? expiresIn : DEFAULT_RECORD_TTL_SECONDS;
-      await store.set(key, JSON.stringify(payload), ttl);
+      const value = JSON.stringify(payload);
+      if (ANONYMOUS.has(this.model) && Buffer.byteLength(value) > MAX_ANONYMOUS_RECORD_BYTES) {
+        throw new errors.InvalidRequest(`the request is too large to be kept (over ${MAX_ANONYMOUS_RECORD_BYTES / 1024} kB)`);
+      }
+      const ttl = expiresIn && expiresIn > 0 ? expiresIn : REGISTRATION.has(this.model) ? unusedRegistrationTtlSeconds : DEFAULT_RECORD_TTL_SECONDS;
+      await store.set(key, value, ttl);
       const expiresAt = nowSeconds() + ttl;
+      if (this.model === 'RegistrationAccessToken' && typeof payload.clientId === 'string') {
+        await store.set(registrationTokenKey(payload.clientId), id, ttl);
+      }
+      // Someone signed in with the client: its registration lives as long as this grant.
+      if (this.model === 'Grant' && typeof payload.clientId === 'string') await extendRegistration(payload.clientId, ttl);
       if (payload.grantId) await store.indexAdd(grantIndexKey(payload.grantId), key, expiresAt);
       // Members expire with their grant, so the index never outlives what it lists.
       if (this.model === 'Grant' && typeof payload.accountId === 'string') {
@@ -133,7 +167,6 @@ export function createAdapterClass(store: KeyValueStore, { bus, refreshReplayGra
       const key = recordKey(this.model, id);
       const raw = await store.get(key);
       if (raw === undefined) return undefined;
-      if (SLIDING.has(this.model)) await store.touch(key, DEFAULT_RECORD_TTL_SECONDS);
       let payload = JSON.parse(raw) as AdapterPayload;
       const cleaned = this.model === 'Client' ? cleanClient?.(payload) : undefined;
       if (cleaned) {

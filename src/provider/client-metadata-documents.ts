@@ -9,6 +9,8 @@ import type { Configuration } from 'oidc-provider';
 import { hostMatches } from '../http/hosts.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import type { KeyValueStore } from '../storage/store.js';
+import { spendQuota } from '../http/rate-limit.js';
+import { clientAddress } from '../http/client-address.js';
 
 export interface ClientMetadataDocumentOptions {
   enabled: boolean;
@@ -20,7 +22,8 @@ export interface ClientMetadataDocumentOptions {
 }
 
 export const CACHE_BOUNDS = { min: 30, max: 86_400 };
-const MAX_DOCUMENT_BYTES = 64 * 1024; // oidc-provider then enforces its own 5 kB limit
+// oidc-provider's own limit: a larger body is no document, and is neither read further nor kept.
+const MAX_DOCUMENT_BYTES = 5 * 1024;
 
 interface CachedResponse {
   status: number;
@@ -75,18 +78,19 @@ const cacheKey = (url: string): string => `fetch-cache:${createHash('sha256').up
  * A client metadata document (a JSON object naming its own URL as client_id) as this provider
  * can take it: no token_endpoint_auth_method means `none` (a CIMD client has no secret; the draft
  * says so, oidc-provider would default to a secret method and refuse it), and only the scopes a
- * client may register (resource scopes are granted per resource). Other bodies pass unchanged.
+ * client may register (resource scopes are granted per resource). Undefined for anything that is
+ * not a client's document (not JSON, not an object, another client_id): it is never kept.
  */
-export function normalizeClientDocument(body: Buffer, url: string, registrableScopes: readonly string[]): Buffer {
+export function normalizeClientDocument(body: Buffer, url: string, registrableScopes: readonly string[]): Buffer | undefined {
   let document: unknown;
   try {
     document = JSON.parse(body.toString('utf8'));
   } catch {
-    return body;
+    return undefined;
   }
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) return body;
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return undefined;
   const metadata = document as Record<string, unknown>;
-  if (metadata.client_id !== url) return body;
+  if (metadata.client_id !== url) return undefined;
   const normalized = { ...metadata };
   normalized.token_endpoint_auth_method ??= 'none';
   if (typeof normalized.scope === 'string') {
@@ -111,13 +115,16 @@ export function cachingFetch(store: KeyValueStore, options: Pick<ClientMetadataD
     }
     const loopback = options.allowLoopback && isLoopbackHost(new URL(href).hostname);
     const response = loopback ? await loopbackGet(href, init.signal) : await globalThis.fetch(href, init);
-    const body = response.status === 200 ? normalizeClientDocument(await readBounded(response), href, registrableScopes) : await readBounded(response);
+    const raw = await readBounded(response);
+    // Only a client's own document is kept (every instance then uses it); oidc-provider refuses the rest.
+    const document = response.status === 200 ? normalizeClientDocument(raw, href, registrableScopes) : undefined;
+    const body = document ?? raw;
     const headers: Record<string, string> = {};
     for (const name of ['content-type', 'cache-control', 'expires']) {
       const value = response.headers.get(name);
       if (value !== null) headers[name] = value;
     }
-    const ttl = response.status === 200 ? cacheSeconds(response.headers) : undefined;
+    const ttl = document ? cacheSeconds(response.headers) : undefined;
     if (ttl !== undefined) {
       const entry: CachedResponse = { status: 200, headers, body: body.toString('utf8'), expiresAt: Date.now() + ttl * 1000 };
       await store.set(key, JSON.stringify(entry), ttl);
@@ -128,7 +135,17 @@ export function cachingFetch(store: KeyValueStore, options: Pick<ClientMetadataD
 
 type CimdFeature = NonNullable<NonNullable<Configuration['features']>['clientIdMetadataDocument']>;
 
-export function clientMetadataDocumentFeature(options: ClientMetadataDocumentOptions): CimdFeature {
+/**
+ * A document fetched for the first time is an anonymous registration (the proxy keeps it): it
+ * spends the registration quota of the client IP that asked for it.
+ */
+export interface FirstFetchQuota {
+  store: KeyValueStore;
+  max: number;
+  windowMs: number;
+}
+
+export function clientMetadataDocumentFeature(options: ClientMetadataDocumentOptions, quota?: FirstFetchQuota): CimdFeature {
   return {
     enabled: options.enabled,
     ack: 'draft-02',
@@ -138,7 +155,9 @@ export function clientMetadataDocumentFeature(options: ClientMetadataDocumentOpt
       if (hostMatches(host, options.deniedHosts)) return false;
       if (options.allowedHosts.length > 0 && !hostMatches(host, options.allowedHosts)) return false;
       // oidc-provider's dispatcher refuses special-use addresses; loopback names are refused here too.
-      return options.allowLoopback || !isLoopbackHost(host);
+      if (!options.allowLoopback && isLoopbackHost(host)) return false;
+      if (!quota || (await quota.store.get(cacheKey(clientId))) !== undefined) return true;
+      return (await spendQuota(quota.store, { name: 'registration', max: quota.max, windowMs: quota.windowMs }, clientAddress() ?? 'unknown')).allowed;
     },
   } as CimdFeature;
 }

@@ -159,7 +159,7 @@ export function providerConfiguration({ config, adapter, store, accounts, render
       // anonymous write to storage whose request the rules of /auth would have to follow.
       pushedAuthorizationRequests: { enabled: false },
       revocation: { enabled: true },
-      clientIdMetadataDocument: clientMetadataDocumentFeature(settings.clientMetadataDocuments),
+      clientIdMetadataDocument: clientMetadataDocumentFeature(settings.clientMetadataDocuments, { store, ...config.rateLimit.registration }),
       // RFC 8628 for clients without a browser of their own; sign-in continues in our interaction.
       deviceFlow: {
         enabled: true,

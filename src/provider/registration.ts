@@ -7,6 +7,9 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { sendJsonError } from '../http/json-error.js';
 import { isLoopbackHost } from '../http/loopback.js';
 
+/** The largest registration body taken (a stored registration is bounded by the adapter too). */
+export const REGISTRATION_MAX_BYTES = 8 * 1024;
+
 export interface RegistrationProblem {
   error: 'invalid_redirect_uri' | 'invalid_client_metadata';
   error_description: string;
@@ -70,7 +73,8 @@ export const registrationCors: RequestHandler = (req, res, next) => {
  */
 export function registrationNormalizer(registrableScopes: readonly string[]): RequestHandler[] {
   return [
-    express.json({ limit: '56kb', type: () => true }),
+    // Registrations as MCP clients send them are under 1 kB; each is kept (MCP_AUTH_PROXY_REGISTRATION_TTL).
+    express.json({ limit: REGISTRATION_MAX_BYTES, type: () => true }),
     (req: Request, res: Response, next: NextFunction) => {
       const result = normalizeRegistration(req.body, registrableScopes);
       if (!result.ok) {

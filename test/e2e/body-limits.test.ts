@@ -3,6 +3,7 @@
 // one just under the cap is read. The /mcp cap (MCP_AUTH_PROXY_MAX_BODY_BYTES) has its own test
 // in streaming.test.ts.
 import assert from 'node:assert/strict';
+import { REGISTRATION_MAX_BYTES } from '../../src/provider/registration.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const OVER = 100 * 1024; // every auth endpoint caps at 56 kB or less
@@ -71,7 +72,9 @@ describe('body size caps on the authorization endpoints', function () {
   }
 
   it('reads bodies under the cap (the cap is not a blanket refusal)', async () => {
-    assert.equal((await post('/reg', 'application/json', jsonOf(UNDER - 200), false)).status, 201);
+    // Registrations have a cap of their own (8 kB: each is kept); MCP clients send under 1 kB.
+    assert.equal((await post('/reg', 'application/json', jsonOf(REGISTRATION_MAX_BYTES - 200), false)).status, 201);
+    assert.equal((await post('/reg', 'application/json', jsonOf(REGISTRATION_MAX_BYTES + 1), false)).status, 413);
     const token = await post('/token', 'application/x-www-form-urlencoded', formOf(UNDER), false);
     assert.equal(token.status, 401); // read and answered: unknown client
     assert.equal(((await token.json()) as { error: string }).error, 'invalid_client');

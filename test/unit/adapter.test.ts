@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { createAdapterClass, DEFAULT_RECORD_TTL_SECONDS, grantIndexKey, recordKey } from '../../src/provider/adapter.js';
+import {
+  createAdapterClass,
+  DEFAULT_RECORD_TTL_SECONDS,
+  DEFAULT_UNUSED_REGISTRATION_TTL_SECONDS,
+  grantIndexKey,
+  MAX_ANONYMOUS_RECORD_BYTES,
+  recordKey,
+} from '../../src/provider/adapter.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 
 const START = 1_700_000_000_000; // a whole second
@@ -46,37 +53,50 @@ describe('oidc-provider adapter over MemoryStore', () => {
     assert.equal(await tokens.find('at-1'), undefined);
   });
 
-  it('gives records without expiresIn DEFAULT_RECORD_TTL_SECONDS', async () => {
+  it('gives records without expiresIn DEFAULT_RECORD_TTL_SECONDS, and registrations the unused-registration lifetime', async () => {
     assert.equal(DEFAULT_RECORD_TTL_SECONDS, 30 * 24 * 3600);
-    const tokens = new Store('RegistrationAccessToken');
-    await tokens.upsert('no-ttl', { jti: 'no-ttl' });
-    await tokens.upsert('zero-ttl', { jti: 'zero-ttl' }, 0);
-    await tokens.upsert('negative-ttl', { jti: 'negative-ttl' }, -5);
+    const records = new Store('ReplayDetection');
+    await records.upsert('no-ttl', { jti: 'no-ttl' });
+    await records.upsert('zero-ttl', { jti: 'zero-ttl' }, 0);
+    await records.upsert('negative-ttl', { jti: 'negative-ttl' }, -5);
+    const clients = new Store('Client');
+    await clients.upsert('client-1', { client_id: 'client-1' });
+    now = START + DEFAULT_UNUSED_REGISTRATION_TTL_SECONDS * 1000 - 1;
+    assert.deepEqual(await clients.find('client-1'), { client_id: 'client-1' });
+    now = START + DEFAULT_UNUSED_REGISTRATION_TTL_SECONDS * 1000;
+    assert.equal(await clients.find('client-1'), undefined, 'nobody signed in with it: gone after a day');
     now = START + DEFAULT_RECORD_TTL_SECONDS * 1000 - 1;
-    for (const id of ['no-ttl', 'zero-ttl', 'negative-ttl']) assert.deepEqual(await tokens.find(id), { jti: id }, id);
+    for (const id of ['no-ttl', 'zero-ttl', 'negative-ttl']) assert.deepEqual(await records.find(id), { jti: id }, id);
     now = START + DEFAULT_RECORD_TTL_SECONDS * 1000;
-    for (const id of ['no-ttl', 'zero-ttl', 'negative-ttl']) assert.equal(await tokens.find(id), undefined, id);
+    for (const id of ['no-ttl', 'zero-ttl', 'negative-ttl']) assert.equal(await records.find(id), undefined, id);
   });
 
-  it('slides the TTL of Client records on every find, and of no other model', async () => {
+  it('keeps a registration (client and its registration access token) as long as its newest grant', async () => {
+    Store = createAdapterClass(store, { unusedRegistrationTtlSeconds: 600 });
     const clients = new Store('Client');
-    const other = new Store('RegistrationAccessToken');
+    const tokens = new Store('RegistrationAccessToken');
+    const grants = new Store('Grant');
     await clients.upsert('client-1', { client_id: 'client-1' });
-    await other.upsert('rat-1', { jti: 'rat-1' });
+    await tokens.upsert('rat-1', { jti: 'rat-1', clientId: 'client-1' });
+    await clients.upsert('client-2', { client_id: 'client-2' });
+    now = START + 500_000;
+    await grants.upsert('g1', { jti: 'g1', clientId: 'client-1', accountId: 'alice' }, 7200);
+    now = START + 600_000;
+    assert.ok(await clients.find('client-1'), 'signed in with: kept');
+    assert.ok(await tokens.find('rat-1'));
+    assert.equal(await clients.find('client-2'), undefined, 'never signed in with: gone');
+    now = START + 500_000 + 7_200_000;
+    assert.equal(await clients.find('client-1'), undefined, 'gone with its grant');
+    assert.equal(await tokens.find('rat-1'), undefined);
+  });
 
-    now = START + 10 * 24 * 3600 * 1000; // 10 days later
-    assert.deepEqual(await clients.find('client-1'), { client_id: 'client-1' });
-    assert.deepEqual(await other.find('rat-1'), { jti: 'rat-1' });
-
-    now = START + DEFAULT_RECORD_TTL_SECONDS * 1000; // 30 days after registration
-    assert.equal(await other.find('rat-1'), undefined, 'finds do not slide other models');
-    assert.deepEqual(await clients.find('client-1'), { client_id: 'client-1' }, 'the find on day 10 pushed the expiry to day 40');
-
-    // That find (day 30) pushed it again, to day 60.
-    now = START + 2 * DEFAULT_RECORD_TTL_SECONDS * 1000 - 1;
-    assert.deepEqual(await clients.find('client-1'), { client_id: 'client-1' });
-    now += DEFAULT_RECORD_TTL_SECONDS * 1000 + 1;
-    assert.equal(await clients.find('client-1'), undefined, 'unused clients expire');
+  it('refuses records over 16 kB for what anyone may create without signing in', async () => {
+    const big = { jti: 'x', client_name: 'x'.repeat(MAX_ANONYMOUS_RECORD_BYTES) };
+    for (const model of ['Client', 'RegistrationAccessToken', 'Interaction', 'DeviceCode']) {
+      await assert.rejects(new Store(model).upsert('x', big, 60), { error: 'invalid_request' }, model);
+      assert.equal(await store.get(recordKey(model, 'x')), undefined, model);
+    }
+    await new Store('Session').upsert('x', big, 60);
   });
 
   it('finds by uid and by user code', async () => {
