@@ -56,6 +56,13 @@ describe('Redis outage', function () {
       assert.equal(((await response.json()) as { error: string }).error, 'temporarily_unavailable', what);
     }
 
+    // Every request fails alike: the log says so once per kind, not once per request.
+    const logged = stack.logs.length;
+    const burst = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? register() : fetch(`${stack.baseUrl}/auth?client_id=y&response_type=code`, { redirect: 'manual' }))));
+    assert.ok(burst.every((response) => response.status === 503));
+    const warnings = stack.logs.slice(logged).filter((line) => /"level":(40|50)/.test(line) && !line.includes('"request completed"'));
+    assert.ok(warnings.length <= 4, `${warnings.length} warnings for 200 failed requests:\n${warnings.slice(0, 5).join('\n')}`);
+
     stack.redis = await startRedisOn(stack.redis.port);
     await until(() => stack.proxy.store.available, 'the proxy to reconnect');
     assert.equal((await register()).status, 201);
