@@ -130,11 +130,11 @@ export function createAdapterClass(
 ): new (
   model: string,
 ) => Adapter {
-  /** Extends a registration to a new grant's lifetime (the newest grant is the last to end). */
+  /** Extends a registration to last at least as long as a new grant (never shortens it). */
   async function extendRegistration(clientId: string, ttl: number): Promise<void> {
     const tokenId = await store.get(registrationTokenKey(clientId));
     const keys = [recordKey('Client', clientId), ...(tokenId ? [recordKey('RegistrationAccessToken', tokenId), registrationTokenKey(clientId)] : [])];
-    for (const key of keys) await store.touch(key, ttl);
+    for (const key of keys) await store.extend(key, ttl);
   }
 
   return class StoreAdapter implements Adapter {

@@ -62,9 +62,9 @@ export class MemoryStore implements KeyValueStore {
     return entry?.value;
   }
 
-  async touch(key: string, ttlSeconds: number): Promise<void> {
+  async extend(key: string, ttlSeconds: number): Promise<void> {
     const entry = this.#live(key);
-    if (entry) entry.expiresAt = Date.now() + ttlSeconds * 1000;
+    if (entry) entry.expiresAt = Math.max(entry.expiresAt, Date.now() + ttlSeconds * 1000);
   }
 
   async del(...keys: string[]): Promise<void> {

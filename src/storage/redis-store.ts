@@ -138,8 +138,8 @@ export class RedisStore implements KeyValueStore {
     return (await absentIfForeign(this.client.getdel(key), null)) ?? undefined;
   }
 
-  async touch(key: string, ttlSeconds: number): Promise<void> {
-    await this.#write(this.client.expire(key, ttlSeconds));
+  async extend(key: string, ttlSeconds: number): Promise<void> {
+    await this.#write(this.client.expire(key, ttlSeconds, 'GT'));
   }
 
   async del(...keys: string[]): Promise<void> {

@@ -19,8 +19,8 @@ export interface KeyValueStore {
   replace(key: string, value: string): Promise<boolean>;
   /** Reads and deletes in one step, so a one-time value can be used once. */
   take(key: string): Promise<string | undefined>;
-  /** Pushes the expiry of an existing key to ttlSeconds from now (sliding lifetimes). */
-  touch(key: string, ttlSeconds: number): Promise<void>;
+  /** Pushes the expiry of an existing key out to ttlSeconds from now; never brings it closer. */
+  extend(key: string, ttlSeconds: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
   /** Adds one to a counter that expires ttlSeconds after its first increment; returns the new count. */
   increment(key: string, ttlSeconds: number): Promise<number>;

@@ -100,14 +100,16 @@ function contractSuite(setup: () => Harness): void {
     );
   });
 
-  it('touch pushes the expiry of an existing key and ignores missing keys', async () => {
+  it('extend pushes the expiry of an existing key out, never in, and ignores missing keys', async () => {
     await store.set('k', 'v', 10);
     h.advance?.(5_000); // MemoryStore: half-way through the first lifetime
-    await store.touch('k', 100);
+    await store.extend('k', 100);
     assert.equal(await store.get('k'), 'v');
     await h.assertExpiresIn('k', 100);
+    await store.extend('k', 20);
+    await h.assertExpiresIn('k', 100);
 
-    await store.touch('missing', 100);
+    await store.extend('missing', 100);
     assert.equal(await store.get('missing'), undefined);
   });
 
