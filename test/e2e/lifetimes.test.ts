@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { Browser } from '../helpers/browser.js';
 import { redeemCode, refreshTokens, registerPublicClient, signInForCode } from '../helpers/sign-in.js';
+import { listTools } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const REDIRECT = 'http://127.0.0.1:45733/cb';
@@ -15,12 +16,7 @@ interface TokenBody {
   refresh_token: string;
 }
 
-const callMcp = (stack: Stack, token: string) =>
-  fetch(stack.mcpUrl, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-  });
+const callMcp = (stack: Stack, token: string) => listTools(stack.mcpUrl, token);
 
 describe('token lifetimes and independent grants', function () {
   this.timeout(60_000);

@@ -1,7 +1,7 @@
 // Refresh token rotation and replay: a replayed (already rotated) refresh token revokes the whole
 // grant, except within a short grace window in which a client racing itself still gets tokens.
 import assert from 'node:assert/strict';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, listTools } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 interface Tokens {
@@ -22,12 +22,7 @@ const refresh = (stack: Stack, clientId: string, refreshToken: string) =>
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId }),
   });
 
-const callMcp = (stack: Stack, token: string) =>
-  fetch(stack.mcpUrl, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-  });
+const callMcp = (stack: Stack, token: string) => listTools(stack.mcpUrl, token);
 
 describe('refresh token replay', function () {
   this.timeout(60_000);

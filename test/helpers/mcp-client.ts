@@ -125,3 +125,12 @@ export async function connectWithOAuth(mcpUrl: string, auth: TestOAuthProvider, 
   await connected.connect(transport);
   return connected;
 }
+
+/** A bare JSON-RPC tools/list to /mcp with a bearer token, for tests about the token, not MCP. */
+export function listTools(mcpUrl: string, token: string): Promise<Response> {
+  return fetch(mcpUrl, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+  });
+}

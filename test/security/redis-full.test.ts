@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { redeemCode, refreshTokens, registerPublicClient, signInForCode } from '../helpers/sign-in.js';
+import { listTools } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
@@ -22,12 +23,7 @@ describe('a full Redis (maxmemory, noeviction)', function () {
   let tokens: TokenBody;
   let spare: TokenBody;
 
-  const callMcp = (token: string) =>
-    fetch(stack.mcpUrl, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-    });
+  const callMcp = (token: string) => listTools(stack.mcpUrl, token);
   const signedIn = async (): Promise<TokenBody> => {
     const { code, verifier } = await signInForCode(stack.baseUrl, clientId, REDIRECT);
     return (await (await redeemCode(stack.baseUrl, clientId, REDIRECT, code!, verifier)).json()) as TokenBody;
