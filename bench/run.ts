@@ -121,7 +121,7 @@ function parseArgs(argv: string[]): Options {
             '                            [--proxy-env NAME=VALUE]...\n' +
             '                            [--max-wait-quiet s] [--quiet-pct %] [--phase-wait s] [--retry-pct %] [--settle s]\n',
         );
-        process.exit(0);
+        return process.exit(0);
       default:
         throw new Error(`unknown argument ${arg} (try --help)`);
     }

@@ -127,6 +127,7 @@ export function summarizeProfile(profile: CpuProfile, top = 25, focus?: RegExp):
     self: rows(self, true),
     inclusive: rows(inclusive, true),
     packages: rows(packages, false),
+    // eslint-disable-next-line no-control-regex -- the NUL that joins a frame's parts in the keys
     focus: focus ? rows(new Map([...inclusive].filter(([k]) => focus.test(k.replace(/\u0000/g, ' ')))), true, 200) : [],
   };
 }

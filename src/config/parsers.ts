@@ -198,7 +198,7 @@ export function envMapJson(raw: string): Record<string, string> {
 }
 
 export function existingDirectory(raw: string): string {
-  let isDirectory = false;
+  let isDirectory: boolean;
   try {
     isDirectory = statSync(raw).isDirectory();
   } catch {

@@ -282,7 +282,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   returnToClient('refused', 'access_denied', 'This account is not allowed to use this server.');
   returnToClient('unavailable', 'temporarily_unavailable', 'The identity provider is unavailable; try again later.');
 
-  router.use(async (err: unknown, req: Request, res: Response, next: NextFunction) => {
+  router.use(async (err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (err instanceof oidcErrors.SessionNotFound) {
       return renderErrorPage(res, render, 400, {
         title: 'This sign-in has expired',

@@ -213,7 +213,7 @@ describe('mcp-auth-proxy command line against a running proxy', function () {
     assert.match(noConfig.stderr, /^Nothing is configured here \(`npm start` would run the local demo\)/);
     const partial = await run(['grants', TEST_USER.sub], { env: { BASE_URL: env.BASE_URL! } });
     assert.equal(partial.code, 1);
-    assert.match(partial.stderr, /^Invalid configuration:\n(  - .*\n)*  - MCP_SERVER_URL: is required/);
+    assert.match(partial.stderr, /^Invalid configuration:\n( {2}- .*\n)* {2}- MCP_SERVER_URL: is required/);
     assert.match(partial.stderr, /`node \S+ config` shows the effective configuration/);
   });
 });

@@ -77,6 +77,7 @@ interface Outcome {
 /** Raw HTTP, so malformed headers and bodies are sent as they are. */
 function send(base: URL, method: string, path: string, headers: Record<string, string>, body?: { type: string; data: string }): Promise<Outcome> {
   return new Promise((resolve, reject) => {
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     const safeHeaders = Object.fromEntries(Object.entries(headers).filter(([, v]) => !/[\r\n\u0000-\u001f\u007f-\uffff]/.test(v)));
     const req = request({ host: base.hostname, port: base.port, method, path, headers: { ...safeHeaders, ...(body ? { 'content-type': body.type } : {}) }, timeout: 10_000 }, (res) => {
       res.resume();

@@ -82,10 +82,10 @@ describe('the released command line (bin/mcp-auth-proxy.js on dist/)', function 
 
       const config = await bin(['config'], { env: { PORT: '5000' } });
       assert.equal(config.code, 0, config.stdout);
-      assert.match(config.stdout, /^PORT +5000  \[environment\]$/m);
-      assert.match(config.stdout, /^BASE_URL +https:\/\/proxy\.example\.com  \[\.env\]$/m);
-      assert.match(config.stdout, /^IDENTITY_CLIENT_SECRET +\(set, hidden\)  \[\.env\]$/m);
-      assert.match(config.stdout, /^OIDC_PROVIDER_JWKS +\(set, hidden\): 1 key\(s\): P-256 ES256 kid=\S+  \[\.env\]$/m);
+      assert.match(config.stdout, /^PORT +5000 {2}\[environment\]$/m);
+      assert.match(config.stdout, /^BASE_URL +https:\/\/proxy\.example\.com {2}\[\.env\]$/m);
+      assert.match(config.stdout, /^IDENTITY_CLIENT_SECRET +\(set, hidden\) {2}\[\.env\]$/m);
+      assert.match(config.stdout, /^OIDC_PROVIDER_JWKS +\(set, hidden\): 1 key\(s\): P-256 ES256 kid=\S+ {2}\[\.env\]$/m);
       assert.doesNotMatch(config.stdout, /dotenv-secret|"d"/);
       assert.match(config.stdout, /\nNo problems found\.\n/);
 

@@ -135,8 +135,10 @@ describe("Heroku's documents, pasted as they are, in the buildpack layout (SLOW:
 
   /** Runs the web process, signs a person in through the SDK client, calls whoami, stops it. */
   async function signInAndCall(env: Env, publicOrigin: string): Promise<{ seen: Seen; auth: TestOAuthProvider; web: ProcessResult }> {
-    // Exactly WEB (`node mcp-auth-proxy/index.js`), without a shell in between to outlive.
-    const web = spawnProcess(process.execPath, ['mcp-auth-proxy/index.js'], { cwd: app, env });
+    // Exactly WEB, without a shell in between to outlive: `node` is this Node.
+    const [node, ...args] = WEB.split(' ');
+    assert.equal(node, 'node');
+    const web = spawnProcess(process.execPath, args, { cwd: app, env });
     await Promise.race([
       web.waitForOutput(/MCP auth proxy listening/),
       web.exited.then((r) => assert.fail(`the proxy exited (code ${r.code})\n${r.stdout}\n${r.stderr}`)),

@@ -10,7 +10,7 @@ import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { startOtlpReceiver, SPAN_KIND, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
-import { baseEnvironment, jsonLines, ROOT, spawnProxy, type Env, type ProxyResult, buildOnce} from '../helpers/proxy-process.js';
+import { baseEnvironment, buildOnce, jsonLines, spawnProxy, type Env, type ProxyResult } from '../helpers/proxy-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';

@@ -66,9 +66,9 @@ describe('config report', () => {
     assert.deepEqual(report.problems, []);
 
     const text = formatReport(report);
-    assert.match(text, /^PORT +8080  \[environment\]$/m);
-    assert.match(text, /^MCP_AUTH_PROXY_REDIS_URL +redis:\/\/cache\.internal:6379 \(password hidden\)  \[\.env, as REDIS_URL\]$/m);
-    assert.match(text, /^BRANDING_FAVICON +\(unset\)  \[unset\]$/m);
+    assert.match(text, /^PORT +8080 {2}\[environment\]$/m);
+    assert.match(text, /^MCP_AUTH_PROXY_REDIS_URL +redis:\/\/cache\.internal:6379 \(password hidden\) {2}\[\.env, as REDIS_URL\]$/m);
+    assert.match(text, /^BRANDING_FAVICON +\(unset\) {2}\[unset\]$/m);
     assert.match(text, /\nNo problems found\.\n/);
   });
 
@@ -154,8 +154,8 @@ describe('config report', () => {
       'OIDC_PROVIDER_JWKS: is required when NODE_ENV=production (a JSON array of private JWKs)',
     ]);
     const text = formatReport(report);
-    assert.match(text, /\n8 problem\(s\) found; the proxy will not start:\n  - PORT: must be a port number/);
-    assert.match(text, /\n  - OIDC_PROVIDER_JWKS: is required when NODE_ENV=production/);
+    assert.match(text, /\n8 problem\(s\) found; the proxy will not start:\n {2}- PORT: must be a port number/);
+    assert.match(text, /\n {2}- OIDC_PROVIDER_JWKS: is required when NODE_ENV=production/);
   });
 
   it('warns about unknown variables of ours (typos), the in-memory store and generated keys', () => {
@@ -167,7 +167,7 @@ describe('config report', () => {
       'MCP_AUTH_PROXY_REDIS_URL: not set; the in-memory store loses everything on restart and is not shared between instances',
       'OIDC_PROVIDER_JWKS: not set; a key generated per process signs, so sign-ins do not survive a restart (`mcp-auth-proxy jwks` makes one)',
     ]);
-    assert.match(formatReport(report), /\nNo problems found\.\n\n4 warning\(s\):\n  - IDENTITY_CLIENTID/);
+    assert.match(formatReport(report), /\nNo problems found\.\n\n4 warning\(s\):\n {2}- IDENTITY_CLIENTID/);
     const production = reportConfiguration(
       { ...BASE, NODE_ENV: 'production', LOCAL_INSECURE: 'true', REDIS_URL: 'redis://h:1', OIDC_PROVIDER_JWKS: JSON.stringify([jwk('k')]) },
       {},
