@@ -6,7 +6,7 @@ import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { noteOAuthError, throttledLogger } from './logging.js';
 import { pinProviderOrigin, toOriginForm } from './http/public-origin.js';
-import type { Config } from './config/index.js';
+import type { Config } from './config/types.js';
 import { AccountStore } from './identity/accounts.js';
 import { UpstreamRefresher } from './identity/refresh.js';
 import { UpstreamIdentity, unlistedScopesWarning } from './identity/upstream.js';

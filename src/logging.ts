@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RequestHandler } from 'express';
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
-import type { Config } from './config/index.js';
+import type { Config } from './config/types.js';
 import { maskSignInIds } from './telemetry/redaction.js';
 
 /**

@@ -2,7 +2,7 @@
 // syntax) and a run function that gets parsed arguments and its input/output, and answers with an
 // exit code scripts can rely on.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Environment } from '../config/index.js';
+import type { Environment } from '../config/types.js';
 
 /** Exit codes, the same for every command. */
 export const EXIT = {

@@ -1,7 +1,7 @@
 // `mcp-auth-proxy revoke`: ends grants the way the proxy itself does (records and tokens deleted,
 // every running instance's bearer cache told through Redis pub/sub at once), revokes their upstream
 // tokens at the IdP when it can (best effort), and forgets the user's confirmation of the client.
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { AccountStore } from '../identity/accounts.js';
 import { UpstreamIdentity } from '../identity/upstream.js';
 import { UpstreamTokenVault } from '../identity/vault.js';

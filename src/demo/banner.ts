@@ -1,6 +1,6 @@
 // What the demo prints once it runs: where to point an MCP client, how to sign in, and that it
 // is a demo (with the way to run for real).
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { DEMO_ACCOUNT } from './defaults.js';
 
 export function demoBanner(config: Config): string {

@@ -2,7 +2,7 @@
 // (in this process, on IDENTITY_SERVER_URL's port) with the demo account, after checking that the
 // sample MCP server can run (its SDK is a development dependency) and that its port is free.
 import { createServer } from 'node:net';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { DEMO_ACCOUNT } from './defaults.js';
 import { startDevIdp, type DevIdp } from './identity-provider.js';
 

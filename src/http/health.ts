@@ -7,6 +7,7 @@
 import { Router, type Response } from 'express';
 import type { McpServerSupervisor } from '../mcp/supervisor.js';
 import type { KeyValueStore } from '../storage/store.js';
+import { keys } from '../storage/keys.js';
 
 export interface ReadinessSources {
   store: KeyValueStore;
@@ -81,7 +82,7 @@ export class Readiness {
     const ping = async (): Promise<'ok' | 'unreachable' | 'full'> => {
       try {
         await sources.store.ping();
-        await sources.store.set('readiness-probe', String(Date.now()), 60);
+        await sources.store.set(keys.readinessProbe, String(Date.now()), 60);
         return 'ok';
       } catch {
         return sources.store.available && sources.store.refusingWrites ? 'full' : 'unreachable';

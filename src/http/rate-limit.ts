@@ -4,6 +4,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { KeyValueStore } from '../storage/store.js';
 import { markDenied } from '../telemetry/request-metrics.js';
 import { sendJsonError } from './json-error.js';
+import { keys } from '../storage/keys.js';
 
 export interface RateLimitOptions {
   /** The class of endpoints; classes do not share budgets. */
@@ -27,7 +28,7 @@ export interface QuotaSpent {
 export async function spendQuota(store: KeyValueStore, { name, max, windowMs }: Omit<RateLimitOptions, 'keyOf'>, key: string): Promise<QuotaSpent> {
   const now = Date.now();
   const window = Math.floor(now / windowMs);
-  const count = await store.increment(`ratelimit:${name}:${key}:${window}`, Math.max(1, Math.ceil(windowMs / 1000)));
+  const count = await store.increment(keys.rateLimit(name, key, window), Math.max(1, Math.ceil(windowMs / 1000)));
   return { allowed: count <= max, remaining: Math.max(0, max - count), retryAfter: Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000)) };
 }
 

@@ -2,7 +2,7 @@
 // favicon browsers ask every page for, and a page for unknown paths in browsers (boot.ts; the
 // provider serves everything else under the root).
 import express, { type Router } from 'express';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import type { RenderView } from '../pages/render.js';
 
 // A shield, in the pages' accent colour: served for /favicon.ico (every browser asks for it) and

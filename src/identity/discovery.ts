@@ -5,7 +5,7 @@
 // discovery metadata, another issuer) still stops startup.
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { isLoopbackHost } from '../http/loopback.js';
 
 /** Seconds one discovery request may take (also every later request to the IdP). */

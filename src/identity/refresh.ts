@@ -13,6 +13,7 @@ import { checkAccess } from './access-policy.js';
 import type { AccessPolicy } from './access-policy.js';
 import { UpstreamRefreshRefused, type UpstreamIdentity } from './upstream.js';
 import type { UpstreamTokens, UpstreamTokenVault } from './vault.js';
+import { keys } from '../storage/keys.js';
 
 const LOCK_TTL_SECONDS = 30;
 const WAIT_STEP_MS = 50;
@@ -53,7 +54,7 @@ export class UpstreamRefresher {
   }
 
   async #refreshOnce(grantId: string, stale: UpstreamTokens): Promise<UpstreamTokens | undefined> {
-    const lock = `lock:upstream-refresh:${grantId}`;
+    const lock = keys.upstreamRefreshLock(grantId);
     const owner = randomUUID();
     const deadline = Date.now() + WAIT_LIMIT_MS;
     while (!(await this.store.setIfAbsent(lock, owner, LOCK_TTL_SECONDS))) {

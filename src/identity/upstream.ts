@@ -4,7 +4,7 @@
 // registered redirect_uri, the user's identity, and refresh.
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { isRestricted } from './access-policy.js';
 import { BackgroundDiscovery, configurationFromFile, discover, DiscoveryError, type BackoffOptions } from './discovery.js';
 import type { UpstreamTokens } from './vault.js';

@@ -2,8 +2,8 @@
 // the additional authenticated data, so a ciphertext cannot be moved to another grant. Several
 // keys allow rotation: the first encrypts, every key decrypts.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { grantIndexKey } from '../provider/adapter.js';
 import { nowSeconds, type KeyValueStore } from '../storage/store.js';
+import { keys } from '../storage/keys.js';
 
 export interface UpstreamTokens {
   accessToken: string;
@@ -14,8 +14,6 @@ export interface UpstreamTokens {
   tokenType?: string;
 }
 
-const VAULT_PREFIX = 'upstream:';
-const vaultKey = (grantId: string): string => `${VAULT_PREFIX}${grantId}`;
 const keyId = (key: Buffer): string => createHash('sha256').update(key).digest('hex').slice(0, 8);
 
 export class UpstreamTokenVault {
@@ -58,14 +56,14 @@ export class UpstreamTokenVault {
 
   /** Stores the tokens for as long as the grant lives; destroying the grant deletes them. */
   async save(grantId: string, tokens: UpstreamTokens, ttlSeconds: number): Promise<void> {
-    const key = vaultKey(grantId);
+    const key = keys.upstreamTokens(grantId);
     await this.store.set(key, this.encrypt(grantId, tokens), ttlSeconds);
-    await this.store.indexAdd(grantIndexKey(grantId), key, nowSeconds() + ttlSeconds);
+    await this.store.indexAdd(keys.grantIndex(grantId), key, nowSeconds() + ttlSeconds);
   }
 
   /** Replaces the tokens of a live grant, keeping its expiry. False when the grant is gone. */
   async update(grantId: string, tokens: UpstreamTokens): Promise<boolean> {
-    return this.store.replace(vaultKey(grantId), this.encrypt(grantId, tokens));
+    return this.store.replace(keys.upstreamTokens(grantId), this.encrypt(grantId, tokens));
   }
 
   /**
@@ -74,8 +72,8 @@ export class UpstreamTokenVault {
    */
   async reencryptAll(): Promise<{ reencrypted: number; current: number; unreadable: number }> {
     const counts = { reencrypted: 0, current: 0, unreadable: 0 };
-    for await (const key of this.store.keysWithPrefix(VAULT_PREFIX)) {
-      const grantId = key.slice(VAULT_PREFIX.length);
+    for await (const key of this.store.keysWithPrefix(keys.upstreamTokensPrefix)) {
+      const grantId = key.slice(keys.upstreamTokensPrefix.length);
       const sealed = await this.store.get(key);
       if (sealed === undefined) continue;
       if (sealed.split('.')[1] === this.#current.id) {
@@ -93,7 +91,7 @@ export class UpstreamTokenVault {
   }
 
   async load(grantId: string): Promise<UpstreamTokens | undefined> {
-    const sealed = await this.store.get(vaultKey(grantId));
+    const sealed = await this.store.get(keys.upstreamTokens(grantId));
     return sealed === undefined ? undefined : this.decrypt(grantId, sealed);
   }
 }

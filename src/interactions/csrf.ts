@@ -5,6 +5,7 @@
 // template (OIDC_PROVIDER_VIEWS_PATH, Heroku's among them) is protected without knowing of it.
 import { createHash, randomBytes } from 'node:crypto';
 import type { KeyValueStore } from '../storage/store.js';
+import { keys } from '../storage/keys.js';
 
 /** As long as the interaction itself (oidc-provider's Interaction TTL). */
 const TTL_SECONDS = 600;
@@ -12,7 +13,6 @@ export const CSRF_FIELD = 'csrf';
 
 // The token is never stored as such: keys can reach logs, and a key names its token's digest only.
 const digest = (token: string): string => createHash('sha256').update(token).digest('base64url');
-const key = (uid: string, token: string): string => `csrf:${uid}:${digest(token)}`;
 
 const FORM_TAG = /<form\b[^>]*>/gi;
 const attribute = (tag: string, name: string): string | undefined =>
@@ -23,14 +23,14 @@ export class CsrfTokens {
 
   async issue(uid: string): Promise<string> {
     const token = randomBytes(24).toString('base64url');
-    await this.store.set(key(uid, token), '1', TTL_SECONDS);
+    await this.store.set(keys.formToken(uid, digest(token)), '1', TTL_SECONDS);
     return token;
   }
 
   /** Whether `presented` is a token issued for this interaction (it stays valid). */
   async verify(uid: string, presented: unknown): Promise<boolean> {
     if (typeof presented !== 'string' || !/^[A-Za-z0-9_-]{32}$/.test(presented)) return false;
-    return (await this.store.get(key(uid, presented))) !== undefined;
+    return (await this.store.get(keys.formToken(uid, digest(presented)))) !== undefined;
   }
 
   /**

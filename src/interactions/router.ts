@@ -5,7 +5,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { errors as oidcErrors, type default as Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import type { AccountStore } from '../identity/accounts.js';
 import { checkAccess } from '../identity/access-policy.js';
 import { UpstreamAuthorizationError, UpstreamClientRefused, type UpstreamIdentity } from '../identity/upstream.js';

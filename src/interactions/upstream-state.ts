@@ -4,6 +4,7 @@
 // reload of a remembered consent) joins the sign-in under way instead of starting another.
 import type { KeyValueStore } from '../storage/store.js';
 import type { AuthorizationChecks } from '../identity/upstream.js';
+import { keys } from '../storage/keys.js';
 
 export interface UpstreamSignIn extends AuthorizationChecks {
   /** The interaction (our authorization request) the sign-in belongs to. */
@@ -13,8 +14,6 @@ export interface UpstreamSignIn extends AuthorizationChecks {
 }
 
 const TTL_SECONDS = 600;
-const key = (state: string): string => `upstream-state:${state}`;
-const underWayKey = (uid: string): string => `upstream-sign-in:${uid}`;
 const isState = (state: unknown): state is string => typeof state === 'string' && /^[\w-]{16,128}$/.test(state);
 
 export class UpstreamSignIns {
@@ -26,33 +25,33 @@ export class UpstreamSignIns {
    * the answer.
    */
   async begin(signIn: UpstreamSignIn, url: string): Promise<string> {
-    await this.store.set(key(signIn.state), JSON.stringify(signIn), TTL_SECONDS);
-    if (await this.store.setIfAbsent(underWayKey(signIn.uid), url, TTL_SECONDS)) return url;
-    const current = await this.store.get(underWayKey(signIn.uid));
+    await this.store.set(keys.upstreamState(signIn.state), JSON.stringify(signIn), TTL_SECONDS);
+    if (await this.store.setIfAbsent(keys.upstreamSignIn(signIn.uid), url, TTL_SECONDS)) return url;
+    const current = await this.store.get(keys.upstreamSignIn(signIn.uid));
     if (current !== undefined) {
-      await this.store.del(key(signIn.state));
+      await this.store.del(keys.upstreamState(signIn.state));
       return current;
     }
     // The other sign-in ended in between: this one goes ahead.
-    await this.store.set(underWayKey(signIn.uid), url, TTL_SECONDS);
+    await this.store.set(keys.upstreamSignIn(signIn.uid), url, TTL_SECONDS);
     return url;
   }
 
   /** Looks a sign-in up without using it (to route the callback to its interaction). */
   async peek(state: unknown): Promise<UpstreamSignIn | undefined> {
     if (!isState(state)) return undefined;
-    const raw = await this.store.get(key(state));
+    const raw = await this.store.get(keys.upstreamState(state));
     return raw === undefined ? undefined : (JSON.parse(raw) as UpstreamSignIn);
   }
 
   /** Uses the sign-in up: a second callback with the same state finds nothing. */
   async take(state: unknown): Promise<UpstreamSignIn | undefined> {
     if (!isState(state)) return undefined;
-    const raw = await this.store.take(key(state));
+    const raw = await this.store.take(keys.upstreamState(state));
     if (raw === undefined) return undefined;
     const signIn = JSON.parse(raw) as UpstreamSignIn;
     // Done with: a later confirmation of this interaction (another person signed in) starts anew.
-    await this.store.del(underWayKey(signIn.uid));
+    await this.store.del(keys.upstreamSignIn(signIn.uid));
     return signIn;
   }
 }

@@ -2,29 +2,17 @@
 // bound to this resource, and backed by a live grant with upstream tokens.
 import type { NextFunction, Request, Response } from 'express';
 import type { default as Provider } from 'oidc-provider';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import type { AccountStore } from '../identity/accounts.js';
-import type { UpstreamTokens, UpstreamTokenVault } from '../identity/vault.js';
+import type { UpstreamTokenVault } from '../identity/vault.js';
 import { resourceScopes } from '../provider/configuration.js';
 import { tokenHash } from '../storage/invalidation.js';
 import type { CallerCache } from './caller-cache.js';
+import { setCaller, type McpCaller } from './caller.js';
 import { sendChallenge } from './challenge.js';
-
-export interface McpCaller {
-  grantId: string;
-  clientId: string;
-  accountId: string;
-  email: string | undefined;
-  scope: string;
-  upstream: UpstreamTokens;
-}
 
 // Our opaque tokens are 43 base64url characters; anything far off is rejected without a lookup.
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,256}$/;
-
-export function callerOf(res: Response): McpCaller {
-  return res.locals.mcpCaller as McpCaller;
-}
 
 /** Every scope of the MCP resource in PROVIDER_SCOPE is required; a token without one gets a step-up challenge. */
 function missingScopes(required: readonly string[], granted: string): string[] {
@@ -53,7 +41,7 @@ export function bearerAuth({ config, provider, vault, accounts, cache }: BearerD
     const hash = tokenHash(value);
     const cached = cache.get(hash);
     if (cached) {
-      res.locals.mcpCaller = cached;
+      setCaller(res, cached);
       return next();
     }
 
@@ -78,7 +66,7 @@ export function bearerAuth({ config, provider, vault, accounts, cache }: BearerD
       upstream,
     };
     cache.set(hash, caller, token.exp! * 1000);
-    res.locals.mcpCaller = caller;
+    setCaller(res, caller);
     next();
   };
 }

@@ -3,7 +3,7 @@
 // reach every instance through the InvalidationBus and drop entries at once; the TTL bounds what a
 // lost message could leave behind, and a pub/sub gap clears everything.
 import type { Invalidation, InvalidationBus } from '../storage/invalidation.js';
-import type { McpCaller } from './bearer.js';
+import type { McpCaller } from './caller.js';
 
 interface Entry {
   caller: McpCaller;

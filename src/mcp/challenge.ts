@@ -1,6 +1,6 @@
 // RFC 6750 / RFC 9728 bearer challenges for the MCP endpoint.
 import type { Response } from 'express';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { sendJsonError } from '../http/json-error.js';
 import { resourceScopes } from '../provider/configuration.js';
 import { markDenied } from '../telemetry/request-metrics.js';

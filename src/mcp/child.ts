@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import type { ChildProcessConfig } from '../config/index.js';
+import type { ChildProcessConfig } from '../config/types.js';
 
 // POSIX only: elsewhere the child stays in our group and only it is signalled.
 const OWN_GROUP = process.platform !== 'win32';

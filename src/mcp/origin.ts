@@ -3,7 +3,7 @@
 // as MCP Inspector) or configured. Allowed browser origins get CORS without credentials, with the
 // headers MCP clients must read exposed.
 import type { RequestHandler } from 'express';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { sendJsonError } from '../http/json-error.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import { markDenied } from '../telemetry/request-metrics.js';

@@ -1,7 +1,7 @@
 // RFC 9728 protected resource metadata for the MCP endpoint, at the path-suffixed URL that
 // MCP clients derive from the endpoint and at the root for older clients.
 import express, { type Router } from 'express';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { resourceScopes } from '../provider/configuration.js';
 
 export function protectedResourceRouter(config: Config): Router {

@@ -2,10 +2,10 @@
 // the Mcp-Session-Id the MCP server hands out at initialize is bound to that user and client, in
 // the store (every instance sees it), and a request carrying it for anyone else is answered as
 // for an unknown session, so that a session id learnt elsewhere is worth nothing.
-import { createHash } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { KeyValueStore } from '../storage/store.js';
-import { callerOf, type McpCaller } from './bearer.js';
+import { callerOf, type McpCaller } from './caller.js';
+import { keys } from '../storage/keys.js';
 
 export const SESSION_HEADER = 'mcp-session-id';
 
@@ -18,8 +18,6 @@ export interface SessionOwner {
 // The MCP specification: visible ASCII. Anything else cannot be a session the server issued.
 const SESSION_ID = /^[\x21-\x7e]{1,1024}$/;
 
-/** Session ids are bearer-like: stored under their digest, never as they are. */
-const bindingKey = (sessionId: string): string => `mcp-session:${createHash('sha256').update(sessionId).digest('base64url')}`;
 
 const ownerOf = (caller: McpCaller): SessionOwner => ({ accountId: caller.accountId, clientId: caller.clientId });
 const sameOwner = (a: SessionOwner, b: SessionOwner): boolean => a.accountId === b.accountId && a.clientId === b.clientId;
@@ -35,14 +33,14 @@ export class McpSessionBindings {
   ) {}
 
   async bind(sessionId: string, owner: SessionOwner): Promise<void> {
-    await this.store.set(bindingKey(sessionId), JSON.stringify(owner), this.ttlSeconds);
+    await this.store.set(keys.mcpSession(sessionId), JSON.stringify(owner), this.ttlSeconds);
     this.#remember(sessionId, owner);
   }
 
   async owner(sessionId: string): Promise<SessionOwner | undefined> {
     const cached = this.#cache.get(sessionId);
     if (cached) return cached;
-    const raw = await this.store.get(bindingKey(sessionId));
+    const raw = await this.store.get(keys.mcpSession(sessionId));
     if (raw === undefined) return undefined;
     const owner = JSON.parse(raw) as SessionOwner;
     this.#remember(sessionId, owner);
@@ -51,7 +49,7 @@ export class McpSessionBindings {
 
   async unbind(sessionId: string): Promise<void> {
     this.#cache.delete(sessionId);
-    await this.store.del(bindingKey(sessionId));
+    await this.store.del(keys.mcpSession(sessionId));
   }
 
   #remember(sessionId: string, owner: SessionOwner): void {

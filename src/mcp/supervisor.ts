@@ -3,7 +3,7 @@
 // proxy when MCP_SERVER_RESTART=exit or when restarts keep failing. Its state feeds /readyz and
 // lets /mcp answer 503 at once while the child is down instead of trying a dead port.
 import type { Logger } from 'pino';
-import type { ChildProcessConfig } from '../config/index.js';
+import type { ChildProcessConfig } from '../config/types.js';
 import { describeExit, hostAndPort, portAccepts, spawnMcpChild, type ChildExit, type McpChildRun } from './child.js';
 
 export type McpServerState = 'starting' | 'ready' | 'restarting' | 'failed' | 'stopped';

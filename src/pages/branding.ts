@@ -1,7 +1,7 @@
 // What page templates know of the brand: the `branding` object of Heroku's proxy
 // (lib/branding-config.js there), so that an operator's copy of Heroku's _layout.ejs renders as it
 // did there, with the same colour schemes. Our own layout uses the title and favicon.
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 
 export interface BrandColors {
   primary: string;

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ejs from 'ejs';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { pageBranding } from './branding.js';
 import type { CommonPageData } from './contract.js';
 

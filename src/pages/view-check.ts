@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import ejs from 'ejs';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { pageBranding } from './branding.js';
 import { SAMPLE_BODY, sampleCommon, sampleConfirmLogin } from './contract.js';
 import { OVERRIDABLE_VIEWS } from './render.js';

@@ -5,6 +5,7 @@ import type { AuditLog, GrantOwner, GrantRevocationReason } from '../telemetry/a
 import { tokenHash, type InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { nowSeconds } from '../storage/store.js';
+import { keys } from '../storage/keys.js';
 
 /** Records the provider stores without an expiry (other than registrations) live this long. */
 export const DEFAULT_RECORD_TTL_SECONDS = 30 * 24 * 3600;
@@ -21,16 +22,6 @@ const REGISTRATION = new Set(['Client', 'RegistrationAccessToken']);
 const ANONYMOUS = new Set(['Client', 'RegistrationAccessToken', 'Interaction', 'DeviceCode', 'PushedAuthorizationRequest']);
 export const MAX_ANONYMOUS_RECORD_BYTES = 16 * 1024;
 
-export const recordKey = (model: string, id: string): string => `${model}:${id}`;
-export const grantIndexKey = (grantId: string): string => `grant:${grantId}`;
-/** The grants of one user (upstream `sub`), for operators listing and revoking them. */
-export const accountGrantsKey = (accountId: string): string => `account-grants:${Buffer.from(accountId).toString('base64url')}`;
-/** The one-time marker of a consumed code or refresh token: whoever sets it first consumed it. */
-const consumedKey = (key: string): string => `consumed:${key}`;
-const userCodeKey = (userCode: string): string => `userCode:${userCode}`;
-const uidKey = (uid: string): string => `uid:${uid}`;
-/** The registration access token of a client, to give it the client's lifetime. */
-const registrationTokenKey = (clientId: string): string => `registration-token:${clientId}`;
 
 /** Told before a grant's records are deleted (to revoke its upstream tokens at the IdP). */
 export type GrantEndHook = (grantId: string) => Promise<void>;
@@ -42,7 +33,7 @@ export interface GrantEnd {
 
 /** Who holds a grant (read from its record), for the audit log. */
 export async function grantOwner(store: KeyValueStore, grantId: string): Promise<GrantOwner> {
-  const raw = await store.get(recordKey('Grant', grantId));
+  const raw = await store.get(keys.record('Grant', grantId));
   const payload = raw === undefined ? {} : (JSON.parse(raw) as AdapterPayload);
   return { accountId: payload.accountId, clientId: payload.clientId };
 }
@@ -62,7 +53,7 @@ function deleteGrantIndex(store: KeyValueStore, grantId: string, end: GrantEnd):
 }
 
 async function endGrant(store: KeyValueStore, grantId: string, { bus, onGrantEnd }: GrantEnd): Promise<void> {
-  const index = grantIndexKey(grantId);
+  const index = keys.grantIndex(grantId);
   await onGrantEnd?.(grantId);
   await store.del(...(await store.indexMembers(index)), index);
   await bus?.publish({ grantId });
@@ -75,11 +66,11 @@ export interface DestroyGrant extends GrantEnd {
 
 /** Deletes the grant record and its entry in its user's index. */
 async function deleteGrantRecord(store: KeyValueStore, grantId: string): Promise<void> {
-  const key = recordKey('Grant', grantId);
+  const key = keys.record('Grant', grantId);
   const raw = await store.get(key);
   await store.del(key);
   const accountId = raw === undefined ? undefined : (JSON.parse(raw) as AdapterPayload).accountId;
-  if (typeof accountId === 'string') await store.indexRemove(accountGrantsKey(accountId), grantId);
+  if (typeof accountId === 'string') await store.indexRemove(keys.accountGrants(accountId), grantId);
 }
 
 /** Removes a grant and everything that belongs to it, whoever asks (upstream refresh failure, operators). */
@@ -132,16 +123,16 @@ export function createAdapterClass(
 ) => Adapter {
   /** Extends a registration to last at least as long as a new grant (never shortens it). */
   async function extendRegistration(clientId: string, ttl: number): Promise<void> {
-    const tokenId = await store.get(registrationTokenKey(clientId));
-    const keys = [recordKey('Client', clientId), ...(tokenId ? [recordKey('RegistrationAccessToken', tokenId), registrationTokenKey(clientId)] : [])];
-    for (const key of keys) await store.extend(key, ttl);
+    const tokenId = await store.get(keys.registrationToken(clientId));
+    const registration = [keys.record('Client', clientId), ...(tokenId ? [keys.record('RegistrationAccessToken', tokenId), keys.registrationToken(clientId)] : [])];
+    for (const key of registration) await store.extend(key, ttl);
   }
 
   return class StoreAdapter implements Adapter {
     constructor(readonly model: string) {}
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      const key = recordKey(this.model, id);
+      const key = keys.record(this.model, id);
       const value = JSON.stringify(payload);
       if (ANONYMOUS.has(this.model) && Buffer.byteLength(value) > MAX_ANONYMOUS_RECORD_BYTES) {
         throw new errors.InvalidRequest(`the request is too large to be kept (over ${MAX_ANONYMOUS_RECORD_BYTES / 1024} kB)`);
@@ -150,21 +141,21 @@ export function createAdapterClass(
       await store.set(key, value, ttl);
       const expiresAt = nowSeconds() + ttl;
       if (this.model === 'RegistrationAccessToken' && typeof payload.clientId === 'string') {
-        await store.set(registrationTokenKey(payload.clientId), id, ttl);
+        await store.set(keys.registrationToken(payload.clientId), id, ttl);
       }
       // Someone signed in with the client: its registration lives as long as this grant.
       if (this.model === 'Grant' && typeof payload.clientId === 'string') await extendRegistration(payload.clientId, ttl);
-      if (payload.grantId) await store.indexAdd(grantIndexKey(payload.grantId), key, expiresAt);
+      if (payload.grantId) await store.indexAdd(keys.grantIndex(payload.grantId), key, expiresAt);
       // Members expire with their grant, so the index never outlives what it lists.
       if (this.model === 'Grant' && typeof payload.accountId === 'string') {
-        await store.indexAdd(accountGrantsKey(payload.accountId), id, expiresAt);
+        await store.indexAdd(keys.accountGrants(payload.accountId), id, expiresAt);
       }
-      if (payload.userCode) await store.set(userCodeKey(payload.userCode), id, ttl);
-      if (payload.uid) await store.set(uidKey(payload.uid), id, ttl);
+      if (payload.userCode) await store.set(keys.userCode(payload.userCode), id, ttl);
+      if (payload.uid) await store.set(keys.uid(payload.uid), id, ttl);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      const key = recordKey(this.model, id);
+      const key = keys.record(this.model, id);
       const raw = await store.get(key);
       if (raw === undefined) return undefined;
       let payload = JSON.parse(raw) as AdapterPayload;
@@ -180,12 +171,12 @@ export function createAdapterClass(
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      const id = await store.get(userCodeKey(userCode));
+      const id = await store.get(keys.userCode(userCode));
       return id === undefined ? undefined : this.find(id);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      const id = await store.get(uidKey(uid));
+      const id = await store.get(keys.uid(uid));
       return id === undefined ? undefined : this.find(id);
     }
 
@@ -197,19 +188,19 @@ export function createAdapterClass(
      */
     async consume(id: string): Promise<void> {
       if (!CONSUMABLE.has(this.model)) return;
-      const key = recordKey(this.model, id);
+      const key = keys.record(this.model, id);
       const raw = await store.get(key);
       if (raw === undefined) return;
       const payload = JSON.parse(raw) as AdapterPayload;
       const now = nowSeconds();
       const ttl = Math.max(1, (typeof payload.exp === 'number' ? payload.exp : now + DEFAULT_RECORD_TTL_SECONDS) - now);
-      if (payload.consumed === undefined && (await store.setIfAbsent(consumedKey(key), String(now), ttl))) {
+      if (payload.consumed === undefined && (await store.setIfAbsent(keys.consumed(key), String(now), ttl))) {
         await store.replace(key, JSON.stringify({ ...payload, consumed: now }));
         return;
       }
       // Consumed before. The first consumption counts: the grace window does not move with duplicates.
       if (this.model === 'RefreshToken') {
-        const consumedAt = typeof payload.consumed === 'number' ? payload.consumed : Number(await store.get(consumedKey(key)));
+        const consumedAt = typeof payload.consumed === 'number' ? payload.consumed : Number(await store.get(keys.consumed(key)));
         if (now - consumedAt < refreshReplayGraceSeconds) return;
       }
       if (typeof payload.grantId === 'string') await onReplay?.(payload.grantId);
@@ -223,8 +214,8 @@ export function createAdapterClass(
         await deleteGrantIndex(store, id, { bus, onGrantEnd });
         return;
       }
-      const key = recordKey(this.model, id);
-      await store.del(key, ...(CONSUMABLE.has(this.model) ? [consumedKey(key)] : []));
+      const key = keys.record(this.model, id);
+      await store.del(key, ...(CONSUMABLE.has(this.model) ? [keys.consumed(key)] : []));
       if (this.model === 'AccessToken') await bus?.publish({ tokenHash: tokenHash(id) });
     }
 

@@ -3,7 +3,6 @@
 // client_id equal to the URL, no shared secrets). We add what it lacks: documents cached in the
 // shared store, so every instance uses one fetch (within the document's own cache headers, 30 s to
 // 1 day), and operator allow/deny lists of hosts.
-import { createHash } from 'node:crypto';
 import https from 'node:https';
 import type { Configuration } from 'oidc-provider';
 import { hostMatches } from '../http/hosts.js';
@@ -11,6 +10,7 @@ import { isLoopbackHost } from '../http/loopback.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { spendQuota } from '../http/rate-limit.js';
 import { clientAddress } from '../http/client-address.js';
+import { keys } from '../storage/keys.js';
 
 export interface ClientMetadataDocumentOptions {
   enabled: boolean;
@@ -72,7 +72,6 @@ function loopbackGet(url: string, signal: AbortSignal | undefined): Promise<Resp
   });
 }
 
-const cacheKey = (url: string): string => `fetch-cache:${createHash('sha256').update(url).digest('base64url')}`;
 
 /**
  * A client metadata document (a JSON object naming its own URL as client_id) as this provider
@@ -106,7 +105,7 @@ export function cachingFetch(store: KeyValueStore, options: Pick<ClientMetadataD
   return async (url: URL | string, init: RequestInit & { signal?: AbortSignal }): Promise<Response> => {
     const href = String(url);
     if ((init.method ?? 'GET') !== 'GET') return globalThis.fetch(href, init);
-    const key = cacheKey(href);
+    const key = keys.fetchCache(href);
     const cached = await store.get(key);
     if (cached !== undefined) {
       const hit = JSON.parse(cached) as CachedResponse;
@@ -156,7 +155,7 @@ export function clientMetadataDocumentFeature(options: ClientMetadataDocumentOpt
       if (options.allowedHosts.length > 0 && !hostMatches(host, options.allowedHosts)) return false;
       // oidc-provider's dispatcher refuses special-use addresses; loopback names are refused here too.
       if (!options.allowLoopback && isLoopbackHost(host)) return false;
-      if (!quota || (await quota.store.get(cacheKey(clientId))) !== undefined) return true;
+      if (!quota || (await quota.store.get(keys.fetchCache(clientId))) !== undefined) return true;
       return (await spendQuota(quota.store, { name: 'registration', max: quota.max, windowMs: quota.windowMs }, clientAddress() ?? 'unknown')).allowed;
     },
   } as CimdFeature;

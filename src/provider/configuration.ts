@@ -2,7 +2,7 @@
 // opaque access tokens audience-bound to the MCP resource, refresh tokens for every client that
 // registers the grant type, and sign-in delegated to our interaction routes.
 import { errors, type Configuration, type default as Provider, type KoaContextWithOIDC, type SigningAlgorithmWithNone } from 'oidc-provider';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import type { AccountStore } from '../identity/accounts.js';
 import { storeFailing, storeRetryAfterSeconds, type KeyValueStore } from '../storage/store.js';
 import { cachingFetch, clientMetadataDocumentFeature } from './client-metadata-documents.js';

@@ -10,6 +10,7 @@ import type { AdapterPayload } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { KeyValueStore } from '../storage/store.js';
 import { signingAlgorithm } from './signing-keys.js';
+import { keys } from '../storage/keys.js';
 
 // Heroku's extraClientMetadata properties (lib/provider-config.js there).
 const HEROKU_PROPERTIES = /^identity(Auth|Login)/;
@@ -34,7 +35,6 @@ export function cleanHerokuClient(payload: AdapterPayload, signable: ReadonlySet
   return cleaned;
 }
 
-const SWEPT_MARKER = 'heroku-clients-swept';
 
 /**
  * Cleans every client record of Heroku's proxy once (a marker remembers it was done), without
@@ -43,9 +43,9 @@ const SWEPT_MARKER = 'heroku-clients-swept';
  */
 export async function sweepHerokuClients(store: KeyValueStore, signable: ReadonlySet<string>, ttlSeconds: number, logger: Logger): Promise<void> {
   try {
-    if ((await store.get(SWEPT_MARKER)) !== undefined) return;
+    if ((await store.get(keys.herokuClientsSwept)) !== undefined) return;
     let cleaned = 0;
-    for await (const key of store.keysWithPrefix('Client:')) {
+    for await (const key of store.keysWithPrefix(keys.recordPrefix('Client'))) {
       const raw = await store.get(key);
       if (raw === undefined) continue;
       const clean = cleanHerokuClient(JSON.parse(raw) as AdapterPayload, signable);
@@ -53,7 +53,7 @@ export async function sweepHerokuClients(store: KeyValueStore, signable: Readonl
       await store.set(key, JSON.stringify(clean), ttlSeconds);
       cleaned++;
     }
-    await store.set(SWEPT_MARKER, new Date().toISOString(), 365 * 24 * 3600);
+    await store.set(keys.herokuClientsSwept, new Date().toISOString(), 365 * 24 * 3600);
     if (cleaned > 0) logger.info({ cleaned }, "removed the plain-text upstream tokens Heroku's proxy kept on client records");
   } catch (err) {
     logger.warn({ message: (err as Error).message }, "could not clean the client records of Heroku's proxy; retrying at the next start");

@@ -4,7 +4,8 @@
 import type { AdapterPayload } from 'oidc-provider';
 import type { AccountStore } from '../identity/accounts.js';
 import type { KeyValueStore } from '../storage/store.js';
-import { accountGrantsKey, destroyGrant, grantIndexKey, recordKey, type DestroyGrant } from './adapter.js';
+import { destroyGrant, type DestroyGrant } from './adapter.js';
+import { keys } from '../storage/keys.js';
 
 export interface GrantSummary {
   grantId: string;
@@ -37,14 +38,14 @@ export class UserGrants {
   /** Account ids matching `user`: the account id itself, and (when it looks like one) accounts with that email. */
   async findAccounts(user: string): Promise<string[]> {
     const found = new Set<string>();
-    if ((await this.accounts.exists(user)) || (await this.store.indexMembers(accountGrantsKey(user))).length > 0) found.add(user);
+    if ((await this.accounts.exists(user)) || (await this.store.indexMembers(keys.accountGrants(user))).length > 0) found.add(user);
     if (user.includes('@')) for (const id of await this.accounts.findByEmail(user)) found.add(id);
     return [...found];
   }
 
   /** The user's live grants, oldest first. */
   async list(accountId: string): Promise<GrantSummary[]> {
-    const ids = await this.store.indexMembers(accountGrantsKey(accountId));
+    const ids = await this.store.indexMembers(keys.accountGrants(accountId));
     const grants = await Promise.all(ids.map((id) => this.get(id)));
     return grants
       .filter((g): g is GrantSummary => g !== undefined && g.accountId === accountId)
@@ -52,13 +53,13 @@ export class UserGrants {
   }
 
   async get(grantId: string): Promise<GrantSummary | undefined> {
-    const raw = await this.store.get(recordKey('Grant', grantId));
+    const raw = await this.store.get(keys.record('Grant', grantId));
     if (raw === undefined) return undefined;
     const grant = JSON.parse(raw) as GrantPayload;
     const accountId = String(grant.accountId);
     const clientId = String(grant.clientId);
-    const members = await this.store.indexMembers(grantIndexKey(grantId));
-    const count = (model: string) => members.filter((key) => key.startsWith(`${model}:`)).length;
+    const members = await this.store.indexMembers(keys.grantIndex(grantId));
+    const count = (model: string) => members.filter((key) => key.startsWith(keys.recordPrefix(model))).length;
     const scopes = [grant.openid?.scope, ...Object.values(grant.resources ?? {})].flatMap((s) => (s ? s.split(' ') : []));
     return {
       grantId,
@@ -70,7 +71,7 @@ export class UserGrants {
       createdAt: typeof grant.iat === 'number' ? grant.iat : undefined,
       expiresAt: typeof grant.exp === 'number' ? grant.exp : undefined,
       tokens: { access: count('AccessToken'), refresh: count('RefreshToken') },
-      upstream: members.some((key) => key.startsWith('upstream:')),
+      upstream: members.some((key) => key.startsWith(keys.upstreamTokensPrefix)),
     };
   }
 
@@ -86,7 +87,7 @@ export class UserGrants {
   }
 
   async #clientName(clientId: string): Promise<string | undefined> {
-    const raw = await this.store.get(recordKey('Client', clientId));
+    const raw = await this.store.get(keys.record('Client', clientId));
     const name = raw === undefined ? undefined : (JSON.parse(raw) as { client_name?: unknown }).client_name;
     return typeof name === 'string' ? name : undefined;
   }

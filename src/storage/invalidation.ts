@@ -3,11 +3,11 @@
 // destruction, upstream token refresh.
 import { createHash } from 'node:crypto';
 import type { KeyValueStore } from './store.js';
+import { channels } from './keys.js';
 
 export type Invalidation = { grantId: string } | { tokenHash: string };
 export type InvalidationHandler = (invalidation: Invalidation | 'everything') => void;
 
-const CHANNEL = 'invalidations';
 
 /** Tokens are never published or kept as they are: only their hash. */
 export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('base64url');
@@ -20,7 +20,7 @@ export class InvalidationBus {
   /** Subscribes to the other instances' invalidations. */
   async start(): Promise<void> {
     await this.store.subscribe(
-      CHANNEL,
+      channels.invalidations,
       (message) => {
         let parsed: unknown;
         try {
@@ -43,7 +43,7 @@ export class InvalidationBus {
   async publish(invalidation: Invalidation): Promise<void> {
     // Locally first and synchronously: the next request on this instance must already see it.
     this.#emit(invalidation);
-    await this.store.publish(CHANNEL, JSON.stringify(invalidation));
+    await this.store.publish(channels.invalidations, JSON.stringify(invalidation));
   }
 
   #emit(invalidation: Invalidation | 'everything'): void {

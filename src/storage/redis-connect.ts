@@ -1,7 +1,7 @@
 // Connects to the Redis the configuration names, as the proxy and the maintenance commands both
 // need it: bounded in time, and a failure explained in one message that names the variable and
 // says what to change (the host is shown, never the password).
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { RedisConnectError, RedisStore } from './redis-store.js';
 
 export type RedisSettings = Config['redis'] & { url: string };

@@ -11,9 +11,9 @@ import type { Resource } from '@opentelemetry/resources';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
-import type { Config } from '../config/index.js';
+import type { Config } from '../config/types.js';
 import { redactSpanUrls, redisStatement } from './redaction.js';
-import { METER_NAME, type StartedSdk } from './sdk.js';
+import { METER_NAME, type StartedSdk } from './telemetry.js';
 
 type SpanProcessor = NonNullable<NodeSDKConfiguration['spanProcessors']>[number];
 

@@ -1,22 +1,16 @@
 // The OpenTelemetry SDK, loaded only when telemetry is on. Metrics alone (the Prometheus
 // endpoint) need just a MeterProvider; traces or OTLP export bring in the Node SDK and its
 // instrumentations (node-sdk.ts), which is much heavier to load.
-import { diag, DiagLogLevel, type Meter } from '@opentelemetry/api';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { defaultResource, detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
-import type { Telemetry } from './telemetry.js';
+import type { Config } from '../config/types.js';
+import { METER_NAME, type StartedSdk, type Telemetry } from './telemetry.js';
 
-export const METER_NAME = 'mcp-auth-proxy';
 // Heroku allows 30 s from SIGTERM to exit; an unreachable collector must not use them up.
 const SHUTDOWN_LIMIT_MS = 5_000;
-
-export interface StartedSdk {
-  meter: Meter | undefined;
-  stop(): Promise<void>;
-}
 
 /** SDK diagnostics (failed exports …) become warnings in our logs, unless OTEL_LOG_LEVEL asks for the SDK's own. */
 function routeDiagnostics(logger: Logger): void {

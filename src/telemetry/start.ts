@@ -2,7 +2,7 @@
 // instrumentations patch http, express and ioredis as they load). Off, it imports nothing of
 // OpenTelemetry: the SDK costs startup time (0.1 to 0.3 s) only when it is used.
 import type { Logger } from 'pino';
-import type { Config, TelemetryConfig } from '../config/index.js';
+import type { Config, TelemetryConfig } from '../config/types.js';
 import { NO_TELEMETRY, type Telemetry } from './telemetry.js';
 
 /** The rule README states: traces, OTLP metrics or the Prometheus endpoint asked for, and not disabled. */

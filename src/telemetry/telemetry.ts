@@ -13,6 +13,15 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
+/** The name our metrics are recorded under. */
+export const METER_NAME = 'mcp-auth-proxy';
+
+/** A started OpenTelemetry SDK (metrics only, or the Node SDK with traces), as sdk.ts drives it. */
+export interface StartedSdk {
+  meter: Meter | undefined;
+  stop(): Promise<void>;
+}
+
 export const NO_TELEMETRY: Telemetry = Object.freeze({
   meter: undefined,
   scrape: undefined,

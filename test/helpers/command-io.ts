@@ -2,7 +2,7 @@
 // process is exercised by test/process and test/e2e/cli.test.ts.
 import { runCli } from '../../src/cli.js';
 import type { CommandIO } from '../../src/commands/command.js';
-import type { Environment } from '../../src/config/index.js';
+import type { Environment } from '../../src/config/types.js';
 
 export interface CliResult {
   code: number | undefined;

@@ -4,10 +4,9 @@ import {
   createAdapterClass,
   DEFAULT_RECORD_TTL_SECONDS,
   DEFAULT_UNUSED_REGISTRATION_TTL_SECONDS,
-  grantIndexKey,
   MAX_ANONYMOUS_RECORD_BYTES,
-  recordKey,
 } from '../../src/provider/adapter.js';
+import { keys } from '../../src/storage/keys.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 
 const START = 1_700_000_000_000; // a whole second
@@ -36,7 +35,7 @@ describe('oidc-provider adapter over MemoryStore', () => {
     await tokens.upsert('at-1', payload, 60);
     assert.deepEqual(await tokens.find('at-1'), payload);
     assert.equal(await codes.find('at-1'), undefined, 'models have separate namespaces');
-    assert.equal(await store.get(recordKey('AccessToken', 'at-1')), JSON.stringify(payload));
+    assert.equal(await store.get(keys.record('AccessToken', 'at-1')), JSON.stringify(payload));
     assert.equal(await tokens.find('missing'), undefined);
 
     const updated = { ...payload, scope: 'openid offline_access' };
@@ -94,7 +93,7 @@ describe('oidc-provider adapter over MemoryStore', () => {
     const big = { jti: 'x', client_name: 'x'.repeat(MAX_ANONYMOUS_RECORD_BYTES) };
     for (const model of ['Client', 'RegistrationAccessToken', 'Interaction', 'DeviceCode']) {
       await assert.rejects(new Store(model).upsert('x', big, 60), { error: 'invalid_request' }, model);
-      assert.equal(await store.get(recordKey(model, 'x')), undefined, model);
+      assert.equal(await store.get(keys.record(model, 'x')), undefined, model);
     }
     await new Store('Session').upsert('x', big, 60);
   });
@@ -154,7 +153,7 @@ describe('oidc-provider adapter over MemoryStore', () => {
       }
       assert.deepEqual(replays, Array(5).fill('g-race'), model);
       await adapter.destroy('race');
-      assert.equal(await store.get(`consumed:${recordKey(model, 'race')}`), undefined, 'destroy takes the marker along');
+      assert.equal(await store.get(`consumed:${keys.record(model, 'race')}`), undefined, 'destroy takes the marker along');
     }
   });
 
@@ -206,9 +205,9 @@ describe('oidc-provider adapter over MemoryStore', () => {
     await new Store('AccessToken').upsert('at-1', { jti: 'at-1', grantId: 'g1' }, 60);
     await new Store('RefreshToken').upsert('rt-1', { jti: 'rt-1', grantId: 'g1' }, 3600);
     await new Store('AccessToken').upsert('at-2', { jti: 'at-2' }, 60);
-    assert.deepEqual((await store.indexMembers(grantIndexKey('g1'))).sort(), ['AccessToken:at-1', 'RefreshToken:rt-1']);
+    assert.deepEqual((await store.indexMembers(keys.grantIndex('g1'))).sort(), ['AccessToken:at-1', 'RefreshToken:rt-1']);
     now = START + 60_000;
-    assert.deepEqual(await store.indexMembers(grantIndexKey('g1')), ['RefreshToken:rt-1'], 'index entries expire with their tokens');
+    assert.deepEqual(await store.indexMembers(keys.grantIndex('g1')), ['RefreshToken:rt-1'], 'index entries expire with their tokens');
   });
 
   it("revokeByGrantId removes every token of the grant across models, not other grants'", async () => {
@@ -224,8 +223,8 @@ describe('oidc-provider adapter over MemoryStore', () => {
       assert.equal(await new Store(model).find(`${model}-g1`), undefined, `${model} of g1`);
       assert.deepEqual(await new Store(model).find(`${model}-g2`), { jti: `${model}-g2`, grantId: 'g2' }, `${model} of g2`);
     }
-    assert.deepEqual(await store.indexMembers(grantIndexKey('g1')), []);
-    assert.equal((await store.indexMembers(grantIndexKey('g2'))).length, models.length);
+    assert.deepEqual(await store.indexMembers(keys.grantIndex('g1')), []);
+    assert.equal((await store.indexMembers(keys.grantIndex('g2'))).length, models.length);
     // Only the tokens: the Grant record itself is the provider's to destroy.
     assert.deepEqual(await new Store('Grant').find('g1'), { jti: 'g1', accountId: 'alice' });
   });
@@ -240,7 +239,7 @@ describe('oidc-provider adapter over MemoryStore', () => {
     await refresh.upsert('rt-1', { jti: 'rt-1', grantId: 'g1' }, 600);
     await tokens.upsert('at-2', { jti: 'at-2', grantId: 'g2' }, 60);
     await store.set('upstream:g1', 'sealed', 600);
-    await store.indexAdd(grantIndexKey('g1'), 'upstream:g1', START / 1000 + 600);
+    await store.indexAdd(keys.grantIndex('g1'), 'upstream:g1', START / 1000 + 600);
 
     await grants.destroy('g1');
     assert.equal(await grants.find('g1'), undefined);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { CallerCache } from '../../src/mcp/caller-cache.js';
-import type { McpCaller } from '../../src/mcp/bearer.js';
+import type { McpCaller } from '../../src/mcp/caller.js';
 import { InvalidationBus } from '../../src/storage/invalidation.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 

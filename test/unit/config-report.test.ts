@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { formatReport } from '../../src/commands/config.js';
-import type { Environment } from '../../src/config/index.js';
+import type { Environment } from '../../src/config/types.js';
 import { reportConfiguration, type ConfigReport, type SettingReport } from '../../src/config/report.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { herokuViewsDir } from '../helpers/heroku-reference.js';

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import type { ChildProcessConfig } from '../../src/config/index.js';
+import type { ChildProcessConfig } from '../../src/config/types.js';
 import { portAccepts } from '../../src/mcp/child.js';
 import { McpServerSupervisor, restartDelay, type SupervisorOptions } from '../../src/mcp/supervisor.js';
 import { freePort } from '../helpers/ports.js';

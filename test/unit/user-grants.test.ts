@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import type { Adapter } from 'oidc-provider';
 import { AccountStore } from '../../src/identity/accounts.js';
 import { UpstreamTokenVault } from '../../src/identity/vault.js';
-import { accountGrantsKey, createAdapterClass, destroyGrant } from '../../src/provider/adapter.js';
+import { createAdapterClass, destroyGrant } from '../../src/provider/adapter.js';
+import { keys } from '../../src/storage/keys.js';
 import { UserGrants } from '../../src/provider/user-grants.js';
 import { InvalidationBus, type Invalidation } from '../../src/storage/invalidation.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
@@ -46,13 +47,13 @@ describe('user grants', () => {
     await signIn('g1', 'user-1', 'client-1');
     await signIn('g2', 'user-1', 'https://app.example.com/client.json');
     await signIn('g3', 'user-2', 'client-1');
-    assert.deepEqual((await store.indexMembers(accountGrantsKey('user-1'))).sort(), ['g1', 'g2']);
+    assert.deepEqual((await store.indexMembers(keys.accountGrants('user-1'))).sort(), ['g1', 'g2']);
 
     await adapter('Grant').destroy('g1'); // oidc-provider revoking the grant
-    assert.deepEqual(await store.indexMembers(accountGrantsKey('user-1')), ['g2']);
+    assert.deepEqual(await store.indexMembers(keys.accountGrants('user-1')), ['g2']);
     await destroyGrant(store, 'g2'); // the proxy ending it (upstream refresh refused)
-    assert.deepEqual(await store.indexMembers(accountGrantsKey('user-1')), []);
-    assert.deepEqual(await store.indexMembers(accountGrantsKey('user-2')), ['g3']);
+    assert.deepEqual(await store.indexMembers(keys.accountGrants('user-1')), []);
+    assert.deepEqual(await store.indexMembers(keys.accountGrants('user-2')), ['g3']);
   });
 
   it('index members expire with their grant', async () => {
@@ -62,7 +63,7 @@ describe('user grants', () => {
       await signIn('long', 'user-1', 'client-1', { ttl: 3600 });
       const start = Date.now();
       Date.now = () => start + 61_000;
-      assert.deepEqual(await store.indexMembers(accountGrantsKey('user-1')), ['long']);
+      assert.deepEqual(await store.indexMembers(keys.accountGrants('user-1')), ['long']);
       assert.deepEqual((await grants.list('user-1')).map((g) => g.grantId), ['long']);
     } finally {
       Date.now = realNow;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { UpstreamTokenVault, type UpstreamTokens } from '../../src/identity/vault.js';
-import { createAdapterClass, destroyGrant, grantIndexKey } from '../../src/provider/adapter.js';
+import { createAdapterClass, destroyGrant } from '../../src/provider/adapter.js';
+import { keys } from '../../src/storage/keys.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 
 const TOKENS: UpstreamTokens = {
@@ -145,12 +146,12 @@ describe('UpstreamTokenVault', () => {
     const vault = new UpstreamTokenVault(store, [keyA]);
     await vault.save('grant-1', TOKENS, 3600);
     await vault.save('grant-2', TOKENS, 3600);
-    assert.deepEqual(await store.indexMembers(grantIndexKey('grant-1')), ['upstream:grant-1']);
+    assert.deepEqual(await store.indexMembers(keys.grantIndex('grant-1')), ['upstream:grant-1']);
 
     await destroyGrant(store, 'grant-1');
     assert.equal(await vault.load('grant-1'), undefined);
     assert.equal(await store.get('upstream:grant-1'), undefined);
-    assert.deepEqual(await store.indexMembers(grantIndexKey('grant-1')), []);
+    assert.deepEqual(await store.indexMembers(keys.grantIndex('grant-1')), []);
     assert.deepEqual(await vault.load('grant-2'), TOKENS, 'other grants keep their tokens');
   });
 
