@@ -216,16 +216,9 @@ export class BackgroundDiscovery<T> {
 
   async #attemptOnce(): Promise<boolean> {
     const { attempt, loaded, logger, serverUrl } = this.#options;
+    let result: T;
     try {
-      const result = await attempt();
-      if (this.#done) return false;
-      this.stop();
-      loaded(result);
-      logger.info(
-        { identityServerUrl: serverUrl.href, failedAttempts: this.#failures, unavailableSeconds: Math.round((Date.now() - this.#startedAt) / 1000) },
-        'identity provider metadata loaded: sign-ins and upstream refreshes work again',
-      );
-      return true;
+      result = await attempt();
     } catch (err) {
       if (this.#done) return false;
       this.#failures++;
@@ -242,5 +235,14 @@ export class BackgroundDiscovery<T> {
       if (this.#timer === undefined) this.#schedule();
       return false;
     }
+    if (this.#done) return false;
+    this.stop();
+    // Outside the try: what `loaded` throws is its own failure, never a discovery failure to retry.
+    loaded(result);
+    logger.info(
+      { identityServerUrl: serverUrl.href, failedAttempts: this.#failures, unavailableSeconds: Math.round((Date.now() - this.#startedAt) / 1000) },
+      'identity provider metadata loaded: sign-ins and upstream refreshes work again',
+    );
+    return true;
   }
 }

@@ -243,6 +243,13 @@ describe('upstream IdP discovery', () => {
   });
 
   describe('the background retry', () => {
+    // Results handed to `loaded` by retries that must never succeed: checked after each test (an
+    // assertion thrown inside `loaded` would be the retry's business, not the test's).
+    const loadedTooSoon: unknown[] = [];
+    afterEach(() => {
+      assert.deepEqual(loadedTooSoon.splice(0), [], 'a discovery that must fail loaded');
+    });
+
     it('retries until discovery succeeds, then stops and logs once', async () => {
       idp.flakyFailures = 4;
       const before = idp.count('flaky');
@@ -266,13 +273,30 @@ describe('upstream IdP discovery', () => {
       assert.equal(lines.filter((l) => l.msg.startsWith('identity provider discovery still failing')).length, 0);
     });
 
+    it("lets what `loaded` throws surface, instead of taking it for a discovery failure to retry", async () => {
+      const { logger, lines } = captureLogs();
+      const retry = new BackgroundDiscovery({
+        attempt: async () => 'metadata',
+        loaded: () => {
+          throw new Error('loaded failed');
+        },
+        logger,
+        serverUrl: new URL(idp.base),
+        backoff: { initialMs: 60_000, maxMs: 60_000 },
+        logEveryMs: 0,
+      });
+      await assert.rejects(retry.tryNow(1000), /loaded failed/);
+      retry.stop();
+      assert.deepEqual(lines.filter((l) => l.msg.includes('still failing')), [], 'not logged as a discovery failure');
+    });
+
     it('logs a failure that lasts at most once per interval', async () => {
       const { logger, lines } = captureLogs();
       const settings = identitySettings(`${idp.base}/status/503`);
       const before = idp.count('status');
       const retry = new BackgroundDiscovery({
         attempt: () => discover(settings),
-        loaded: () => assert.fail('loaded'),
+        loaded: (result) => loadedTooSoon.push(result),
         logger,
         serverUrl: settings.serverUrl,
         backoff: { initialMs: 2, maxMs: 4 },
@@ -285,7 +309,7 @@ describe('upstream IdP discovery', () => {
       const { logger: eager, lines: eagerLines } = captureLogs();
       const everyTime = new BackgroundDiscovery({
         attempt: () => discover(settings),
-        loaded: () => assert.fail('loaded'),
+        loaded: (result) => loadedTooSoon.push(result),
         logger: eager,
         serverUrl: settings.serverUrl,
         backoff: { initialMs: 2, maxMs: 4 },
@@ -305,7 +329,7 @@ describe('upstream IdP discovery', () => {
       const settings = identitySettings(`${idp.base}/status/404`);
       const retry = new BackgroundDiscovery({
         attempt: () => discover(settings),
-        loaded: () => assert.fail('loaded'),
+        loaded: (result) => loadedTooSoon.push(result),
         logger,
         serverUrl: settings.serverUrl,
         backoff: { initialMs: 2, maxMs: 4 },
@@ -324,7 +348,7 @@ describe('upstream IdP discovery', () => {
       const before = count();
       const retry = new BackgroundDiscovery({
         attempt: () => discover(settings),
-        loaded: () => assert.fail('loaded'),
+        loaded: (result) => loadedTooSoon.push(result),
         logger,
         serverUrl: settings.serverUrl,
         backoff: { initialMs: 2, maxMs: 4 },
