@@ -3,7 +3,7 @@
 // would hold a connection, a parser and a Redis-backed request open for ever. Only response
 // streams may be long; each class of endpoint gets its own bound for the body.
 import type { RequestHandler } from 'express';
-import { sendJsonError } from './json-error.js';
+import { problems, sendProblem } from './problems.js';
 
 export function bodyDeadline(ms: number): RequestHandler {
   return (req, res, next) => {
@@ -14,8 +14,7 @@ export function bodyDeadline(ms: number): RequestHandler {
       if (req.readableEnded || res.writableFinished) return;
       // The connection goes too: what is left of the body would be read as the next request.
       res.once('finish', () => req.socket.destroy());
-      if (res.headersSent) req.socket.destroy();
-      else sendJsonError(res.set('Connection', 'close'), 408, 'invalid_request', `The request body did not arrive within ${ms / 1000} s`);
+      sendProblem(res, problems.bodyTooSlow(ms));
     }, ms);
     const done = () => clearTimeout(timer);
     req.once('end', done);

@@ -3,8 +3,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { KeyValueStore } from '../storage/store.js';
 import { markDenied } from '../telemetry/request-metrics.js';
-import { sendJsonError } from './json-error.js';
 import { keys } from '../storage/keys.js';
+import { problems, sendProblem } from './problems.js';
 
 export interface RateLimitOptions {
   /** The class of endpoints; classes do not share budgets. */
@@ -46,8 +46,7 @@ export function rateLimit(store: KeyValueStore, { name, max, windowMs, keyOf = b
     res.setHeader('RateLimit-Limit', String(max));
     res.setHeader('RateLimit-Remaining', String(spent.remaining));
     if (spent.allowed) return next();
-    res.set('Retry-After', String(spent.retryAfter));
     markDenied(res, 'rate_limited');
-    sendJsonError(res, 429, 'too_many_requests', `Too many requests; retry in ${spent.retryAfter} s`);
+    sendProblem(res, problems.tooManyRequests(spent.retryAfter));
   };
 }

@@ -3,6 +3,7 @@
 // provider serves everything else under the root).
 import express, { type Router } from 'express';
 import type { Config } from '../config/types.js';
+import { problemPage, problems } from './problems.js';
 import type { RenderView } from '../pages/render.js';
 
 // A shield, in the pages' accent colour: served for /favicon.ico (every browser asks for it) and
@@ -25,10 +26,5 @@ export function siteRouter(config: Config, render: RenderView): Router {
 
 /** The page for an unknown path (404), for browsers. */
 export function notFoundPage(render: RenderView, path: string): Promise<string> {
-  return render('error', {
-    title: 'Page not found',
-    message: `There is no page at ${path} on this server.`,
-    code: 'not_found',
-    hint: 'To connect an MCP client, give it the server URL shown on the home page of this server.',
-  });
+  return render('error', problemPage(problems.pageNotFound(path)));
 }

@@ -21,7 +21,7 @@ import type { RenderView } from '../pages/render.js';
 import { Consents } from './consents.js';
 import { CsrfTokens } from './csrf.js';
 import { UpstreamSignIns } from './upstream-state.js';
-import { renderErrorPage } from '../http/error-page.js';
+import { Problem, sendProblemPage } from '../http/problems.js';
 import { clientFacts, shownScopes } from '../pages/client-facts.js';
 import { noteOAuthError } from '../logging.js';
 
@@ -38,11 +38,10 @@ export interface InteractionDependencies {
   audit: AuditLog;
 }
 
-const EXPIRED_SIGN_IN = {
-  title: 'This sign-in link has expired',
-  message: 'The sign-in took too long or this link was already used.',
-  code: 'invalid_state',
-};
+const expiredSignIn = () =>
+  new Problem(400, 'invalid_state', 'The sign-in took too long or this link was already used.', { title: 'This sign-in link has expired' });
+/** A form or link that can no longer be used (its CSRF token is wrong or old, or another site sent it). */
+const pageExpired = (code: 'invalid_csrf_token' | 'invalid_request', message: string) => new Problem(403, code, message, { title: 'This page has expired' });
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
@@ -95,7 +94,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   /** Checks the form's CSRF token; when it is wrong or old, says so and answers false. */
   async function formIsFresh(req: Request, res: Response, details: Details, message: string): Promise<boolean> {
     if (await csrf.verify(details.uid, req.body?.csrf)) return true;
-    await renderErrorPage(res, render, 403, { title: 'This page has expired', message, code: 'invalid_csrf_token' });
+    await sendProblemPage(res, render, pageExpired('invalid_csrf_token', message));
     return false;
   }
 
@@ -122,7 +121,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const signIn = await signIns.peek(req.query.state);
     if (!signIn) {
       metrics.login('expired');
-      return renderErrorPage(res, render, 400, EXPIRED_SIGN_IN);
+      return sendProblemPage(res, render, expiredSignIn());
     }
     const query = req.originalUrl.slice(req.originalUrl.indexOf('?'));
     res.redirect(303, `/interaction/${encodeURIComponent(signIn.uid)}/identity${query}`);
@@ -184,7 +183,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   router.get('/interaction/:uid/abort', async (req, res) => {
     await interactionOf(req, res);
     if (req.headers['sec-fetch-site'] === 'cross-site') {
-      return renderErrorPage(res, render, 403, { title: 'This page has expired', message: STALE_CONFIRMATION, code: 'invalid_request' });
+      return sendProblemPage(res, render, pageExpired('invalid_request', STALE_CONFIRMATION));
     }
     await cancel(req, res);
   });
@@ -194,7 +193,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const signIn = await signIns.take(req.query.state);
     if (!signIn || signIn.uid !== details.uid) {
       metrics.login('expired');
-      return renderErrorPage(res, render, 400, EXPIRED_SIGN_IN);
+      return sendProblemPage(res, render, expiredSignIn());
     }
     let identity;
     try {
@@ -258,13 +257,15 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       await destroyGrant(store, grantId).catch(() => {});
       upstream.revoke(identity.tokens).catch(() => {});
       logger.error({ err, grantId }, 'sign-in could not be saved; grant removed');
-      const storage = storeFailing(store);
-      if (storage) res.set('Retry-After', String(storeRetryAfterSeconds(store)));
-      return renderErrorPage(res, render, storage ? 503 : 500, {
-        title: 'The sign-in could not be saved',
-        message: 'Nothing was kept. Start the connection again from your application.',
-        code: storage ? 'temporarily_unavailable' : 'server_error',
-      });
+      const message = 'Nothing was kept. Start the connection again from your application.';
+      const title = 'The sign-in could not be saved';
+      return sendProblemPage(
+        res,
+        render,
+        storeFailing(store)
+          ? new Problem(503, 'temporarily_unavailable', message, { title, retryAfterSeconds: storeRetryAfterSeconds(store) })
+          : new Problem(500, 'server_error', message, { title }),
+      );
     }
     await consents.remember(accountId, String(details.params.client_id));
     metrics.login('success');
@@ -284,11 +285,8 @@ export function interactionRouter(deps: InteractionDependencies): Router {
 
   router.use(async (err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (err instanceof oidcErrors.SessionNotFound) {
-      return renderErrorPage(res, render, 400, {
-        title: 'This sign-in has expired',
-        message: 'The sign-in session was not found in this browser or has expired.',
-        code: 'session_not_found',
-      });
+      const message = 'The sign-in session was not found in this browser or has expired.';
+      return sendProblemPage(res, render, new Problem(400, 'session_not_found', message, { title: 'This sign-in has expired' }));
     }
     next(err);
   });

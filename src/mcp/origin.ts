@@ -4,9 +4,9 @@
 // headers MCP clients must read exposed.
 import type { RequestHandler } from 'express';
 import type { Config } from '../config/types.js';
-import { sendJsonError } from '../http/json-error.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import { markDenied } from '../telemetry/request-metrics.js';
+import { problems, sendProblem } from '../http/problems.js';
 const EXPOSED = 'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version';
 const METHODS = 'GET, POST, DELETE, OPTIONS';
 
@@ -23,7 +23,7 @@ export function originCheck(config: Config): RequestHandler {
     if (origin === undefined) return next();
     if (!isAllowedOrigin(origin, config)) {
       markDenied(res, 'forbidden_origin');
-      return sendJsonError(res, 403, 'forbidden_origin', `Origin ${origin} is not allowed`);
+      return sendProblem(res, problems.forbiddenOrigin(origin));
     }
     res.set('Access-Control-Allow-Origin', origin).set('Vary', 'Origin').set('Access-Control-Expose-Headers', EXPOSED);
     if (req.method === 'OPTIONS') {

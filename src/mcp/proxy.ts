@@ -13,9 +13,9 @@ import type { UpstreamTokens } from '../identity/vault.js';
 import { callerOf, type McpCaller } from './caller.js';
 import { noteSessionAnswer, SESSION_HEADER, type McpSessionBindings } from './session-binding.js';
 import { throttledLogger } from '../logging.js';
-import { sendJsonError } from '../http/json-error.js';
 import { sendChallenge } from './challenge.js';
 import type { ReleasableStreams } from '../http/drain.js';
+import { Problem, problems, sendProblem } from '../http/problems.js';
 
 /** Retry-After of a 503 while the identity provider cannot refresh (the grant is kept). */
 const REFRESH_RETRY_AFTER_SECONDS = 30;
@@ -122,11 +122,6 @@ function copyResponseHead(from: IncomingMessage, to: Response): void {
   if (String(from.headers['content-type']).startsWith('text/event-stream')) to.setHeader('X-Accel-Buffering', 'no');
 }
 
-/** Mid-stream there is no status left to send: cutting the response is the only signal. */
-function sendProxyError(res: Response, status: number, error: string, description: string): void {
-  if (res.headersSent) res.destroy();
-  else sendJsonError(res, status, error, description);
-}
 
 export interface McpProxyOptions {
   config: Config;
@@ -183,8 +178,9 @@ export function mcpProxy({ config, refresher, logger, streams, sessions }: McpPr
         };
 
         const done = () => resolve(container);
-        const fail = (status: number, error: string, description: string) => {
-          sendProxyError(res, status, error, description);
+        // Mid-stream there is no status left to send: sendProblem cuts the response instead.
+        const fail = (problem: Problem) => {
+          sendProblem(res, problem);
           done();
         };
 
@@ -212,8 +208,7 @@ export function mcpProxy({ config, refresher, logger, streams, sessions }: McpPr
                 upstreamRes.destroy();
                 if (upstreamReq !== current) return;
                 warnEvery.warn({ message: err.message }, 'MCP session could not be recorded');
-                if (!res.headersSent) res.set('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
-                fail(503, 'temporarily_unavailable', 'The session could not be recorded; retry shortly');
+                fail(problems.unavailable('The session could not be recorded; retry shortly', STORE_RETRY_AFTER_SECONDS));
               },
             );
           });
@@ -247,7 +242,7 @@ export function mcpProxy({ config, refresher, logger, streams, sessions }: McpPr
             if (res.destroyed) return reject(CLIENT_GONE);
             warnEvery.warn({ code: err.code, message: err.message }, 'MCP server request failed');
             const timeout = err.code === 'ETIMEDOUT' || err.code === 'ESOCKETTIMEDOUT';
-            fail(timeout ? 504 : 502, 'bad_gateway', 'The MCP server is unavailable');
+            fail(timeout ? problems.mcpServerTimeout() : problems.mcpServerUnavailable());
           });
           if (replay) upstreamReq.end(Buffer.concat(chunks, received));
           else if (bodyDone) upstreamReq.end();
@@ -262,8 +257,7 @@ export function mcpProxy({ config, refresher, logger, streams, sessions }: McpPr
           } catch (err) {
             warnEvery.warn({ message: (err as Error).message }, 'upstream refresh failed');
             // An outage (the grant is kept): the client may retry, and is told when.
-            if (!res.headersSent) res.set('Retry-After', String(REFRESH_RETRY_AFTER_SECONDS));
-            return fail(503, 'temporarily_unavailable', 'The identity provider could not refresh the session');
+            return fail(problems.unavailable('The identity provider could not refresh the session', REFRESH_RETRY_AFTER_SECONDS));
           }
           if (!fresh) {
             sendChallenge(res, config, 'invalid_token', 'The session with the identity provider ended; sign in again');
@@ -280,7 +274,7 @@ export function mcpProxy({ config, refresher, logger, streams, sessions }: McpPr
             req.removeAllListeners('data');
             abandonCurrent();
             req.resume();
-            return fail(413, 'payload_too_large', `Request bodies are limited to ${maxBody} bytes`);
+            return fail(problems.bodyTooLarge(maxBody));
           }
           chunks.push(chunk);
           if (!retried && current && !current.destroyed) current.write(chunk);
@@ -304,7 +298,7 @@ export function mcpProxy({ config, refresher, logger, streams, sessions }: McpPr
     proxyErrorHandler(err, res: Response) {
       if (err === CLIENT_GONE || res.destroyed) return;
       logger.warn({ message: (err as Error)?.message }, 'MCP proxy error');
-      sendProxyError(res, 502, 'bad_gateway', 'The MCP server is unavailable');
+      sendProblem(res, problems.mcpServerUnavailable());
     },
   };
   return proxy(target.origin, options);
@@ -324,7 +318,7 @@ export function bodyLimit(maxBytes: number): RequestHandler {
   return (req, res, next) => {
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > maxBytes) {
-      return sendProxyError(res, 413, 'payload_too_large', `Request bodies are limited to ${maxBytes} bytes`);
+      return sendProblem(res, problems.bodyTooLarge(maxBytes));
     }
     next();
   };
@@ -342,10 +336,10 @@ export function refuseDotSegments(): RequestHandler {
     try {
       segments = path.split('/').map((segment) => decodeURIComponent(segment));
     } catch {
-      return sendJsonError(res, 400, 'invalid_request', 'The request path is not valid percent-encoding');
+      return sendProblem(res, problems.invalidRequest('The request path is not valid percent-encoding'));
     }
     if (segments.some((segment) => segment === '.' || segment === '..' || segment.includes('/') || segment.includes('\\'))) {
-      return sendJsonError(res, 400, 'invalid_request', 'Paths with dot segments or encoded slashes are not forwarded');
+      return sendProblem(res, problems.invalidRequest('Paths with dot segments or encoded slashes are not forwarded'));
     }
     next();
   };

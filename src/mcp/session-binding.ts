@@ -2,10 +2,11 @@
 // the Mcp-Session-Id the MCP server hands out at initialize is bound to that user and client, in
 // the store (every instance sees it), and a request carrying it for anyone else is answered as
 // for an unknown session, so that a session id learnt elsewhere is worth nothing.
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import type { KeyValueStore } from '../storage/store.js';
 import { callerOf, type McpCaller } from './caller.js';
 import { keys } from '../storage/keys.js';
+import { problems, sendProblem } from '../http/problems.js';
 
 export const SESSION_HEADER = 'mcp-session-id';
 
@@ -60,11 +61,6 @@ export class McpSessionBindings {
   }
 }
 
-/** As the MCP TypeScript SDK's server answers a session it does not know. */
-function sendSessionNotFound(res: Response): void {
-  res.status(404).set('Cache-Control', 'no-store').json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
-}
-
 /** Refuses a request whose Mcp-Session-Id is not one this caller started (after bearerAuth). */
 export function sessionOwnerCheck(bindings: McpSessionBindings): RequestHandler {
   return async (req, res, next) => {
@@ -72,7 +68,7 @@ export function sessionOwnerCheck(bindings: McpSessionBindings): RequestHandler 
     if (sessionId === undefined) return next();
     try {
       const owner = typeof sessionId === 'string' && SESSION_ID.test(sessionId) ? await bindings.owner(sessionId) : undefined;
-      if (!owner || !sameOwner(owner, ownerOf(callerOf(res)))) return sendSessionNotFound(res);
+      if (!owner || !sameOwner(owner, ownerOf(callerOf(res)))) return sendProblem(res, problems.sessionNotFound());
       next();
     } catch (err) {
       next(err);

@@ -6,6 +6,7 @@
 // confirmed (a code, access_denied, temporarily_unavailable) still go to the client directly.
 import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
 import { noteOAuthError } from '../logging.js';
+import { problemPage, problems } from '../http/problems.js';
 
 /** What rendering a page needs of a Koa context. */
 export interface PageContext {
@@ -30,12 +31,9 @@ const hostOf = (url: URL): string => (url.protocol.startsWith('http') ? url.host
 const AUTHORIZATION_ROUTES = new Set(['authorization', 'resume']);
 
 const refuseResponseMode = (ctx: PageContext & { status: number }, renderPage: RenderPage) => {
-  ctx.status = 400;
-  return renderPage(ctx, 'error', {
-    title: 'Sign-in could not continue',
-    message: 'This server answers authorization requests only with response_mode=query.',
-    code: 'invalid_request',
-  });
+  const problem = problems.responseModeNotQuery();
+  ctx.status = problem.status;
+  return renderPage(ctx, 'error', problemPage(problem));
 };
 
 export function showAuthorizationErrors(provider: Provider, renderPage: RenderPage): void {

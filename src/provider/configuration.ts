@@ -5,6 +5,7 @@ import { errors, type Configuration, type default as Provider, type KoaContextWi
 import type { Config } from '../config/types.js';
 import type { AccountStore } from '../identity/accounts.js';
 import { storeFailing, storeRetryAfterSeconds, type KeyValueStore } from '../storage/store.js';
+import { problemResponse, problems } from '../http/problems.js';
 import { cachingFetch, clientMetadataDocumentFeature } from './client-metadata-documents.js';
 import { signingAlgorithm } from './signing-keys.js';
 import { parseDeviceForm } from './device-forms.js';
@@ -23,11 +24,11 @@ export function failClosedWhileStoreDown(provider: Provider, store: KeyValueStor
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.status === 500 && storeFailing(store)) {
-      ctx.status = 503;
-      ctx.set('Retry-After', String(storeRetryAfterSeconds(store)));
-      ctx.set('Cache-Control', 'no-store');
+      const { status, headers, body } = problemResponse(problems.storageUnavailable(storeRetryAfterSeconds(store)));
+      ctx.status = status;
+      ctx.set(headers);
       ctx.type = 'json';
-      ctx.body = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry shortly' };
+      ctx.body = body;
     }
   });
 }

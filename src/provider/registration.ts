@@ -4,8 +4,8 @@
 // a non-loopback host is refused, and unknown scopes are dropped rather than failing the
 // registration.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { sendJsonError } from '../http/json-error.js';
 import { isLoopbackHost } from '../http/loopback.js';
+import { Problem, sendProblem } from '../http/problems.js';
 
 /** The largest registration body taken (a stored registration is bounded by the adapter too). */
 export const REGISTRATION_MAX_BYTES = 8 * 1024;
@@ -78,7 +78,7 @@ export function registrationNormalizer(registrableScopes: readonly string[]): Re
     (req: Request, res: Response, next: NextFunction) => {
       const result = normalizeRegistration(req.body, registrableScopes);
       if (!result.ok) {
-        return sendJsonError(res, 400, result.problem.error, result.problem.error_description);
+        return sendProblem(res, new Problem(400, result.problem.error, result.problem.error_description));
       }
       // oidc-provider reads an already parsed body when the stream has been consumed.
       req.body = result.metadata;

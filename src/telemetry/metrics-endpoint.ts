@@ -2,8 +2,8 @@
 // protected by a bearer secret; mounted before request logging and rate limits.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { sendJsonError } from '../http/json-error.js';
 import type { Telemetry } from './telemetry.js';
+import { problems, sendProblem } from '../http/problems.js';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
@@ -14,8 +14,7 @@ export function metricsEndpoint(scrape: NonNullable<Telemetry['scrape']>, token:
       const given = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
       // Equal-length digests: the comparison time says nothing about the secret.
       if (given === undefined || !timingSafeEqual(digest(given), expected)) {
-        res.set('WWW-Authenticate', 'Bearer realm="metrics"');
-        return sendJsonError(res, 401, 'invalid_token', 'This endpoint needs the metrics bearer token');
+        return sendProblem(res, problems.bearer('Bearer realm="metrics"', 'invalid_token', 'This endpoint needs the metrics bearer token'));
       }
     }
     res.set('Cache-Control', 'no-store');
