@@ -2,10 +2,10 @@
 // and stops them in reverse. Used by main.ts and by the tests.
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import type { default as Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { noteOAuthError, throttledLogger } from './logging.js';
-import { pinProviderOrigin, toOriginForm } from './http/public-origin.js';
+import { throttledLogger } from './logging.js';
+import { toOriginForm } from './http/public-origin.js';
 import type { Config } from './config/types.js';
 import { AccountStore } from './identity/accounts.js';
 import { UpstreamRefresher } from './identity/refresh.js';
@@ -15,23 +15,18 @@ import { CallerCache } from './mcp/caller-cache.js';
 import { McpServerSupervisor } from './mcp/supervisor.js';
 import { HttpDrain, type DrainResult } from './http/drain.js';
 import { Readiness } from './http/health.js';
-import { createAdapterClass, DEFAULT_RECORD_TTL_SECONDS, destroyGrant } from './provider/adapter.js';
-import { cleanHerokuClient, signableAlgorithms, sweepHerokuClients } from './provider/heroku-records.js';
-import { showAuthorizationErrors, type PageContext } from './provider/authorization-errors.js';
-import { restartStaleDeviceForms } from './provider/device-verification.js';
-import { reportGrantedScope } from './provider/token-scope.js';
-import { advertiseResourceScopes, failClosedWhileStoreDown, providerConfiguration } from './provider/configuration.js';
+import { DEFAULT_RECORD_TTL_SECONDS } from './provider/adapter.js';
+import { createProvider } from './provider/create-provider.js';
+import { signableAlgorithms, sweepHerokuClients } from './provider/heroku-records.js';
 import { createApp } from './server.js';
 import { MemoryStore } from './storage/memory-store.js';
 import { connectRedis } from './storage/redis-connect.js';
 import { InvalidationBus } from './storage/invalidation.js';
-import { storeFailing, type KeyValueStore } from './storage/store.js';
+import type { KeyValueStore } from './storage/store.js';
 import { AuditLog } from './telemetry/audit.js';
 import { ProxyMetrics } from './telemetry/metrics.js';
-import { observeProvider } from './telemetry/provider-events.js';
 import { NO_TELEMETRY, type Telemetry } from './telemetry/telemetry.js';
 import { createPages } from './pages/render.js';
-import { notFoundPage } from './http/site.js';
 import { startDemoIdentityProvider } from './demo/start.js';
 import type { DevIdp } from './demo/identity-provider.js';
 
@@ -114,73 +109,14 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     // An operator's template that fails is logged once per file and error; ours stands in.
     const templateFailures = new Set<string>();
     // Records Heroku's proxy left under the same prefix: cleaned on read, and all once, in the background.
-    const signable = signableAlgorithms(config.provider.jwks);
-    if (config.redis.url && !config.verifyRelease) void sweepHerokuClients(store, signable, DEFAULT_RECORD_TTL_SECONDS, logger);
+    if (config.redis.url && !config.verifyRelease) void sweepHerokuClients(store, signableAlgorithms(config.provider.jwks), DEFAULT_RECORD_TTL_SECONDS, logger);
     const render = createPages(config, (file, err) => {
       const key = `${file}\0${err.message}`;
       if (templateFailures.has(key)) return;
       templateFailures.add(key);
       logger.error({ file, message: err.message.split('\n').at(-1) }, 'OIDC_PROVIDER_VIEWS_PATH: a template failed; the built-in one was used instead');
     });
-    const renderPage = async (ctx: PageContext, view: string, data: { title: string } & Record<string, unknown>) => {
-      ctx.type = 'html';
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = await render(view, data);
-    };
-
-    const provider = new Provider(
-      config.baseUrl,
-      providerConfiguration({
-        config,
-        adapter: createAdapterClass(store, {
-          bus,
-          refreshReplayGraceSeconds: config.provider.refreshReplayGraceSeconds,
-          unusedRegistrationTtlSeconds: config.provider.unusedRegistrationTtl,
-          onGrantEnd,
-          cleanClient: (payload) => cleanHerokuClient(payload, signable),
-          onReplay: (grantId) => destroyGrant(store, grantId, { bus, onGrantEnd, audit: { log: audit, reason: 'replay' } }),
-        }),
-        store,
-        accounts,
-        async renderError(ctx: KoaContextWithOIDC, out) {
-          noteOAuthError(ctx.res as { locals?: Record<string, unknown> }, out.error);
-          ctx.type = 'html';
-          ctx.body = await render('error', {
-            title: 'Sign-in could not continue',
-            message: out.error_description ?? 'The request was not valid.',
-            code: out.error,
-          });
-        },
-        renderPage,
-      }),
-    );
-    // Behind a TLS-terminating router the provider must trust X-Forwarded-Proto to see https.
-    provider.proxy = !config.localInsecure;
-    pinProviderOrigin(provider, config.baseUrl);
-    advertiseResourceScopes(provider, config);
-    reportGrantedScope(provider, config.provider.scopes.includes('offline_access'));
-    // A page for browsers that ask for a path nobody serves (Koa's answer is a bare "Not Found").
-    provider.use(async (ctx, next) => {
-      await next();
-      if (ctx.status !== 404 || ctx.oidc?.route !== undefined || ctx.method !== 'GET' || !ctx.accepts('html')) return;
-      ctx.status = 404;
-      ctx.type = 'html';
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = await notFoundPage(render, ctx.path);
-    });
-    // oidc-provider's JSON errors: their code goes on the request line too.
-    provider.use(async (ctx, next) => {
-      await next();
-      const error = ctx.status >= 400 ? (ctx.body as { error?: unknown } | undefined)?.error : undefined;
-      if (typeof error === 'string') noteOAuthError(ctx.res as { locals?: Record<string, unknown> }, error);
-    });
-    failClosedWhileStoreDown(provider, store);
-    observeProvider(provider, metrics, audit);
-    showAuthorizationErrors(provider, renderPage);
-    restartStaleDeviceForms(provider);
-    // While storage is down every request fails alike (and answers 503): one line per interval.
-    const errorEvery = throttledLogger(logger);
-    provider.on('server_error', (_ctx: unknown, err: Error) => (storeFailing(store) ? errorEvery.error({ err }, 'authorization server error while storage is unavailable or full') : logger.error({ err }, 'authorization server error')));
+    const provider = createProvider({ config, logger, store, accounts, bus, onGrantEnd, metrics, audit, render });
 
     signal?.throwIfAborted();
     if (config.mcp.child) child = await McpServerSupervisor.start(config.mcp.child, config.mcp.serverUrl, logger, signal);

@@ -26,7 +26,7 @@ import { protectedResourceRouter } from './mcp/protected-resource.js';
 import { McpSessionBindings, sessionOwnerCheck } from './mcp/session-binding.js';
 import { bodyLimit, mcpProxy, refuseDotSegments } from './mcp/proxy.js';
 import type { McpServerSupervisor } from './mcp/supervisor.js';
-import { registrableScopes } from './provider/configuration.js';
+import { registrableScopes } from './provider/scopes.js';
 import { defaultScopeFiller } from './provider/default-scope.js';
 import { registrationCors, registrationNormalizer } from './provider/registration.js';
 import type { KeyValueStore } from './storage/store.js';

@@ -11,7 +11,7 @@ import { checkAccess } from '../identity/access-policy.js';
 import { UpstreamAuthorizationError, UpstreamClientRefused, type UpstreamIdentity } from '../identity/upstream.js';
 import type { UpstreamTokenVault } from '../identity/vault.js';
 import { destroyGrant } from '../provider/adapter.js';
-import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/configuration.js';
+import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/scopes.js';
 import { storeFailing, storeRetryAfterSeconds, type KeyValueStore } from '../storage/store.js';
 import type { AuditLog } from '../telemetry/audit.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';

@@ -5,7 +5,7 @@ import type { default as Provider } from 'oidc-provider';
 import type { Config } from '../config/types.js';
 import type { AccountStore } from '../identity/accounts.js';
 import type { UpstreamTokenVault } from '../identity/vault.js';
-import { resourceScopes } from '../provider/configuration.js';
+import { resourceScopes } from '../provider/scopes.js';
 import { tokenHash } from '../storage/invalidation.js';
 import type { CallerCache } from './caller-cache.js';
 import { setCaller, type McpCaller } from './caller.js';

@@ -1,7 +1,7 @@
 // RFC 6750 / RFC 9728 bearer challenges for the MCP endpoint.
 import type { Response } from 'express';
 import type { Config } from '../config/types.js';
-import { resourceScopes } from '../provider/configuration.js';
+import { resourceScopes } from '../provider/scopes.js';
 import { markDenied } from '../telemetry/request-metrics.js';
 import { problems, sendProblem, type BearerError } from '../http/problems.js';
 

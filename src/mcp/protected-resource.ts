@@ -2,7 +2,7 @@
 // MCP clients derive from the endpoint and at the root for older clients.
 import express, { type Router } from 'express';
 import type { Config } from '../config/types.js';
-import { resourceScopes } from '../provider/configuration.js';
+import { resourceScopes } from '../provider/scopes.js';
 
 export function protectedResourceRouter(config: Config): Router {
   const router = express.Router();

@@ -10,10 +10,8 @@ import { cachingFetch, clientMetadataDocumentFeature } from './client-metadata-d
 import { signingAlgorithm } from './signing-keys.js';
 import { parseDeviceForm } from './device-forms.js';
 import { clientFacts, shownScopes } from '../pages/client-facts.js';
+import { isOurResource, OIDC_SCOPES, registrableScopes, resourceScopes } from './scopes.js';
 
-// Scopes oidc-provider treats as OpenID Connect scopes; every other configured scope is a scope
-// of the MCP resource and ends up in its access tokens.
-export const OIDC_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 const CLAIMS_BY_SCOPE: Record<string, string[]> = { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] };
 
 /**
@@ -65,15 +63,6 @@ const DEVICE_CODE_ERRORS: Record<string, string> = {
 };
 
 /**
- * RFC 8707: the one resource we serve. Clients also send it with a trailing slash, or as the bare
- * origin (Claude Code adds a slash to an origin-only resource); all name the same MCP endpoint.
- */
-export function isOurResource(config: Config, resource: string): boolean {
-  const trimmed = resource.replace(/\/$/, '');
-  return trimmed === config.mcp.resource || trimmed === config.baseUrl;
-}
-
-/**
  * The provider's cookie names. On https they carry the prefixes browsers enforce: `__Host-` for the
  * session cookie (Path=/, no Domain: no sibling subdomain can set or overwrite it), `__Secure-` for
  * the interaction and resume cookies, which oidc-provider scopes to one sign-in's own path
@@ -97,19 +86,6 @@ export function withinGrant(ttl: number): (ctx?: KoaContextWithOIDC) => number {
     if (typeof grantExp !== 'number') return ttl;
     return Math.max(1, Math.min(ttl, grantExp - Math.floor(Date.now() / 1000)));
   };
-}
-
-export function resourceScopes(config: Config): string[] {
-  return config.provider.scopes.filter((scope) => !OIDC_SCOPES.has(scope));
-}
-
-/**
- * The scopes a client may register (DCR `scope`): oidc-provider refuses any other, resource
- * scopes included (those are granted per resource, whatever the client registered). They are
- * its configured OpenID scopes plus `openid`, which the claims configuration always defines.
- */
-export function registrableScopes(config: Config): string[] {
-  return ['openid', ...config.provider.scopes.filter((scope) => OIDC_SCOPES.has(scope) && scope !== 'openid')];
 }
 
 export function providerConfiguration({ config, adapter, store, accounts, renderError, renderPage }: ProviderDependencies): Configuration {
@@ -224,6 +200,9 @@ export function providerConfiguration({ config, adapter, store, accounts, render
       RefreshToken: withinGrant(settings.refreshTokenTtl),
       DeviceCode: 600,
     },
+    // CORS at the token, revocation and userinfo endpoints for every client and origin: browser
+    // clients (MCP Inspector, web apps) call them from their own origin, and no cookie rides on
+    // those requests; what guards them is the code's PKCE verifier and the tokens themselves.
     clientBasedCORS: () => true,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     async renderError(ctx, out) {

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
-import { showAuthorizationErrors, type PageContext } from '../../src/provider/authorization-errors.js';
+import { guardAuthorizationResponses, type PageContext } from '../../src/provider/authorization-responses.js';
 
 type Middleware = (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>;
 
-/** The middleware showAuthorizationErrors installs, and what it rendered. */
+/** The middleware guardAuthorizationResponses installs, and what it rendered. */
 function install(): { run: (ctx: Partial<KoaContextWithOIDC>, provider: (ctx: KoaContextWithOIDC) => void) => Promise<KoaContextWithOIDC>; rendered: string[] } {
   let middleware: Middleware | undefined;
   const rendered: string[] = [];
   const provider = { issuer: 'https://proxy.example', use: (fn: Middleware) => (middleware = fn) } as unknown as Provider;
-  showAuthorizationErrors(provider, async (ctx: PageContext, view) => {
+  guardAuthorizationResponses(provider, async (ctx: PageContext, view) => {
     rendered.push(view);
     ctx.body = `<p>${view}</p>`;
   });

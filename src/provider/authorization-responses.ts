@@ -1,5 +1,7 @@
-// RFC 9700 4.11.2: the authorization server must not send the browser to a redirect URI it does
-// not trust without the user. Anyone can register a client (DCR, metadata documents), so an
+// What the authorization endpoint may send a browser to a client with: query responses only
+// (form_post and fragment are refused, however the request arrived), and no error before the
+// user acted. RFC 9700 4.11.2: the authorization server must not send the browser to a redirect
+// URI it does not trust without the user. Anyone can register a client (DCR, metadata documents), so an
 // error the provider would send straight to the client's redirect URI, before the user did
 // anything, would make this proxy an open redirector: it is shown on our page instead, with a
 // link that takes the error to the client once the user chooses to. Outcomes after the user
@@ -36,7 +38,7 @@ const refuseResponseMode = (ctx: PageContext & { status: number }, renderPage: R
   return renderPage(ctx, 'error', problemPage(problem));
 };
 
-export function showAuthorizationErrors(provider: Provider, renderPage: RenderPage): void {
+export function guardAuthorizationResponses(provider: Provider, renderPage: RenderPage): void {
   const issuer = new URL(provider.issuer);
   provider.use(async (ctx, next) => {
     // Only the query response mode: a form_post response is a page that posts itself to the
