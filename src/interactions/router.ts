@@ -7,11 +7,8 @@ import { errors as oidcErrors, type default as Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { AccountStore } from '../identity/accounts.js';
-import { checkAccess } from '../identity/access-policy.js';
 import { UpstreamAuthorizationError, UpstreamClientRefused, type UpstreamIdentity } from '../identity/upstream.js';
 import type { UpstreamTokenVault } from '../identity/vault.js';
-import { destroyGrant } from '../provider/adapter.js';
-import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/scopes.js';
 import { storeFailing, storeRetryAfterSeconds, type KeyValueStore } from '../storage/store.js';
 import type { AuditLog } from '../telemetry/audit.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
@@ -21,6 +18,7 @@ import type { RenderView } from '../pages/render.js';
 import { Consents } from './consents.js';
 import { CsrfTokens } from './csrf.js';
 import { UpstreamSignIns } from './upstream-state.js';
+import { SignInCompletion, type SignInRequest } from './sign-in-completion.js';
 import { Problem, sendProblemPage } from '../http/problems.js';
 import { clientFacts, shownScopes } from '../pages/client-facts.js';
 import { noteOAuthError } from '../logging.js';
@@ -52,6 +50,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   const csrf = new CsrfTokens(store);
   const signIns = new UpstreamSignIns(store);
   const consents = new Consents(store, config.provider.consentTtl);
+  const completion = new SignInCompletion({ config, provider, store, upstream, vault, accounts, consents, logger, metrics, audit });
 
   /** Sends the browser to the IdP; the upstream state exists only from here on. */
   async function beginUpstreamSignIn(res: Response, details: Details, rememberedFor?: string): Promise<void> {
@@ -213,64 +212,39 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       return showUnavailable(res, details);
     }
 
-    const accountId = identity.subject;
-    if (signIn.rememberedFor !== undefined && signIn.rememberedFor !== accountId) {
-      // Someone else signed in upstream: they have not confirmed this client themselves.
-      metrics.login('user_changed');
-      upstream.revoke(identity.tokens).catch(() => {});
-      await consents.askAgain(details.uid);
-      return res.redirect(303, `/interaction/${encodeURIComponent(details.uid)}`);
+    const outcome = await completion.complete(signInRequest(details, signIn.rememberedFor), identity);
+    switch (outcome.kind) {
+      case 'user-changed':
+        return res.redirect(303, `/interaction/${encodeURIComponent(details.uid)}`);
+      case 'denied':
+        markDenied(res, 'access_policy');
+        noteOAuthError(res, 'access_denied');
+        return sendPage(
+          res,
+          403,
+          'access-denied',
+          {
+            title: `This account cannot use ${new URL(config.baseUrl).host}`,
+            account: outcome.account,
+            reason: outcome.reason,
+            clientName: await clientNameOf(details),
+          },
+          details.uid,
+        );
+      case 'not-saved': {
+        const message = 'Nothing was kept. Start the connection again from your application.';
+        const title = 'The sign-in could not be saved';
+        return sendProblemPage(
+          res,
+          render,
+          storeFailing(store)
+            ? new Problem(503, 'temporarily_unavailable', message, { title, retryAfterSeconds: storeRetryAfterSeconds(store) })
+            : new Problem(500, 'server_error', message, { title }),
+        );
+      }
+      case 'signed-in':
+        return finish(req, res, { login: { accountId: outcome.accountId }, consent: { grantId: outcome.grantId } });
     }
-    const decision = checkAccess(config.identity.access, identity.profile);
-    if (!decision.allowed) {
-      metrics.login('denied_by_policy');
-      markDenied(res, 'access_policy');
-      noteOAuthError(res, 'access_denied');
-      logger.info({ accountId, reason: decision.reason }, 'sign-in refused by the access policy');
-      await sendPage(
-        res,
-        403,
-        'access-denied',
-        {
-          title: `This account cannot use ${new URL(config.baseUrl).host}`,
-          account: identity.claims.email ?? accountId,
-          reason: decision.reason,
-          clientName: await clientNameOf(details),
-        },
-        details.uid,
-      );
-      return;
-    }
-    const grant = new provider.Grant({ accountId, clientId: String(details.params.client_id) });
-    const scopes = requestedScopes(details);
-    const allowedResourceScopes = new Set(resourceScopes(config));
-    grant.addOIDCScope(scopes.filter((s) => OIDC_SCOPES.has(s) && (config.provider.scopes.includes(s) || s === 'openid')).join(' '));
-    for (const resource of requestedResources(details, config)) {
-      grant.addResourceScope(resource, scopes.filter((s) => allowedResourceScopes.has(s)).join(' '));
-    }
-    const grantId = await grant.save();
-    try {
-      await vault.save(grantId, identity.tokens, config.provider.grantTtl);
-      await accounts.save(accountId, identity.claims);
-    } catch (err) {
-      // Never leave a grant without its upstream tokens, nor upstream tokens without a grant.
-      await destroyGrant(store, grantId).catch(() => {});
-      upstream.revoke(identity.tokens).catch(() => {});
-      logger.error({ err, grantId }, 'sign-in could not be saved; grant removed');
-      const message = 'Nothing was kept. Start the connection again from your application.';
-      const title = 'The sign-in could not be saved';
-      return sendProblemPage(
-        res,
-        render,
-        storeFailing(store)
-          ? new Problem(503, 'temporarily_unavailable', message, { title, retryAfterSeconds: storeRetryAfterSeconds(store) })
-          : new Problem(500, 'server_error', message, { title }),
-      );
-    }
-    await consents.remember(accountId, String(details.params.client_id));
-    metrics.login('success');
-    audit.grantCreated(grantId, { accountId, clientId: String(details.params.client_id) });
-    await finish(req, res, { login: { accountId }, consent: { grantId } });
   });
 
   // From a page that ends the sign-in, the user returns to the client, which learns why.
@@ -320,8 +294,14 @@ function requestedScopes(details: Details): string[] {
   return String(details.params.scope ?? '').split(' ').filter(Boolean);
 }
 
-function requestedResources(details: Details, config: Config): string[] {
-  const raw = details.params.resource;
-  const list = (Array.isArray(raw) ? raw : raw ? [raw] : [config.mcp.resource]).map(String);
-  return list.filter((r) => isOurResource(config, r));
+/** What the interaction asked for, as the sign-in completion takes it. */
+function signInRequest(details: Details, rememberedFor: string | undefined): SignInRequest {
+  const resource = details.params.resource;
+  return {
+    uid: details.uid,
+    clientId: String(details.params.client_id),
+    scopes: requestedScopes(details),
+    resources: (Array.isArray(resource) ? resource : resource ? [resource] : []).map(String),
+    rememberedFor,
+  };
 }
