@@ -4,6 +4,7 @@
 import { ConfigError, loadConfig, type Environment } from './index.js';
 import { privateJwks, redisUrl } from './parsers.js';
 import { SETTINGS, type SettingName } from './settings.js';
+import { isSet, sourceOf } from './environment.js';
 import { describeKey } from '../provider/signing-keys.js';
 import { environmentWarnings } from './warnings.js';
 
@@ -72,10 +73,6 @@ function maskEnvJson(raw: string): string {
   }
 }
 
-function present(env: Environment, name: string): boolean {
-  return env[name] !== undefined && env[name] !== '';
-}
-
 /**
  * `env` is the process environment and `fileEnv` the .env file's variables, kept apart so each
  * value can say where it came from; together they are what `start` reads (the environment wins).
@@ -86,13 +83,12 @@ export function reportConfiguration(env: Environment, fileEnv: Environment): Con
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const spec = SETTINGS[name];
     const secret = 'secret' in spec && spec.secret === true;
-    const names = [name, ...('aliases' in spec && spec.aliases ? spec.aliases : [])];
-    const from = names.find((n) => present(merged, n));
+    const from = sourceOf(merged, name);
     let entry: Omit<SettingReport, 'name' | 'secret' | 'description'>;
     if (from !== undefined) {
       const raw = merged[from]!;
       const value = secret ? maskSecret(name, raw) : name.endsWith('_ENV_JSON') ? maskEnvJson(raw) : raw;
-      entry = { value, source: present(env, from) ? 'environment' : '.env', ...(from !== name ? { from } : {}) };
+      entry = { value, source: isSet(env, from) ? 'environment' : '.env', ...(from !== name ? { from } : {}) };
     } else if ('default' in spec && spec.default !== undefined) {
       entry = { value: spec.default, source: 'default' };
     } else {

@@ -16,6 +16,9 @@ export interface Setting<T> {
   parse: (raw: string) => T;
 }
 
+// A setting with a default always has a value once the configuration is valid: its type says so.
+function setting<T>(spec: Setting<T> & { default: string }): Setting<T> & { default: string };
+function setting<T>(spec: Setting<T>): Setting<T>;
 function setting<T>(spec: Setting<T>): Setting<T> {
   return spec;
 }
@@ -399,6 +402,18 @@ export const SETTINGS = {
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
+type ValueOf<K extends SettingName> = ReturnType<(typeof SETTINGS)[K]['parse']>;
+
+/** The settings of a valid configuration: those with a default are always there. */
 export type SettingValues = {
-  [K in SettingName]: ReturnType<(typeof SETTINGS)[K]['parse']> | undefined;
+  [K in SettingName]: (typeof SETTINGS)[K] extends { default: string } ? ValueOf<K> : ValueOf<K> | undefined;
 };
+
+/** The settings as read, while some may have failed to parse (each failure is a problem). */
+export type ParsedSettings = { [K in SettingName]?: ValueOf<K> };
+
+/** A setting's variable and its aliases (e.g. MCP_AUTH_PROXY_REDIS_URL, then REDIS_URL), in the order they are read. */
+export function variablesOf(name: SettingName): string[] {
+  const spec: Setting<unknown> = SETTINGS[name];
+  return [name, ...(spec.aliases ?? [])];
+}

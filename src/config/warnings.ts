@@ -2,8 +2,9 @@
 // settings of Heroku's proxy (or of its documents) that this proxy does not read, and choices
 // meant for local use only. `config` prints these; `start` and `verify` log the same lines,
 // because on Heroku nobody runs `config`.
-import type { Environment } from './index.js';
-import { SETTINGS, type SettingName } from './settings.js';
+import type { Environment } from './types.js';
+import { isSet } from './environment.js';
+import { SETTINGS, variablesOf, type SettingName } from './settings.js';
 
 // Variables with these prefixes are ours: an unknown one is most likely a typo.
 const OUR_PREFIXES = ['MCP_AUTH_PROXY_', 'OIDC_PROVIDER_', 'IDENTITY_'];
@@ -29,16 +30,10 @@ const HEROKU_ONLY: Record<string, (env: Environment) => string> = {
     "from Heroku's .env.template, ignored here: for Honeycomb set OTEL_EXPORTER_OTLP_ENDPOINT=https://api.honeycomb.io and OTEL_EXPORTER_OTLP_HEADERS=x-honeycomb-team=<key>",
 };
 
-const present = (env: Environment, name: string): boolean => env[name] !== undefined && env[name] !== '';
 const isTrue = (value: string | undefined): boolean => /^(true|1|yes)$/i.test((value ?? '').trim());
 const isFalse = (value: string | undefined): boolean => /^(false|0|no)$/i.test((value ?? '').trim());
 
-const KNOWN = new Set<string>(
-  (Object.keys(SETTINGS) as SettingName[]).flatMap((name) => {
-    const spec = SETTINGS[name];
-    return [name, ...('aliases' in spec && spec.aliases ? spec.aliases : [])];
-  }),
-);
+const KNOWN = new Set<string>((Object.keys(SETTINGS) as SettingName[]).flatMap(variablesOf));
 
 const OTEL_EXPORTS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_TRACES_EXPORTER', 'OTEL_METRICS_EXPORTER', 'MCP_AUTH_PROXY_METRICS_PATH'];
 
@@ -46,23 +41,23 @@ const OTEL_EXPORTS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_
 export function environmentWarnings(env: Environment, { demo = false } = {}): string[] {
   const found: string[] = [];
   for (const name of Object.keys(env).sort()) {
-    if (!present(env, name) || KNOWN.has(name)) continue;
+    if (!isSet(env, name) || KNOWN.has(name)) continue;
     const heroku = HEROKU_ONLY[name];
     if (heroku) found.push(`${name}: ${heroku(env)}`);
     else if (OUR_PREFIXES.some((p) => name.startsWith(p))) found.push(`${name}: not a setting of this proxy (misspelt?); it is ignored`);
   }
   const production = env.NODE_ENV === 'production';
-  if (!production && !demo && !present(env, 'MCP_AUTH_PROXY_REDIS_URL') && !present(env, 'REDIS_URL')) {
+  if (!production && !demo && !isSet(env, 'MCP_AUTH_PROXY_REDIS_URL') && !isSet(env, 'REDIS_URL')) {
     found.push('MCP_AUTH_PROXY_REDIS_URL: not set; the in-memory store loses everything on restart and is not shared between instances');
   }
-  if (!production && !demo && !present(env, 'OIDC_PROVIDER_JWKS')) {
+  if (!production && !demo && !isSet(env, 'OIDC_PROVIDER_JWKS')) {
     found.push('OIDC_PROVIDER_JWKS: not set; a key generated per process signs, so sign-ins do not survive a restart (`mcp-auth-proxy jwks` makes one)');
   }
   if (production && isTrue(env.LOCAL_INSECURE)) {
     found.push('LOCAL_INSECURE: true with NODE_ENV=production; plain http is meant for local use only');
   }
   // Heroku's documents turn tracing on with OTEL_SDK_DISABLED=false; here an exporter must be named.
-  if (isFalse(env.OTEL_SDK_DISABLED) && !OTEL_EXPORTS.some((name) => present(env, name))) {
+  if (isFalse(env.OTEL_SDK_DISABLED) && !OTEL_EXPORTS.some((name) => isSet(env, name))) {
     found.push('OTEL_SDK_DISABLED: false, but no exporter is configured (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_EXPORTER, …): nothing is exported');
   }
   return found;

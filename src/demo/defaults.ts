@@ -1,8 +1,5 @@
-// What the local demo runs on when nothing is configured: the settings it stands in for (so the
-// configuration module builds an ordinary Config from them) and the demo account. Only the
-// facts live here; src/demo/start.ts starts the parts.
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+// The demo's account, printed at startup (the demo listens on 127.0.0.1 only). The settings the
+// demo stands in for are the configuration's (src/config/demo.ts).
 import type { DevAccount } from './identity-provider.js';
 
 export const DEMO_ACCOUNT: DevAccount = {
@@ -13,35 +10,3 @@ export const DEMO_ACCOUNT: DevAccount = {
   name: 'Demo User',
   groups: ['demo'],
 };
-
-export const DEMO_CLIENT_ID = 'mcp-auth-proxy-demo';
-
-/** The demo's other listeners sit next to the proxy's port, so PORT moves all three. */
-export function demoPorts(port: number): { idp: number; mcp: number } {
-  return { idp: port + 1, mcp: port + 2 };
-}
-
-// Run from the compiled dist/ (npm start) or from src/ under tsx (tests): the sample server is
-// the file beside this one, and TypeScript needs the tsx loader.
-const SAMPLE_SERVER = new URL(`./sample-mcp-server${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-
-/** The settings the demo stands in for, as environment text. */
-export function demoEnvironment(port: number): Record<string, string> {
-  const ports = demoPorts(port);
-  const idp = `http://127.0.0.1:${ports.idp}`;
-  const loader = SAMPLE_SERVER.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  return {
-    BASE_URL: `http://localhost:${port}`,
-    LOCAL_INSECURE: 'true',
-    // The demo account's password is printed: keep the demo off the network.
-    MCP_AUTH_PROXY_LISTEN_HOST: '127.0.0.1',
-    MCP_SERVER_URL: `http://127.0.0.1:${ports.mcp}/mcp`,
-    MCP_SERVER_RUN_COMMAND: process.execPath,
-    MCP_SERVER_RUN_ARGS_JSON: JSON.stringify([...loader, fileURLToPath(SAMPLE_SERVER)]),
-    // The sample server calls the IdP's userinfo endpoint with the upstream token it receives.
-    MCP_SERVER_RUN_ENV_JSON: JSON.stringify({ DEMO_USERINFO_URL: `${idp}/me` }),
-    IDENTITY_SERVER_URL: idp,
-    IDENTITY_CLIENT_ID: DEMO_CLIENT_ID,
-    IDENTITY_CLIENT_SECRET: randomBytes(24).toString('base64url'),
-  };
-}

@@ -62,7 +62,7 @@ const areaOf = (module: string): string => (module.includes('/') ? module.split(
 const FORBIDDEN: Record<string, string[]> = {
   logging: ['storage', 'http', 'pages', 'identity', 'provider', 'interactions', 'mcp', 'commands', 'demo', '(entry)'],
   storage: ['http', 'pages', 'identity', 'provider', 'interactions', 'mcp', 'commands', 'demo', '(entry)'],
-  config: ['storage', 'interactions', 'mcp', 'commands', '(entry)'],
+  config: ['storage', 'interactions', 'mcp', 'commands', 'demo', '(entry)'],
   telemetry: ['storage', 'pages', 'identity', 'provider', 'interactions', 'mcp', 'commands', 'demo', '(entry)'],
   pages: ['storage', 'identity', 'provider', 'interactions', 'mcp', 'telemetry', 'commands', 'demo', '(entry)'],
   http: ['identity', 'provider', 'interactions', 'commands', 'demo'],

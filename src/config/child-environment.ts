@@ -1,0 +1,22 @@
+// The environment of the MCP server child: the proxy's own, minus its secrets (unless
+// MCP_SERVER_RUN_ENV_PASSTHROUGH names them; key material never), plus MCP_SERVER_RUN_ENV_JSON,
+// with PORT set to where MCP_SERVER_URL says the child listens.
+import { SETTINGS, variablesOf, type SettingName } from './settings.js';
+import type { Environment } from './types.js';
+
+const CHILD_ENV_DENYLIST = new Set<string>(
+  (Object.keys(SETTINGS) as SettingName[]).filter((name) => 'secret' in SETTINGS[name] && SETTINGS[name].secret).flatMap(variablesOf),
+);
+
+/** The proxy's key material: never given to the MCP server, whatever the passthrough says. */
+export const NEVER_PASSED = new Set<string>(['OIDC_PROVIDER_JWKS', 'MCP_AUTH_PROXY_COOKIE_KEYS', 'MCP_AUTH_PROXY_VAULT_KEYS']);
+
+export function childEnvironment(env: Environment, serverUrl: URL, extra: Record<string, string>, passthrough: string[]): Record<string, string> {
+  const allowed = new Set(passthrough);
+  const inherited = Object.entries(env).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && (!CHILD_ENV_DENYLIST.has(entry[0]) || allowed.has(entry[0])),
+  );
+  // PORT is ours (the public listener); the child listens where MCP_SERVER_URL says.
+  const port = serverUrl.port || (serverUrl.protocol === 'https:' ? '443' : '80');
+  return { ...Object.fromEntries(inherited), PORT: port, ...extra };
+}
