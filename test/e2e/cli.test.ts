@@ -11,7 +11,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import * as jose from 'jose';
 import { UpstreamTokenVault, type UpstreamTokens } from '../../src/identity/vault.js';
 import { runCliProcess, SOURCE_ENTRY, type CliRun } from '../helpers/cli-process.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, listTools } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
@@ -29,12 +29,7 @@ describe('mcp-auth-proxy command line against a running proxy', function () {
   const run = (args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<CliRun> =>
     runCliProcess(SOURCE_ENTRY, args, { cwd: tmp, env: options.env ?? env, stdin: options.stdin ?? '' });
 
-  const callMcp = (token: string) =>
-    fetch(stack.mcpUrl, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-    });
+  const callMcp = (token: string) => listTools(stack.mcpUrl, token);
 
   before(async () => {
     // An empty working directory: no developer's .env leaks into the commands.

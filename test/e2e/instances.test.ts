@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { UpstreamTokenVault } from '../../src/identity/vault.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Browser } from '../helpers/browser.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, listTools } from '../helpers/mcp-client.js';
 import { startMcpServer, type McpServerProcess } from '../helpers/mcp-server.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -24,12 +24,7 @@ describe('two instances on one Redis', function () {
   let client: Client;
   let auth: TestOAuthProvider;
 
-  const callMcp = (stack: Stack, token: string) =>
-    fetch(stack.mcpUrl, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-    });
+  const callMcp = (stack: Stack, token: string) => listTools(stack.mcpUrl, token);
 
   before(async () => {
     // One deployment: the same keys on every instance.

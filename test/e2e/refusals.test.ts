@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { until } from '../helpers/wait.js';
 import { Browser, type Page } from '../helpers/browser.js';
+import { listTools } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
 import { authorizeUrl, codeChallenge } from '../helpers/authorize.js';
@@ -53,17 +54,7 @@ describe('refusals on the real stack', function () {
     });
   }
 
-  async function callMcp(token?: string): Promise<Response> {
-    return fetch(stack.mcpUrl, {
-      method: 'POST',
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-    });
-  }
+  const callMcp = (token?: string): Promise<Response> => listTools(stack.mcpUrl, token);
 
   /**
    * An authorization request refused before the user did anything: shown on our page, never sent

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Browser } from '../helpers/browser.js';
+import { listTools } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
 
@@ -44,12 +45,7 @@ describe('resource scopes and step-up', function () {
   }
   const issuedScopes: (string | undefined)[] = [];
 
-  const callMcp = (token?: string) =>
-    fetch(stack.mcpUrl, {
-      method: 'POST',
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-    });
+  const callMcp = (token?: string) => listTools(stack.mcpUrl, token);
 
   before(async () => {
     stack = await startStack({ env: { PROVIDER_SCOPE: 'openid offline_access mcp:tools', MCP_AUTH_PROXY_SCOPE_HEADER: 'proxy' } });

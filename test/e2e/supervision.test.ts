@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, listTools } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
@@ -31,12 +31,7 @@ async function readyz(stack: Stack): Promise<{ status: number; body: Readyz }> {
 }
 
 function postTools(stack: Stack, token: string): Promise<Response> {
-  return fetch(stack.mcpUrl, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list', params: {} }),
-    signal: AbortSignal.timeout(10_000),
-  });
+  return listTools(stack.mcpUrl, token, { signal: AbortSignal.timeout(10_000) });
 }
 
 describe('MCP server supervision', function () {

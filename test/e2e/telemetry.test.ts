@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Browser } from '../helpers/browser.js';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
+import { listTools } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
 import { authorizeUrl, codeChallenge } from '../helpers/authorize.js';
@@ -102,12 +103,7 @@ describe('telemetry: metrics and audit lines', function () {
       body: new URLSearchParams({ ...params, client_id: clientId }),
     });
 
-  const callMcp = (accessToken: string) =>
-    fetch(stack.mcpUrl, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-    });
+  const callMcp = (accessToken: string) => listTools(stack.mcpUrl, accessToken);
 
   const grantOf = (accessToken: string) => stack.proxy.provider.AccessToken.find(accessToken).then((t) => t?.grantId);
 

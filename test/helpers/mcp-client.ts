@@ -126,11 +126,20 @@ export async function connectWithOAuth(mcpUrl: string, auth: TestOAuthProvider, 
   return connected;
 }
 
-/** A bare JSON-RPC tools/list to /mcp with a bearer token, for tests about the token, not MCP. */
-export function listTools(mcpUrl: string, token: string): Promise<Response> {
+/**
+ * A bare JSON-RPC tools/list to /mcp with a bearer token (or none), for tests about the token,
+ * not MCP. `init` adds to the request (a signal, more headers).
+ */
+export function listTools(mcpUrl: string, token: string | undefined, init: RequestInit = {}): Promise<Response> {
   return fetch(mcpUrl, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    ...init,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(init.headers as Record<string, string> | undefined),
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
   });
 }
