@@ -1,12 +1,9 @@
 // Who may sign in: email domain and group allowlists with verified emails, at sign-in (a clear
 // page for the user, access_denied for the client) and again at every upstream refresh.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { Browser } from '../helpers/browser.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { signInForCode } from '../helpers/sign-in.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { TEST_USER } from '../helpers/upstream-idp.js';
-import { authorizeUrl, codeChallenge } from '../helpers/authorize.js';
 
 const REDIRECT = 'http://127.0.0.1:45680/cb';
 const atClient = (u: URL) => u.href.startsWith(REDIRECT);
@@ -18,18 +15,8 @@ describe('access policy', function () {
 
   /** Signs in through the browser; returns the page shown after the upstream login. */
   async function signIn() {
-    const url = authorizeUrl(stack.baseUrl, {
-      client_id: clientId,
-      redirect_uri: REDIRECT,
-      state: 'st',
-      code_challenge: codeChallenge(randomBytes(32).toString('base64url')),
-      code_challenge_method: 'S256',
-    });
-    const browser = new Browser();
-    const consent = await browser.open(url, atClient);
-    const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
-    const after = await browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password }, stopAt: atClient });
-    return { browser, after };
+    const { browser, page } = await signInForCode(stack.baseUrl, clientId, REDIRECT, { extra: { state: 'st' } });
+    return { browser, after: page! };
   }
 
   async function expectRefused(reason: RegExp) {

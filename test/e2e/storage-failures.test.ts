@@ -2,14 +2,12 @@
 // left half-written — a grant is either complete with its upstream tokens or absent — and the
 // failure reaches the logs without the keys and values the command carried (they name tokens).
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { Browser } from '../helpers/browser.js';
+import { randomBytes } from 'node:crypto';
 import { denyWrites } from '../helpers/redis.js';
+import { signInForCode } from '../helpers/sign-in.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { TEST_USER } from '../helpers/upstream-idp.js';
 
 const REDIRECT = 'http://127.0.0.1:45693/cb';
-const atClient = (u: URL) => u.href.startsWith(REDIRECT);
 
 describe('storage failures part-way', function () {
   this.timeout(60_000);
@@ -25,18 +23,7 @@ describe('storage failures part-way', function () {
 
   /** Confirm and upstream login; the page after the IdP sends the browser back. */
   async function signIn(verifier: string) {
-    const url = new URL(`${stack.baseUrl}/auth`);
-    url.search = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const browser = new Browser();
-    const consent = await browser.open(url.href, atClient);
-    const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
-    return browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password }, stopAt: atClient });
+    return (await signInForCode(stack.baseUrl, clientId, REDIRECT, { verifier })).page!;
   }
 
   before(async () => {

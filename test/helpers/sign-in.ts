@@ -1,7 +1,7 @@
 // A client registered as MCP clients register (DCR, public, PKCE), and a person signing in for
 // it in a cookie-jar browser: for tests that need a code in hand, not yet redeemed.
 import { randomBytes } from 'node:crypto';
-import { Browser } from './browser.js';
+import { Browser, type Page } from './browser.js';
 import { authorizeUrl, codeChallenge } from './authorize.js';
 import { TEST_USER } from './upstream-idp.js';
 
@@ -10,6 +10,8 @@ export interface SignIn {
   code: string | undefined;
   verifier: string;
   browser: Browser;
+  /** The last page: the one that sent the browser back to the client, or the one that stopped it. */
+  page: Page | undefined;
 }
 
 export async function registerPublicClient(baseUrl: string, redirectUri: string, name = 'Test Client'): Promise<{ status: number; clientId?: string; body: Record<string, unknown> }> {
@@ -30,19 +32,24 @@ export async function signInForCode(
   baseUrl: string,
   clientId: string,
   redirectUri: string,
-  { browser = new Browser(), credentials = TEST_USER, extra = {} }: { browser?: Browser; credentials?: { username: string; password: string }; extra?: Record<string, string> } = {},
+  {
+    browser = new Browser(),
+    credentials = TEST_USER,
+    extra = {},
+    verifier = randomBytes(32).toString('base64url'),
+  }: { browser?: Browser; credentials?: { username: string; password: string }; extra?: Record<string, string>; verifier?: string } = {},
 ): Promise<SignIn> {
-  const verifier = randomBytes(32).toString('base64url');
   const atClient = (u: URL) => u.href.startsWith(redirectUri);
+  let page: Page | undefined;
   try {
     const params = { client_id: clientId, redirect_uri: redirectUri, code_challenge: codeChallenge(verifier), code_challenge_method: 'S256', ...extra };
-    const consent = await browser.open(authorizeUrl(baseUrl, params), atClient);
-    const login = consent.redirectedTo ? consent : await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
-    const done = login.redirectedTo ? login : await browser.submit(login, { fields: { username: credentials.username, password: credentials.password }, stopAt: atClient });
-    const code = done.redirectedTo ? (new URL(done.redirectedTo).searchParams.get('code') ?? undefined) : undefined;
-    return { code, verifier, browser };
+    page = await browser.open(authorizeUrl(baseUrl, params), atClient);
+    if (!page.redirectedTo) page = await browser.submit(page, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' }, stopAt: atClient });
+    if (!page.redirectedTo) page = await browser.submit(page, { fields: { username: credentials.username, password: credentials.password }, stopAt: atClient });
+    const code = page.redirectedTo ? (new URL(page.redirectedTo).searchParams.get('code') ?? undefined) : undefined;
+    return { code, verifier, browser, page };
   } catch {
-    return { code: undefined, verifier, browser };
+    return { code: undefined, verifier, browser, page };
   }
 }
 
