@@ -54,12 +54,13 @@ class CachedProbe<T> {
   constructor(
     private readonly run: () => Promise<T>,
     private readonly cacheMs: number,
+    private readonly now: () => number,
   ) {}
 
   get(): Promise<T> {
-    if (this.#cached && Date.now() - this.#cached.at < this.cacheMs) return Promise.resolve(this.#cached.value);
+    if (this.#cached && this.now() - this.#cached.at < this.cacheMs) return Promise.resolve(this.#cached.value);
     this.#pending ??= this.run().then((value) => {
-      this.#cached = { at: Date.now(), value };
+      this.#cached = { at: this.now(), value };
       this.#pending = undefined;
       return value;
     });
@@ -72,9 +73,11 @@ export class Readiness {
   readonly #redisPing: CachedProbe<'ok' | 'unreachable' | 'full'>;
   readonly #mcpServerProbe: CachedProbe<ReadinessChecks['mcp_server']>;
 
-  constructor(sources: ReadinessSources, options: { cacheMs?: number; timeoutMs?: number } = {}) {
+  /** `now`: the clock of the probe cache (tests move it instead of waiting). */
+  constructor(sources: ReadinessSources, options: { cacheMs?: number; timeoutMs?: number; now?: () => number } = {}) {
     this.#sources = sources;
     const cacheMs = options.cacheMs ?? 1000;
+    const now = options.now ?? Date.now;
     const timeoutMs = options.timeoutMs ?? 1000;
     // What costs a round trip (a Redis PING, a TCP connection to the child) is cached; the
     // in-process states (Redis connection, child process, draining) are read on every probe.
@@ -88,10 +91,11 @@ export class Readiness {
         return sources.store.available && sources.store.refusingWrites ? 'full' : 'unreachable';
       }
     };
-    this.#redisPing = new CachedProbe(() => within(ping(), timeoutMs, 'unreachable'), cacheMs);
+    this.#redisPing = new CachedProbe(() => within(ping(), timeoutMs, 'unreachable'), cacheMs, now);
     this.#mcpServerProbe = new CachedProbe(
       () => within(sources.mcpServer?.check() ?? Promise.resolve('not_managed' as const), timeoutMs, 'not_accepting'),
       cacheMs,
+      now,
     );
   }
 

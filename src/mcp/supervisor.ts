@@ -11,6 +11,8 @@ export type McpServerState = 'starting' | 'ready' | 'restarting' | 'failed' | 's
 export interface SupervisorOptions {
   /** A child that stayed ready this long has recovered: its next crash starts the backoff anew. */
   stableMs?: number;
+  /** The clock (tests move it instead of waiting). */
+  now?: () => number;
 }
 
 /** Delay before restart number `attempt` (1-based): initial, doubling, capped. */
@@ -24,6 +26,7 @@ export class McpServerSupervisor {
   readonly #logger: Logger;
   readonly #log: Logger;
   readonly #stableMs: number;
+  readonly #now: () => number;
   #state: McpServerState = 'starting';
   #run: McpChildRun | undefined;
   /** Consecutive restarts that did not stay up for stableMs. */
@@ -42,6 +45,7 @@ export class McpServerSupervisor {
     this.#logger = logger;
     this.#log = logger.child({ child: 'mcp-server' });
     this.#stableMs = options.stableMs ?? 60_000;
+    this.#now = options.now ?? Date.now;
     this.failed = new Promise((resolve) => (this.#giveUp = resolve));
   }
 
@@ -77,7 +81,7 @@ export class McpServerSupervisor {
 
   /** Seconds until the child may be back (for Retry-After), at least 1. */
   get retryAfterSeconds(): number {
-    const waitMs = this.#state === 'restarting' ? this.#nextAttemptAt - Date.now() : 0;
+    const waitMs = this.#state === 'restarting' ? this.#nextAttemptAt - this.#now() : 0;
     return Math.max(1, Math.ceil(waitMs / 1000));
   }
 
@@ -88,6 +92,11 @@ export class McpServerSupervisor {
     return (await portAccepts(host, port)) ? 'ready' : 'not_accepting';
   }
 
+  /** A restart is scheduled (the child crashed and its backoff delay runs). */
+  get restartPending(): boolean {
+    return this.#timer !== undefined;
+  }
+
   /**
    * The proxy is shutting down: the child keeps serving the drain, but if it exits now (on
    * Heroku every process of the dyno gets the SIGTERM) it is not restarted.
@@ -95,6 +104,7 @@ export class McpServerSupervisor {
   shuttingDown(): void {
     if (this.#state === 'failed' || this.#state === 'stopped') return;
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#state === 'restarting') this.#state = 'stopped';
     this.#shuttingDown = true;
   }
@@ -103,12 +113,13 @@ export class McpServerSupervisor {
     this.#shuttingDown = true;
     if (this.#state !== 'failed') this.#state = 'stopped';
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     await this.#run?.stop();
   }
 
   #becameReady(run: McpChildRun, message: string): void {
     this.#state = 'ready';
-    this.#readyAt = Date.now();
+    this.#readyAt = this.#now();
     const { port } = hostAndPort(this.#serverUrl);
     this.#log.info({ port, childPid: run.pid }, message);
     void run.exited.then((exit) => {
@@ -117,7 +128,7 @@ export class McpServerSupervisor {
   }
 
   #crashed(exit: ChildExit): void {
-    const upMs = Date.now() - this.#readyAt;
+    const upMs = this.#now() - this.#readyAt;
     if (this.#shuttingDown) {
       this.#state = 'stopped';
       this.#log.info({ code: exit.code, signal: exit.signal }, `MCP server process ${describeExit(exit)} during shutdown`);
@@ -141,9 +152,12 @@ export class McpServerSupervisor {
     }
     const delayMs = restartDelay(this.#attempts, initialDelayMs, maxDelayMs);
     this.#state = 'restarting';
-    this.#nextAttemptAt = Date.now() + delayMs;
+    this.#nextAttemptAt = this.#now() + delayMs;
     this.#log.warn({ attempt: this.#attempts, maxAttempts, delayMs }, 'restarting the MCP server');
-    this.#timer = setTimeout(() => void this.#restart(), delayMs);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#restart();
+    }, delayMs);
   }
 
   async #restart(): Promise<void> {

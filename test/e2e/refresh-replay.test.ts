@@ -2,6 +2,8 @@
 // grant, except within a short grace window in which a client racing itself still gets tokens.
 import assert from 'node:assert/strict';
 import { connectWithOAuth, TestOAuthProvider, listTools } from '../helpers/mcp-client.js';
+import { Redis } from 'ioredis';
+import { fastForward } from '../helpers/redis.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 interface Tokens {
@@ -73,30 +75,40 @@ describe('refresh token replay', function () {
   describe('absolute grant lifetime (MCP_AUTH_PROXY_GRANT_TTL)', () => {
     let stack: Stack;
     before(async () => {
-      // The sliding refresh token lifetime is far longer than the grant's.
-      stack = await startStack({ env: { MCP_AUTH_PROXY_GRANT_TTL: '4', MCP_AUTH_PROXY_REFRESH_TOKEN_TTL: '3600' } });
+      // The sliding refresh token lifetime is far longer than the grant's. No bearer cache: the
+      // test moves Redis's clock, not the proxy's.
+      stack = await startStack({ env: { MCP_AUTH_PROXY_GRANT_TTL: '3600', MCP_AUTH_PROXY_REFRESH_TOKEN_TTL: '86400', MCP_AUTH_PROXY_TOKEN_CACHE_TTL_MS: '0' } });
     });
     after(async () => stack?.stop());
 
     it('ends the sign-in when the grant expires, however recently it was refreshed', async () => {
-      const { clientId, tokens } = await signedIn(stack);
-      const { grantId } = JSON.parse((await stack.proxy.store.get(`AccessToken:${tokens.access_token}`))!) as { grantId: string };
-      const rotated = await refresh(stack, clientId, tokens.refresh_token);
-      assert.equal(rotated.status, 200);
-      const next = (await rotated.json()) as Tokens & { expires_in: number };
-      assert.ok(next.expires_in <= 4, `the access token lives no longer than its grant (${next.expires_in} s)`);
-      assert.equal((await callMcp(stack, next.access_token)).status, 200);
-      // Refreshing did not extend the grant: it expires on its own schedule.
-      const deadline = Date.now() + 15_000;
-      while ((await stack.proxy.store.get(`Grant:${grantId}`)) !== undefined) {
-        assert.ok(Date.now() < deadline, 'the grant expired');
-        await new Promise((r) => setTimeout(r, 100));
+      const redis = new Redis(stack.redis.url);
+      const grantTtl = (grantId: string) => redis.ttl(`${stack.config.redis.prefix}Grant:${grantId}`);
+      try {
+        const { clientId, tokens } = await signedIn(stack);
+        const { grantId } = JSON.parse((await stack.proxy.store.get(`AccessToken:${tokens.access_token}`))!) as { grantId: string };
+        const before = await grantTtl(grantId);
+        assert.ok(before > 3590 && before <= 3600, `the grant lives ${before} s`);
+        // Half its life later, a refresh.
+        await fastForward(stack.redis.url, 1800);
+        const rotated = await refresh(stack, clientId, tokens.refresh_token);
+        assert.equal(rotated.status, 200);
+        const next = (await rotated.json()) as Tokens & { expires_in: number };
+        assert.ok(next.expires_in <= 3600, `the access token lives no longer than its grant (${next.expires_in} s)`);
+        assert.ok((await grantTtl(grantId)) <= before - 1800, 'refreshing did not extend the grant');
+        assert.equal((await callMcp(stack, next.access_token)).status, 200);
+
+        // The rest of the grant's life.
+        await fastForward(stack.redis.url, 1800);
+        assert.equal(await stack.proxy.store.get(`Grant:${grantId}`), undefined, 'the grant expired');
+        const late = await refresh(stack, clientId, next.refresh_token);
+        assert.equal(late.status, 400);
+        assert.equal(((await late.json()) as { error: string }).error, 'invalid_grant');
+        assert.equal((await callMcp(stack, next.access_token)).status, 401, 'its access token died with it');
+        assert.equal(await stack.proxy.store.get(`upstream:${grantId}`), undefined, 'and so did its upstream tokens');
+      } finally {
+        redis.disconnect();
       }
-      const late = await refresh(stack, clientId, next.refresh_token);
-      assert.equal(late.status, 400);
-      assert.equal(((await late.json()) as { error: string }).error, 'invalid_grant');
-      assert.equal((await callMcp(stack, next.access_token)).status, 401, 'its access token died with it');
-      assert.equal(await stack.proxy.store.get(`upstream:${grantId}`), undefined, 'and so did its upstream tokens');
     });
   });
 });

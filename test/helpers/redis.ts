@@ -124,3 +124,24 @@ export async function denyWrites(url: string, keyPrefix: string): Promise<() => 
     }
   };
 }
+
+/**
+ * Moves Redis's clock forward by `seconds` for every key, as if that time had passed: each key's
+ * lifetime shortens by it, and the keys it ends are deleted, as expiry would. (The proxy's own
+ * clock does not move: what it caches in process for a time is not affected.)
+ */
+export async function fastForward(url: string, seconds: number): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    for await (const batch of redis.scanStream({ count: 500 })) {
+      for (const key of batch as string[]) {
+        const ttl = await redis.pttl(key);
+        if (ttl < 0) continue; // no expiry (or gone meanwhile)
+        if (ttl <= seconds * 1000) await redis.del(key);
+        else await redis.pexpire(key, ttl - seconds * 1000);
+      }
+    }
+  } finally {
+    redis.disconnect();
+  }
+}

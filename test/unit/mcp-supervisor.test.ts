@@ -154,21 +154,24 @@ describe('MCP server supervisor', function () {
   });
 
   it('starts the backoff anew once a restarted child stayed up for the stable period', async () => {
-    const { supervisor, pids } = await start(serverScript(), { restart: { maxAttempts: 1, initialDelayMs: 20 } }, { stableMs: 300 });
+    let now = 1_000_000;
+    const { supervisor, pids } = await start(serverScript(), { restart: { maxAttempts: 1, initialDelayMs: 20 } }, { stableMs: 300, now: () => now });
     process.kill((await pids())[0]!, 'SIGKILL');
     await until(async () => supervisor.ready && (await pids()).length === 2, 'the first restart');
 
     // Stable for longer than stableMs: the next crash is a first crash again, not a second attempt.
-    await new Promise((r) => setTimeout(r, 400));
+    now += 400;
     process.kill((await pids())[1]!, 'SIGKILL');
     await until(async () => supervisor.ready && (await pids()).length === 3, 'the second restart');
     assert.equal(supervisor.state, 'ready');
   });
 
   it('counts a crash soon after a restart as another attempt', async () => {
-    const { supervisor, pids } = await start(serverScript(), { restart: { maxAttempts: 1, initialDelayMs: 20 } }, { stableMs: 60_000 });
+    let now = 1_000_000;
+    const { supervisor, pids } = await start(serverScript(), { restart: { maxAttempts: 1, initialDelayMs: 20 } }, { stableMs: 300, now: () => now });
     process.kill((await pids())[0]!, 'SIGKILL');
     await until(async () => supervisor.ready && (await pids()).length === 2, 'the first restart');
+    now += 299; // just short of the stable period
     process.kill((await pids())[1]!, 'SIGKILL');
     assert.match(await supervisor.failed, /giving up after 1 consecutive restarts/);
   });
@@ -179,8 +182,7 @@ describe('MCP server supervisor', function () {
     assert.equal(supervisor.ready, true, 'it keeps serving the drain');
     process.kill((await pids())[0]!, 'SIGTERM');
     await until(() => supervisor.state === 'stopped', 'the exit to be seen');
-    // Longer than the restart delay: nothing is started again.
-    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(supervisor.restartPending, false, 'no restart is scheduled');
     assert.equal((await pids()).length, 1);
     assert.ok(logs.some((l) => l.includes('"msg":"MCP server process was killed by SIGTERM during shutdown"')));
     assert.ok(!logs.some((l) => l.includes('restarting the MCP server')));
@@ -190,9 +192,10 @@ describe('MCP server supervisor', function () {
     const { supervisor, pids } = await start(serverScript(), { restart: { initialDelayMs: 150 } });
     process.kill((await pids())[0]!, 'SIGKILL');
     await until(() => supervisor.state === 'restarting', 'the crash to be seen');
+    assert.equal(supervisor.restartPending, true);
     supervisor.shuttingDown();
     assert.equal(supervisor.state, 'stopped');
-    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(supervisor.restartPending, false, 'the scheduled restart is cancelled');
     assert.equal((await pids()).length, 1, 'no restart after the shutdown began');
   });
 
