@@ -5,6 +5,7 @@
 // transport's own, for what the MCP SDK itself would answer), an HTML page for people (sign-in),
 // or a Koa response for oidc-provider's side. Handlers throw or send Problems; nothing else
 // chooses a status and a code by hand.
+import type { ServerResponse } from 'node:http';
 import type { Response } from 'express';
 import { noteOAuthError } from '../logging.js';
 import type { RenderView } from '../pages/render.js';
@@ -107,16 +108,23 @@ export function problemResponse(problem: Problem): { status: number; headers: Re
   return { status: problem.status, headers, body };
 }
 
-/** Answers a Problem as JSON; once the response has started, the connection is cut instead. */
-export function sendProblem(res: Response, problem: Problem): void {
+/**
+ * Answers a Problem as JSON, on any Node response (Express's or the forwarder's plain one); once
+ * the response has started, the connection is cut instead.
+ */
+export function writeProblem(res: ServerResponse & { locals?: Record<string, unknown> }, problem: Problem): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const { status, headers, body } = problemResponse(problem);
   noteOAuthError(res, problem.code);
-  res.status(status).set(headers).json(body);
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
+
+export const sendProblem: (res: Response, problem: Problem) => void = writeProblem;
 
 /** What the error page (views/error.ejs) shows of a Problem, for Express and Koa alike. */
 export function problemPage(problem: Problem): { title: string; message: string; code: string; hint?: string } {
