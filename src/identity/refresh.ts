@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { destroyGrant, grantOwner, type GrantEndHook } from '../provider/adapter.js';
+import { destroyGrant, grantOwner, type GrantEndHook } from '../grants/end.js';
 import type { InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { AuditLog } from '../telemetry/audit.js';

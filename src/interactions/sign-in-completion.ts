@@ -10,7 +10,7 @@ import type { AccountStore } from '../identity/accounts.js';
 import { checkAccess } from '../identity/access-policy.js';
 import type { UpstreamIdentity, UpstreamIdentityResult } from '../identity/upstream.js';
 import type { UpstreamTokenVault } from '../identity/vault.js';
-import { destroyGrant } from '../provider/adapter.js';
+import { destroyGrant } from '../grants/end.js';
 import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/scopes.js';
 import type { KeyValueStore } from '../storage/store.js';
 import type { AuditLog } from '../telemetry/audit.js';

@@ -1,7 +1,7 @@
 // oidc-provider storage adapter over our KeyValueStore. Every record has a TTL; tokens of a
 // grant are indexed under the grant so the whole grant can be revoked at once.
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { AuditLog, GrantOwner, GrantRevocationReason } from '../telemetry/audit.js';
+import { deleteGrantIndex, deleteGrantRecord, type GrantEndHook } from '../grants/end.js';
 import { tokenHash, type InvalidationBus } from '../storage/invalidation.js';
 import type { KeyValueStore } from '../storage/store.js';
 import { nowSeconds } from '../storage/store.js';
@@ -22,65 +22,6 @@ const REGISTRATION = new Set(['Client', 'RegistrationAccessToken']);
 const ANONYMOUS = new Set(['Client', 'RegistrationAccessToken', 'Interaction', 'DeviceCode', 'PushedAuthorizationRequest']);
 export const MAX_ANONYMOUS_RECORD_BYTES = 16 * 1024;
 
-
-/** Told before a grant's records are deleted (to revoke its upstream tokens at the IdP). */
-export type GrantEndHook = (grantId: string) => Promise<void>;
-
-export interface GrantEnd {
-  bus?: InvalidationBus | undefined;
-  onGrantEnd?: GrantEndHook | undefined;
-}
-
-/** Who holds a grant (read from its record), for the audit log. */
-export async function grantOwner(store: KeyValueStore, grantId: string): Promise<GrantOwner> {
-  const raw = await store.get(keys.record('Grant', grantId));
-  const payload = raw === undefined ? {} : (JSON.parse(raw) as AdapterPayload);
-  return { accountId: payload.accountId, clientId: payload.clientId };
-}
-
-/**
- * Grant ends under way in this process: oidc-provider revokes a grant once per token model, in
- * parallel, and each would otherwise revoke its upstream tokens at the IdP again.
- */
-const ending = new Map<string, Promise<void>>();
-
-function deleteGrantIndex(store: KeyValueStore, grantId: string, end: GrantEnd): Promise<void> {
-  const running = ending.get(grantId);
-  if (running) return running;
-  const done = endGrant(store, grantId, end).finally(() => ending.delete(grantId));
-  ending.set(grantId, done);
-  return done;
-}
-
-async function endGrant(store: KeyValueStore, grantId: string, { bus, onGrantEnd }: GrantEnd): Promise<void> {
-  const index = keys.grantIndex(grantId);
-  await onGrantEnd?.(grantId);
-  await store.del(...(await store.indexMembers(index)), index);
-  await bus?.publish({ grantId });
-}
-
-export interface DestroyGrant extends GrantEnd {
-  /** Writes the `grant.revoked` audit line; left out only for a grant that was never handed out. */
-  audit?: { log: AuditLog; reason: GrantRevocationReason };
-}
-
-/** Deletes the grant record and its entry in its user's index. */
-async function deleteGrantRecord(store: KeyValueStore, grantId: string): Promise<void> {
-  const key = keys.record('Grant', grantId);
-  const raw = await store.get(key);
-  await store.del(key);
-  const accountId = raw === undefined ? undefined : (JSON.parse(raw) as AdapterPayload).accountId;
-  if (typeof accountId === 'string') await store.indexRemove(keys.accountGrants(accountId), grantId);
-}
-
-/** Removes a grant and everything that belongs to it, whoever asks (upstream refresh failure, operators). */
-export async function destroyGrant(store: KeyValueStore, grantId: string, end: DestroyGrant = {}): Promise<void> {
-  const owner = end.audit ? await grantOwner(store, grantId) : undefined;
-  await deleteGrantRecord(store, grantId);
-  await deleteGrantIndex(store, grantId, end);
-  // One line per grant: a grant already gone (another request ended it) has no owner left.
-  if (end.audit && owner?.clientId !== undefined) end.audit.log.grantRevoked(grantId, owner, end.audit.reason);
-}
 
 export interface AdapterOptions {
   /** Tells every instance's caches about revoked tokens and grants. */

@@ -4,7 +4,7 @@
 import type { AdapterPayload } from 'oidc-provider';
 import type { AccountStore } from '../identity/accounts.js';
 import type { KeyValueStore } from '../storage/store.js';
-import { destroyGrant, type DestroyGrant } from './adapter.js';
+import { destroyGrant, type DestroyGrant } from '../grants/end.js';
 import { keys } from '../storage/keys.js';
 
 export interface GrantSummary {

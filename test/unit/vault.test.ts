@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { UpstreamTokenVault, type UpstreamTokens } from '../../src/identity/vault.js';
-import { createAdapterClass, destroyGrant } from '../../src/provider/adapter.js';
+import { destroyGrant } from '../../src/grants/end.js';
+import { createAdapterClass } from '../../src/provider/adapter.js';
 import { keys } from '../../src/storage/keys.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 
