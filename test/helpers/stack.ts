@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { startProxy, type RunningProxy } from '../../src/boot.js';
 import { startTelemetry } from '../../src/telemetry/start.js';
 import { freePort } from './ports.js';
+import { MCP_FIXTURE_ARGS } from './proxy-environment.js';
 import { startRedis, type RedisServer } from './redis.js';
 import { RouterHop } from './router-hop.js';
 import { CLIENT_ID, issuerAt, newClientSecret, startUpstreamIdp, type UpstreamIdp, type UpstreamIdpOptions } from './upstream-idp.js';
@@ -60,7 +61,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export const MCP_FIXTURE_ARGS = ['--import', 'tsx', 'test/fixtures/mcp-server.ts'];
+export { MCP_FIXTURE_ARGS };
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redis = options.redis ?? (await startRedis());

@@ -5,7 +5,6 @@
 // directory against real parts (Redis, the upstream IdP, the MCP server fixture as the child).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { access, readdir, readFile, rm } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,7 @@ import { promisify } from 'node:util';
 import { freePort, waitForPort } from '../helpers/ports.js';
 import { baseEnvironment, live, portAccepts, spawnProcess, stopProcess, type Env } from '../helpers/processes.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
+import { proxyEnvironment, type ProxyEnvironment } from '../helpers/proxy-environment.js';
 import { unpackedApp } from '../helpers/packaged-app.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
 
@@ -54,29 +53,12 @@ describe('the Heroku buildpack package: npm run package (SLOW: builds the artifa
   });
 
   /** A production configuration of the app, running the MCP fixture as the child from the repository. */
-  async function appEnvironment(extra: Env = {}): Promise<{ env: Env; port: number; mcpPort: number }> {
-    const [port, mcpPort] = [await freePort(), await freePort()];
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const env: Env = {
-      ...baseEnvironment(),
-      PATH: [dirname(process.execPath), process.env.PATH].join(delimiter),
-      NODE_ENV: 'production',
-      PORT: String(port),
-      BASE_URL: `http://127.0.0.1:${port}`,
-      LOCAL_INSECURE: 'true',
-      MCP_AUTH_PROXY_LISTEN_HOST: '127.0.0.1',
-      MCP_SERVER_URL: `http://127.0.0.1:${mcpPort}/mcp`,
-      MCP_SERVER_RUN_COMMAND: process.execPath,
-      MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(MCP_FIXTURE_ARGS),
-      MCP_SERVER_RUN_DIR: ROOT,
-      MCP_AUTH_PROXY_REDIS_URL: redis.url,
-      OIDC_PROVIDER_JWKS: JSON.stringify([privateKey.export({ format: 'jwk' })]),
-      IDENTITY_SERVER_URL: idp.issuer,
-      IDENTITY_CLIENT_ID: idp.clientId,
-      IDENTITY_CLIENT_SECRET: idp.clientSecret,
-      ...extra,
-    };
-    return { env, port, mcpPort };
+  async function appEnvironment(extra: Env = {}): Promise<ProxyEnvironment> {
+    return proxyEnvironment({
+      redisUrl: redis.url,
+      idp,
+      overrides: { PATH: [dirname(process.execPath), process.env.PATH].join(delimiter), MCP_SERVER_RUN_DIR: ROOT, ...extra },
+    });
   }
 
   const sh = (command: string, env: Env) => spawnProcess('sh', ['-c', command], { cwd: app, env });

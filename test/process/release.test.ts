@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../helpers/ports.js';
 import {
-  baseEnvironment,
   isAlive,
   jsonLines,
   portAccepts,
@@ -22,8 +21,8 @@ import {
   type Env,
   buildOnce,
 } from '../helpers/proxy-process.js';
+import { proxyEnvironment, type ProxyEnvironment } from '../helpers/proxy-environment.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
 import { privateJwks } from '../helpers/keys.js';
 import { herokuViewsDir } from '../helpers/heroku-reference.js';
@@ -66,35 +65,9 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  interface Setup {
-    env: Env;
-    port: number;
-    mcpPort: number;
-    baseUrl: string;
-  }
-
   /** A complete, valid configuration on fresh ports, running the MCP fixture as the child. */
-  async function goodSetup(overrides: Env = {}): Promise<Setup> {
-    const [port, mcpPort] = [await freePort(), await freePort()];
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const env: Env = {
-      ...baseEnvironment(),
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      PORT: String(port),
-      BASE_URL: baseUrl,
-      LOCAL_INSECURE: 'true',
-      MCP_AUTH_PROXY_LISTEN_HOST: '127.0.0.1',
-      MCP_SERVER_URL: `http://127.0.0.1:${mcpPort}/mcp`,
-      MCP_SERVER_RUN_COMMAND: process.execPath,
-      MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(MCP_FIXTURE_ARGS),
-      MCP_AUTH_PROXY_REDIS_URL: redis.url,
-      IDENTITY_SERVER_URL: idp.issuer,
-      IDENTITY_CLIENT_ID: idp.clientId,
-      IDENTITY_CLIENT_SECRET: idp.clientSecret,
-      ...overrides,
-    };
-    return { env, port, mcpPort, baseUrl };
+  async function goodSetup(overrides: Env = {}): Promise<ProxyEnvironment> {
+    return proxyEnvironment({ redisUrl: redis.url, idp, production: false, overrides });
   }
 
   /** Child args that record the child's pid in `pidFile`, then run `then` (JavaScript). */

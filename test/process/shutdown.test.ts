@@ -12,7 +12,6 @@ import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
 import { isAlive } from '../helpers/processes.js';
 import {
-  baseEnvironment,
   jsonLines,
   portAccepts,
   ROOT,
@@ -26,7 +25,7 @@ import {
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
 import { until } from '../helpers/wait.js';
-import { privateJwks } from '../helpers/keys.js';
+import { proxyEnvironment } from '../helpers/proxy-environment.js';
 
 const FIXTURE_URL = pathToFileURL(join(ROOT, 'test', 'fixtures', 'mcp-server.ts')).href;
 
@@ -68,32 +67,20 @@ describe('the proxy process: shutdown and supervision', function () {
 
   /** Starts the proxy running the MCP fixture (which records its pid in pidFile) and waits until it listens. */
   async function startProxyProcess(name: string, overrides: Env = {}, options: { groupLeader?: boolean } = {}): Promise<Running> {
-    const [port, mcpPort] = [await freePort(), await freePort()];
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const idp = await startUpstreamIdp({ redirectUris: [`${baseUrl}/interaction/identity/callback`] });
+    const port = await freePort();
+    const idp = await startUpstreamIdp({ redirectUris: [`http://127.0.0.1:${port}/interaction/identity/callback`] });
     idps.push(idp);
     const pidFile = join(tmp, `${name}.pid`);
     const script = `require('node:fs').appendFileSync(${JSON.stringify(pidFile)}, process.pid + '\\n'); import(${JSON.stringify(FIXTURE_URL)});`;
-    const env: Env = {
-      ...baseEnvironment(),
-      // JSON logs, to read what the proxy reports.
-      NODE_ENV: 'production',
-      OIDC_PROVIDER_JWKS: privateJwks(),
-      LOG_LEVEL: 'info',
-      PORT: String(port),
-      BASE_URL: baseUrl,
-      LOCAL_INSECURE: 'true',
-      MCP_AUTH_PROXY_LISTEN_HOST: '127.0.0.1',
-      MCP_SERVER_URL: `http://127.0.0.1:${mcpPort}/mcp`,
-      MCP_SERVER_RUN_COMMAND: process.execPath,
-      MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(['--import', 'tsx', '-e', script]),
-      MCP_SERVER_RUN_ENV_JSON: JSON.stringify({ MCP_FIXTURE_EXTRA_TOOLS: 'true', MCP_FIXTURE_TOKEN_CHECK_URL: `${idp.issuer}/me` }),
-      MCP_AUTH_PROXY_REDIS_URL: redis.url,
-      IDENTITY_SERVER_URL: idp.issuer,
-      IDENTITY_CLIENT_ID: idp.clientId,
-      IDENTITY_CLIENT_SECRET: idp.clientSecret,
-      ...overrides,
-    };
+    // Production: JSON logs, to read what the proxy reports.
+    const { env, mcpPort, baseUrl } = await proxyEnvironment({
+      redisUrl: redis.url,
+      idp,
+      port,
+      mcpArgs: ['--import', 'tsx', '-e', script],
+      mcpEnv: { MCP_FIXTURE_EXTRA_TOOLS: 'true', MCP_FIXTURE_TOKEN_CHECK_URL: `${idp.issuer}/me` },
+      overrides,
+    });
     const proxy = spawnProxy(['start'], env, options);
     await proxy.waitForOutput(/MCP auth proxy listening/);
     return { proxy, port, mcpPort, mcpUrl: `${baseUrl}/mcp`, baseUrl, pidFile };

@@ -10,11 +10,10 @@ import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { startOtlpReceiver, SPAN_KIND, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
-import { baseEnvironment, buildOnce, jsonLines, spawnProxy, type Env, type ProxyResult } from '../helpers/proxy-process.js';
+import { buildOnce, jsonLines, spawnProxy, type Env, type ProxyResult } from '../helpers/proxy-process.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { MCP_FIXTURE_ARGS } from '../helpers/stack.js';
+import { proxyEnvironment } from '../helpers/proxy-environment.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../helpers/upstream-idp.js';
-import { privateJwks } from '../helpers/keys.js';
 
 const METRICS_TOKEN = 'scrape-secret-0123456789';
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -37,29 +36,11 @@ describe('telemetry of the released command', function () {
 
   /** A production configuration (JSON logs) on fresh ports, with the MCP fixture as the child. */
   async function setup(idpFor?: (baseUrl: string) => Promise<UpstreamIdp>, overrides: Env = {}) {
-    const [port, mcpPort] = [await freePort(), await freePort()];
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const idp = await (idpFor ?? ((url) => startUpstreamIdp({ redirectUris: [`${url}/interaction/identity/callback`] })))(baseUrl);
-    const env: Env = {
-      ...baseEnvironment(),
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      PORT: String(port),
-      BASE_URL: baseUrl,
-      LOCAL_INSECURE: 'true',
-      MCP_AUTH_PROXY_LISTEN_HOST: '127.0.0.1',
-      MCP_SERVER_URL: `http://127.0.0.1:${mcpPort}/mcp`,
-      MCP_SERVER_RUN_COMMAND: process.execPath,
-      MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(MCP_FIXTURE_ARGS),
-      // The fixture checks upstream tokens at the IdP: a revoked one gets 401, and the proxy refreshes.
-      MCP_SERVER_RUN_ENV_JSON: JSON.stringify({ MCP_FIXTURE_TOKEN_CHECK_URL: `${idp.issuer}/me` }),
-      MCP_AUTH_PROXY_REDIS_URL: redis.url,
-      OIDC_PROVIDER_JWKS: privateJwks(),
-      IDENTITY_SERVER_URL: idp.issuer,
-      IDENTITY_CLIENT_ID: idp.clientId,
-      IDENTITY_CLIENT_SECRET: idp.clientSecret,
-      ...overrides,
-    };
+    const port = await freePort();
+    const idp = await (idpFor ?? ((url) => startUpstreamIdp({ redirectUris: [`${url}/interaction/identity/callback`] })))(`http://127.0.0.1:${port}`);
+    // The fixture checks upstream tokens at the IdP: a revoked one gets 401, and the proxy refreshes.
+    const mcpEnv = { MCP_FIXTURE_TOKEN_CHECK_URL: `${idp.issuer}/me` };
+    const { env, mcpPort, baseUrl } = await proxyEnvironment({ redisUrl: redis.url, idp, port, mcpEnv, overrides });
     return { env, port, mcpPort, baseUrl, idp };
   }
 
