@@ -1,7 +1,7 @@
 // Summarizes a V8 .cpuprofile (node --cpu-prof): where the busy (non-idle) time went, by
 // function (self and inclusive time) and by package.
 //
-//   npx tsx bench/summarize-profile.ts bench/results/proxy-*.cpuprofile [--top 30] [--focus 'checkBearer|flushHeaders']
+//   npx tsx bench/summarize-profile.ts bench/results/proxy-*.cpuprofile [--top 30] [--focus 'checkBearer|forward']
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
