@@ -9,6 +9,7 @@ import { isSet, readSettings, type SettingSources } from './environment.js';
 import { withDemoDefaults } from './demo.js';
 import { childEnvironment, NEVER_PASSED } from './child-environment.js';
 import { telemetryConfig } from './telemetry.js';
+import { credentialsOf, credentialsProblems } from './credentials.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import { checkViewOverrides } from '../pages/view-check.js';
 import { unlistedScopes, unlistedScopesWarning } from '../identity/upstream.js';
@@ -94,6 +95,7 @@ export function loadConfig(given: Environment): Config {
       `MCP_SERVER_RUN_ENV_PASSTHROUGH: ${neverPassed.join(', ')} ${verb} the proxy's own key material, never given to the MCP server`,
     );
   }
+  problems.push(...credentialsProblems(parsed, sources));
   const telemetry = telemetryConfig(env, parsed, problems, serverUrl);
   const branding = brandingOf(identityUrl ?? new URL('https://identity.invalid'), parsed.BRANDING_TITLE ?? SETTINGS.BRANDING_TITLE.default, parsed.BRANDING_FAVICON);
   const views = parsed.OIDC_PROVIDER_VIEWS_PATH ? checkViewOverrides(parsed.OIDC_PROVIDER_VIEWS_PATH, branding) : { problems: [], warnings: [] };
@@ -149,6 +151,7 @@ export function loadConfig(given: Environment): Config {
         clientId: v.MCP_AUTH_PROXY_CLIENT_ID_HEADER,
       },
       scopeHeader: { source: v.MCP_AUTH_PROXY_SCOPE_HEADER, identityScope: v.IDENTITY_SCOPE.join(' ') },
+      credentials: credentialsOf(v),
       upstreamRefreshSkewSeconds: v.MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS,
       allowedOrigins: v.MCP_AUTH_PROXY_ALLOWED_ORIGINS ?? [],
       child,

@@ -346,6 +346,74 @@ export function choiceList(allowed: readonly string[]) {
   };
 }
 
+/** A credential sent in a header as is: visible ASCII, no spaces (RFC 6750's b64token and API keys alike). */
+export function headerToken(raw: string): string {
+  if (!/^[\x21-\x7E]+$/.test(raw)) throw new Error('must be printable characters without spaces');
+  return raw;
+}
+
+/**
+ * Headers the proxy itself owns on the way to the MCP server: the credentials (MCP_SERVER_CREDENTIALS),
+ * the connection, and what the MCP transport says about the request.
+ */
+const NOT_CONFIGURABLE = new Set([
+  'authorization',
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+  'content-type',
+  'accept',
+  'cookie',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'last-event-id',
+  'x-authorization-scope',
+  'x-dynamic-client-id',
+  'forwarded',
+  'x-real-ip',
+]);
+
+/**
+ * Extra headers for the MCP server: `Name:value` pairs separated by commas (sigbit's PROXY_HEADERS
+ * format: `X-Api-Key:abc,X-Tenant:acme`) or a JSON object of strings. Names are lower-cased.
+ */
+export function headerPairs(raw: string): Record<string, string> {
+  const entries: [string, unknown][] = raw.trim().startsWith('{')
+    ? Object.entries(jsonObject(raw))
+    : raw.split(',').filter((pair) => pair.trim() !== '').map((pair, index) => {
+        const colon = pair.indexOf(':');
+        // Not quoted: the value is secret, and a pair without a colon may be a value.
+        if (colon < 1) throw new Error(`entry ${index + 1} is not Name:value`);
+        return [pair.slice(0, colon).trim(), pair.slice(colon + 1).trim()];
+      });
+  const headers: Record<string, string> = {};
+  for (const [rawName, value] of entries) {
+    const name = headerName(rawName);
+    if (NOT_CONFIGURABLE.has(name) || name.startsWith('x-forwarded-')) throw new Error(`${rawName} is set by the proxy itself and cannot be configured`);
+    if (typeof value !== 'string' || !/^[\x20-\x7E]*$/.test(value)) throw new Error(`the value of ${rawName} must be printable text on one line`);
+    if (name in headers) throw new Error(`${rawName} is given twice`);
+    headers[name] = value;
+  }
+  return headers;
+}
+
+function jsonObject(raw: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Error('is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('must be a JSON object of header names to values');
+  return value as Record<string, unknown>;
+}
+
 export function bearerSecret(raw: string): string {
   if (!/^[\x21-\x7E]{16,}$/.test(raw)) throw new Error('must be at least 16 printable characters without spaces');
   return raw;

@@ -130,6 +130,25 @@ export const SETTINGS = {
   MCP_AUTH_PROXY_USER_ID_HEADER: setting({ description: 'Header carrying the user\'s id (upstream `sub`).', default: 'X-MCP-User-Id', parse: parse.headerName }),
   MCP_AUTH_PROXY_USER_EMAIL_HEADER: setting({ description: 'Header carrying the user\'s email, when known.', default: 'X-MCP-User-Email', parse: parse.headerName }),
   MCP_AUTH_PROXY_CLIENT_ID_HEADER: setting({ description: 'Header carrying the MCP client\'s id.', default: 'X-MCP-Client-Id', parse: parse.headerName }),
+  MCP_SERVER_CREDENTIALS: setting({
+    description:
+      'What the MCP server receives as `Authorization`: `user` (the signed-in user\'s upstream access token, refreshed as needed), `static` (MCP_SERVER_BEARER_TOKEN, for servers that hold their own credentials) or `none` (no `Authorization`). Identity headers are sent in every mode.',
+    default: 'user',
+    parse: parse.oneOf(['user', 'static', 'none'] as const),
+  }),
+  MCP_SERVER_BEARER_TOKEN: setting({
+    description: 'With MCP_SERVER_CREDENTIALS=static: the bearer token sent to the MCP server on every request (sigbit\'s PROXY_BEARER_TOKEN).',
+    aliases: ['PROXY_BEARER_TOKEN'],
+    secret: true,
+    parse: parse.headerToken,
+  }),
+  MCP_SERVER_HEADERS: setting({
+    description:
+      'Extra headers sent to the MCP server on every request, in every credentials mode: `Name:value` pairs separated by commas (sigbit\'s PROXY_HEADERS), e.g. `X-Api-Key:abc,X-Tenant:acme`, or a JSON object. Headers the proxy owns (Authorization, Host, the MCP and forwarding headers, the identity headers) cannot be set.',
+    aliases: ['PROXY_HEADERS'],
+    secret: true,
+    parse: parse.headerPairs,
+  }),
   MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS: setting({
     description: 'Upstream access tokens are refreshed this long before they expire (once across instances).',
     default: '60',

@@ -56,6 +56,8 @@ export interface Config {
      * which is IDENTITY_SCOPE), `proxy` (our token's scope) or `none`.
      */
     scopeHeader: { source: 'upstream' | 'proxy' | 'none'; identityScope: string };
+    /** What the MCP server gets as Authorization, and the extra headers sent with every request. */
+    credentials: McpServerCredentials;
     upstreamRefreshSkewSeconds: number;
     /** Browser origins allowed at /mcp besides our own and loopback; `*` for any. */
     allowedOrigins: string[];
@@ -139,3 +141,12 @@ export interface TelemetryConfig {
    */
   sdkEnvironment: Record<string, string>;
 }
+
+/**
+ * `user`: the signed-in user's upstream access token; `static`: a configured bearer token; `none`:
+ * no Authorization. `headers` (lower-case names) go out in every mode.
+ */
+export type McpServerCredentials =
+  | { mode: 'user'; headers: Record<string, string> }
+  | { mode: 'static'; bearerToken: string | undefined; headers: Record<string, string> }
+  | { mode: 'none'; headers: Record<string, string> };

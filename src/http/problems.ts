@@ -75,6 +75,8 @@ export const problems = {
   storageUnavailable: (retryAfterSeconds: number) =>
     new Problem(503, 'temporarily_unavailable', 'The service is temporarily unavailable; retry shortly', { retryAfterSeconds }),
   mcpServerUnavailable: () => new Problem(502, 'bad_gateway', 'The MCP server is unavailable'),
+  /** The MCP server answered 401 to the credentials the operator configured (not the user's). */
+  mcpServerRefusedCredentials: () => new Problem(502, 'bad_gateway', 'The MCP server refused the credentials this proxy is configured to send'),
   mcpServerTimeout: () => new Problem(504, 'gateway_timeout', 'The MCP server did not answer in time'),
   /** As the MCP SDK's server answers a session it does not know: ids learnt elsewhere look alike. */
   sessionNotFound: () => new Problem(404, 'session_not_found', 'Session not found', { jsonRpcCode: -32001 }),

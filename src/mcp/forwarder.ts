@@ -74,6 +74,8 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
     const target = this.#options.target;
     const upstreamPath = path === '/' || path.startsWith('/?') ? this.#targetPath + path.slice(1) : this.#targetPath + path;
     const standalone = req.method === 'GET' && (path === '/' || path.startsWith('/?'));
+    // Only the user's own upstream token is refreshed (MCP_SERVER_CREDENTIALS=user).
+    const usersToken = forwarded.credentials.mode === 'user';
 
     return new Promise<void>((resolve) => {
       const chunks: Buffer[] = [];
@@ -131,6 +133,12 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
           { protocol: target.protocol, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: target.port, method: req.method, path: upstreamPath, headers, agent: this.#agent },
           (upstreamRes) => {
             if (upstreamReq !== current) return void upstreamRes.destroy();
+            if (upstreamRes.statusCode === 401 && !usersToken) {
+              // The operator's credentials (MCP_SERVER_CREDENTIALS), not the user's: no refresh helps.
+              upstreamRes.resume();
+              this.#warnEvery.warn({ credentials: forwarded.credentials.mode }, 'the MCP server refused the configured credentials (MCP_SERVER_CREDENTIALS)');
+              return fail(problems.mcpServerRefusedCredentials());
+            }
             if (upstreamRes.statusCode === 401 && !retried) {
               retried = true;
               upstreamRes.resume();
@@ -215,7 +223,7 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
       // Refresh before the MCP server would see an expiring token, rather than after its 401.
       const { upstream } = caller;
       const nearExpiry = upstream.expiresAt !== undefined && upstream.expiresAt * 1000 - refreshSkewMs <= Date.now();
-      if (nearExpiry && upstream.refreshToken) void refreshAndSend(upstream);
+      if (usersToken && nearExpiry && upstream.refreshToken) void refreshAndSend(upstream);
       else send(upstream, false);
     });
   }

@@ -2,7 +2,7 @@
 // what never does (the client's credentials and proxy claims, hop-by-hop headers, the MCP
 // server's CORS), and what the proxy says itself (the upstream token, who is calling, from where).
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Config } from '../config/types.js';
+import type { Config, McpServerCredentials } from '../config/types.js';
 import type { UpstreamTokens } from '../identity/vault.js';
 import type { McpCaller } from './caller.js';
 
@@ -26,6 +26,8 @@ const CLIENT_ONLY = ['authorization', 'cookie', 'x-authorization-scope', 'x-dyna
 export interface ForwardedIdentity {
   identity: Config['mcp']['identityHeaders'];
   scope: Config['mcp']['scopeHeader'];
+  /** What stands in Authorization (MCP_SERVER_CREDENTIALS), and the extra headers for every request. */
+  credentials: McpServerCredentials;
   /** The public origin (BASE_URL): the host and scheme the client used, whatever it claims. */
   publicOrigin: URL;
 }
@@ -44,6 +46,13 @@ function scopeHeader({ source, identityScope }: ForwardedIdentity['scope'], call
   return upstream.scope || identityScope || undefined;
 }
 
+/** Authorization as MCP_SERVER_CREDENTIALS says; undefined: none is sent. */
+function authorizationOf(credentials: McpServerCredentials, upstream: UpstreamTokens): string | undefined {
+  if (credentials.mode === 'user') return `Bearer ${upstream.accessToken}`;
+  if (credentials.mode === 'static' && credentials.bearerToken !== undefined) return `Bearer ${credentials.bearerToken}`;
+  return undefined;
+}
+
 /** Headers listed in Connection are hop-by-hop too. */
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
   const value = headers.connection;
@@ -54,7 +63,7 @@ export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   caller: McpCaller,
   upstream: UpstreamTokens,
-  { identity, scope, publicOrigin }: ForwardedIdentity,
+  { identity, scope, credentials, publicOrigin }: ForwardedIdentity,
   clientIp: string | undefined,
 ): OutgoingHttpHeaders {
   const listed = connectionTokens(incoming);
@@ -67,7 +76,10 @@ export function upstreamRequestHeaders(
   if (clientIp) headers['x-forwarded-for'] = clientIp;
   headers['x-forwarded-proto'] = publicOrigin.protocol.slice(0, -1);
   headers['x-forwarded-host'] = publicOrigin.host;
-  headers.authorization = `Bearer ${upstream.accessToken}`;
+  // The operator's extra headers replace any copy the client sent.
+  for (const [name, value] of Object.entries(credentials.headers)) headers[name] = value;
+  const authorization = authorizationOf(credentials, upstream);
+  if (authorization !== undefined) headers.authorization = authorization;
   // As Heroku's proxy sends them.
   const scopeValue = scopeHeader(scope, caller, upstream);
   if (scopeValue !== undefined) headers['x-authorization-scope'] = scopeValue;

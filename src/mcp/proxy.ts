@@ -27,7 +27,12 @@ export function mcpProxy({ config, refresher, logger, streams, sessions }: McpPr
     target: config.mcp.serverUrl,
     maxBodyBytes: config.mcp.maxBodyBytes,
     refreshSkewMs: config.mcp.upstreamRefreshSkewSeconds * 1000,
-    forwarded: { identity: config.mcp.identityHeaders, scope: config.mcp.scopeHeader, publicOrigin: new URL(config.baseUrl) },
+    forwarded: {
+      identity: config.mcp.identityHeaders,
+      scope: config.mcp.scopeHeader,
+      credentials: config.mcp.credentials,
+      publicOrigin: new URL(config.baseUrl),
+    },
     refresher,
     sessions,
     streams,

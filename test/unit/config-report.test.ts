@@ -84,11 +84,13 @@ describe('config report', () => {
       OTEL_EXPORTER_OTLP_HEADERS: `x-api-key=${randomBytes(16).toString('hex')}`,
       OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=Basic ${randomBytes(16).toString('base64url')}`,
       OTEL_EXPORTER_OTLP_METRICS_HEADERS: `x-honeycomb-team=${randomBytes(16).toString('hex')}`,
+      MCP_SERVER_BEARER_TOKEN: randomBytes(20).toString('base64url'),
+      MCP_SERVER_HEADERS: `X-Api-Key:${randomBytes(16).toString('hex')},X-Tenant:${randomBytes(8).toString('hex')}`,
     };
     const secretNames = Object.keys(SETTINGS).filter((name) => 'secret' in SETTINGS[name as keyof typeof SETTINGS]);
     assert.deepEqual(Object.keys(secrets).sort(), secretNames.sort(), 'every secret setting is covered by this test');
 
-    const report = reportConfiguration({ ...BASE, ...secrets, MCP_AUTH_PROXY_METRICS_PATH: '/metrics' }, {});
+    const report = reportConfiguration({ ...BASE, ...secrets, MCP_AUTH_PROXY_METRICS_PATH: '/metrics', MCP_SERVER_CREDENTIALS: 'static' }, {});
     assert.deepEqual(report.problems, []);
     const printed = [formatReport(report), JSON.stringify(report)];
     for (const [name, value] of Object.entries(secrets)) {
@@ -98,7 +100,7 @@ describe('config report', () => {
           : name === 'MCP_AUTH_PROXY_REDIS_URL'
             ? ['Sup3rS3cretRedisPassw0rd']
             : name.endsWith('_HEADERS')
-              ? value!.split(',').map((header) => header.slice(header.indexOf('=') + 1)) // header names are not secret
+              ? value!.split(',').map((header) => header.slice(header.search(/[=:]/) + 1)) // header names are not secret
               : value!.split(',');
       for (const out of printed) for (const piece of pieces) assertNothingOf(piece, out, name);
       assert.equal(setting(report, name).secret, true);

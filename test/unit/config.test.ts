@@ -786,6 +786,57 @@ describe('config', () => {
     });
   });
 
+  describe('MCP_SERVER_CREDENTIALS', () => {
+    it("defaults to the user's upstream token, with no extra headers", () => {
+      assert.deepEqual(load().mcp.credentials, { mode: 'user', headers: {} });
+    });
+
+    it("takes sigbit's PROXY_BEARER_TOKEN and PROXY_HEADERS as written in its README (Header1:Value1,Header2:Value2)", () => {
+      const config = load({ MCP_SERVER_CREDENTIALS: 'static', PROXY_BEARER_TOKEN: 'sk-live.abc_123', PROXY_HEADERS: 'X-Api-Key:abc, X-Tenant: acme' });
+      assert.deepEqual(config.mcp.credentials, { mode: 'static', bearerToken: 'sk-live.abc_123', headers: { 'x-api-key': 'abc', 'x-tenant': 'acme' } });
+    });
+
+    it('takes a JSON object of headers, values with colons, and headers alone as static credentials', () => {
+      const config = load({ MCP_SERVER_CREDENTIALS: 'static', MCP_SERVER_HEADERS: '{"X-Api-Key":"a:b"}' });
+      assert.deepEqual(config.mcp.credentials, { mode: 'static', bearerToken: undefined, headers: { 'x-api-key': 'a:b' } });
+      assert.deepEqual(load({ MCP_SERVER_HEADERS: 'X-Trace:a:b' }).mcp.credentials, { mode: 'user', headers: { 'x-trace': 'a:b' } });
+    });
+
+    it('refuses static without a credential, and a token that would not be sent, naming the variable set', () => {
+      assert.deepEqual(refused({ MCP_SERVER_CREDENTIALS: 'static' }), [
+        "MCP_SERVER_CREDENTIALS: static needs MCP_SERVER_BEARER_TOKEN (or the MCP server's own credential header in MCP_SERVER_HEADERS)",
+      ]);
+      assert.deepEqual(refused({ PROXY_BEARER_TOKEN: 'abc' }), [
+        "PROXY_BEARER_TOKEN: is sent only with MCP_SERVER_CREDENTIALS=static (it is user, so the MCP server would get the user's upstream token instead); set MCP_SERVER_CREDENTIALS=static or unset PROXY_BEARER_TOKEN",
+      ]);
+      assert.equal(refused({ MCP_SERVER_CREDENTIALS: 'none', MCP_SERVER_BEARER_TOKEN: 'abc' }).length, 1);
+      assert.deepEqual(refused({ MCP_SERVER_CREDENTIALS: 'mine' }), ['MCP_SERVER_CREDENTIALS: must be one of user, static, none, got "mine"']);
+    });
+
+    it('refuses headers the proxy owns, malformed pairs and values, and the identity headers', () => {
+      for (const [value, message] of [
+        ['Authorization:Bearer x', 'Authorization is set by the proxy itself and cannot be configured'],
+        ['Mcp-Session-Id:1', 'Mcp-Session-Id is set by the proxy itself and cannot be configured'],
+        ['X-Forwarded-For:1.2.3.4', 'X-Forwarded-For is set by the proxy itself and cannot be configured'],
+        ['X-Api-Key', 'entry 1 is not Name:value'],
+        ['Bad Name:x', '"Bad Name" is not a valid header name'],
+        ['X-A:1,x-a:2', 'x-a is given twice'],
+        ['{"X-A":1}', 'the value of X-A must be printable text on one line'],
+        ['{"X-A":"a\\nb"}', 'the value of X-A must be printable text on one line'],
+        ['[1]', 'entry 1 is not Name:value'],
+        ['{oops', 'is not valid JSON'],
+      ]) {
+        const problems = refused({ MCP_SERVER_HEADERS: value! });
+        assert.equal(problems.length, 1, value);
+        assert.ok(problems[0]!.includes(message!), `${value}: ${problems[0]}`);
+        assert.ok(!problems[0]!.includes('Bearer x'), 'a secret setting never echoes its value');
+      }
+      assert.deepEqual(refused({ MCP_SERVER_HEADERS: 'X-MCP-User-Id:someone' }), [
+        'MCP_SERVER_HEADERS: x-mcp-user-id is the identity header of MCP_AUTH_PROXY_USER_ID_HEADER; the proxy sets it',
+      ]);
+    });
+  });
+
   describe('OIDC_PROVIDER_VIEWS_PATH', () => {
     it('refuses a relative path', () => {
       assert.deepEqual(refused({ OIDC_PROVIDER_VIEWS_PATH: 'views' }), ['OIDC_PROVIDER_VIEWS_PATH: must be an absolute path, got "views"']);

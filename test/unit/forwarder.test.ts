@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import type { McpServerCredentials } from '../../src/config/types.js';
 import { problems, writeProblem } from '../../src/http/problems.js';
 import type { UpstreamTokens } from '../../src/identity/vault.js';
 import type { McpCaller } from '../../src/mcp/caller.js';
@@ -58,7 +59,7 @@ describe('McpForwarder (no Express)', () => {
   let forwarder: McpForwarder;
   let forwards: Promise<void>[];
 
-  const build = (maxBodyBytes = 1024): McpForwarder =>
+  const build = (credentials: McpServerCredentials = { mode: 'user', headers: {} }, maxBodyBytes = 1024): McpForwarder =>
     new McpForwarder({
       target: new URL(`http://127.0.0.1:${upstreamPort}/mcp`),
       maxBodyBytes,
@@ -66,6 +67,7 @@ describe('McpForwarder (no Express)', () => {
       forwarded: {
         identity: { send: true, userId: 'x-mcp-user-id', userEmail: 'x-mcp-user-email', clientId: 'x-mcp-client-id' },
         scope: { source: 'none', identityScope: '' },
+        credentials,
         publicOrigin: new URL('https://proxy.example.test'),
       },
       refresher: {
@@ -332,5 +334,54 @@ describe('McpForwarder (no Express)', () => {
       seen.map((s) => s.authorization),
       ['Bearer fresh-upstream'],
     );
+  });
+
+  describe('with the operator\'s credentials (MCP_SERVER_CREDENTIALS)', () => {
+    /** Replaces the forwarder the front server uses. */
+    const use = (credentials: McpServerCredentials) => {
+      forwarder.close();
+      forwarder = build(credentials);
+    };
+
+    it('static: sends the configured token and headers instead of the user\'s, whatever the client sent', async () => {
+      use({ mode: 'static', bearerToken: 'operator-token', headers: { 'x-api-key': 'k-123' } });
+      const headers: http.IncomingHttpHeaders[] = [];
+      handler = (req, res) => {
+        headers.push(req.headers);
+        req.resume();
+        res.end('{}');
+      };
+      const { res } = await call('POST', '{}', { 'x-api-key': 'from-the-client' });
+      assert.equal(res.statusCode, 200);
+      assert.equal(seen[0]!.authorization, 'Bearer operator-token');
+      assert.equal(headers[0]!['x-api-key'], 'k-123');
+      assert.equal(headers[0]!['x-mcp-user-id'], 'user-1', 'identity headers go out in every mode');
+    });
+
+    it('none: sends no Authorization at all', async () => {
+      use({ mode: 'none', headers: {} });
+      handler = (req, res) => {
+        req.resume();
+        res.end('{}');
+      };
+      await call('POST', '{}');
+      assert.equal(seen[0]!.authorization, undefined);
+    });
+
+    it('answers 502 when the MCP server refuses the configured credentials, without refreshing the user\'s token', async () => {
+      use({ mode: 'static', bearerToken: 'wrong-token', headers: {} });
+      const expiring: McpCaller = { ...caller, upstream: { ...caller.upstream, expiresAt: Math.floor(Date.now() / 1000) } };
+      front.removeAllListeners('request');
+      front.on('request', (req: IncomingMessage, res: ServerResponse) => {
+        forwards.push(forwarder.forward({ req, res, caller: expiring, path: '/', clientIp: undefined }));
+      });
+      handler = (_req, res) => res.writeHead(401).end();
+      const { res, text } = await call('POST', '{}');
+      assert.equal(res.statusCode, 502);
+      assert.equal(JSON.parse(text).error, 'bad_gateway');
+      assert.equal(res.headers['www-authenticate'], undefined, 'the client is not asked to sign in again');
+      assert.equal(refreshes.length, 0);
+      assert.equal(seen.length, 1);
+    });
   });
 });
