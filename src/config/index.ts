@@ -10,6 +10,7 @@ import { withDemoDefaults } from './demo.js';
 import { childEnvironment, NEVER_PASSED } from './child-environment.js';
 import { telemetryConfig } from './telemetry.js';
 import { credentialsOf, credentialsProblems } from './credentials.js';
+import { defaultServerUrl, presetMetadata, presetOf, presetScopes } from './identity-provider.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import { checkViewOverrides } from '../pages/view-check.js';
 import { unlistedScopes, unlistedScopesWarning } from '../identity/upstream.js';
@@ -75,7 +76,11 @@ export function loadConfig(given: Environment): Config {
         'e.g. MCP_SERVER_URL=http://localhost:3000/mcp with {"PORT":3000} in MCP_SERVER_RUN_ENV_JSON',
     );
   }
-  const identityUrl = require('IDENTITY_SERVER_URL');
+  const provider = parsed.IDENTITY_PROVIDER ?? 'oidc';
+  const identityUrl = parsed.IDENTITY_SERVER_URL ?? defaultServerUrl(provider) ?? require('IDENTITY_SERVER_URL');
+  for (const name of ['IDENTITY_ALLOWED_GITHUB_USERS', 'IDENTITY_ALLOWED_GITHUB_ORGS'] as const) {
+    if (provider !== 'github' && parsed[name] !== undefined) problems.push(`${name}: applies only with IDENTITY_PROVIDER=github (it is ${provider})`);
+  }
   const clientId = require('IDENTITY_CLIENT_ID');
 
   const reported = (name: string) => problems.some((p) => p.startsWith(`${name}:`));
@@ -110,6 +115,7 @@ export function loadConfig(given: Environment): Config {
   const v = parsed as SettingValues;
 
   const origin = baseUrl.origin;
+  const githubOrgs = v.IDENTITY_ALLOWED_GITHUB_ORGS ?? [];
   const mountPath = serverUrl.pathname.replace(/\/+$/, '') || '/';
   const jwks = v.OIDC_PROVIDER_JWKS ?? generatedJwks();
   const child = v.MCP_SERVER_RUN_COMMAND
@@ -185,11 +191,13 @@ export function loadConfig(given: Environment): Config {
     },
     vaultKeys: v.MCP_AUTH_PROXY_VAULT_KEYS ?? deriveKeys(jwks, 'vault-keys'),
     identity: {
+      provider: presetOf(v.IDENTITY_PROVIDER, identityUrl),
       serverUrl: identityUrl,
       clientId,
       clientSecret: v.IDENTITY_CLIENT_SECRET,
-      scopes: v.IDENTITY_SCOPE,
-      metadata: v.IDENTITY_SERVER_METADATA_FILE,
+      // A preset's scopes stand in for IDENTITY_SCOPE's default, never for a value given.
+      scopes: (sources.IDENTITY_SCOPE ? undefined : presetScopes(v.IDENTITY_PROVIDER, githubOrgs.length > 0)) ?? v.IDENTITY_SCOPE,
+      metadata: v.IDENTITY_SERVER_METADATA_FILE ?? presetMetadata(v.IDENTITY_PROVIDER, identityUrl),
       callbackPath: v.IDENTITY_CALLBACK_PATH,
       callbackUrl: `${origin}${v.IDENTITY_CALLBACK_PATH}`,
       access: {
@@ -197,6 +205,8 @@ export function loadConfig(given: Environment): Config {
         domains: v.IDENTITY_ALLOWED_DOMAINS ?? [],
         groups: v.IDENTITY_ALLOWED_GROUPS ?? [],
         groupsClaim: v.IDENTITY_GROUPS_CLAIM,
+        githubUsers: v.IDENTITY_ALLOWED_GITHUB_USERS ?? [],
+        githubOrgs,
       },
     },
     branding,

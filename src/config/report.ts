@@ -2,6 +2,7 @@
 // it came from, secrets masked, then every problem (what stops the proxy) and warning. Built
 // from the same SETTINGS table and loader as startup, so it cannot disagree with it.
 import { ConfigError, loadConfig, type Environment } from './index.js';
+import type { Config } from './types.js';
 import { privateJwks, redisUrl } from './parsers.js';
 import { SETTINGS, type SettingName } from './settings.js';
 import { isSet, sourceOf } from './environment.js';
@@ -109,9 +110,19 @@ export function reportConfiguration(env: Environment, fileEnv: Environment): Con
     notes.push(...config.warnings);
     const title = settings.find((s) => s.name === 'BRANDING_TITLE');
     if (title && config.branding.heroku) title.value = `${config.branding.title} (Heroku Identity)`;
+    if (config.identity.provider.kind !== 'oidc') presetValues(settings, config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems = err.problems;
   }
   return { settings, problems, warnings: [...notes, ...environmentWarnings(merged, { demo })] };
+}
+
+/** What a preset (IDENTITY_PROVIDER) put in place of a default or an unset server URL. */
+function presetValues(settings: SettingReport[], config: Config): void {
+  const preset = `(IDENTITY_PROVIDER=${config.identity.provider.kind})`;
+  const scope = settings.find((s) => s.name === 'IDENTITY_SCOPE');
+  if (scope?.source === 'default') Object.assign(scope, { value: `${config.identity.scopes.join(' ')} ${preset}`, source: 'derived' });
+  const server = settings.find((s) => s.name === 'IDENTITY_SERVER_URL');
+  if (server?.source === 'unset') Object.assign(server, { value: `${config.identity.serverUrl.href} ${preset}`, source: 'derived' });
 }

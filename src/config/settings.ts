@@ -1,6 +1,7 @@
 // Every setting the proxy reads from the environment: its description (which is the user
 // documentation), default, whether it is secret, and how its raw text is parsed and validated.
 // Heroku-compatible names (those of mcp-remote-auth-proxy) come first and are kept exactly.
+import { IDENTITY_PROVIDERS } from './identity-provider.js';
 import * as parse from './parsers.js';
 
 export interface Setting<T> {
@@ -274,8 +275,16 @@ export const SETTINGS = {
     default: '2',
     parse: parse.nonNegativeInt,
   }),
+  IDENTITY_PROVIDER: setting({
+    description:
+      'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response, like Heroku Identity) or `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',
+    default: 'oidc',
+    deployment: true,
+    parse: parse.oneOf(IDENTITY_PROVIDERS),
+  }),
   IDENTITY_SERVER_URL: setting({
-    description: 'Issuer URL of the upstream identity provider (OIDC discovery is used unless a metadata file is given).',
+    description:
+      'Issuer URL of the upstream identity provider (OIDC discovery is used unless a metadata file is given). With IDENTITY_PROVIDER=github: unset is github.com; a GitHub Enterprise Server\'s URL otherwise.',
     deployment: true,
     parse: parse.httpUrl,
   }),
@@ -287,7 +296,8 @@ export const SETTINGS = {
     parse: parse.text,
   }),
   IDENTITY_SCOPE: setting({
-    description: 'Scopes requested from the identity provider, separated by spaces or commas.',
+    description:
+      'Scopes requested from the identity provider, separated by spaces or commas. With IDENTITY_PROVIDER=github the default is `read:user user:email` (and `read:org` with IDENTITY_ALLOWED_GITHUB_ORGS).',
     default: 'openid profile email offline_access',
     parse: parse.scopeList,
   }),
@@ -308,6 +318,15 @@ export const SETTINGS = {
   IDENTITY_ALLOWED_GROUPS: setting({
     description: 'Comma-separated values of the groups claim, one of which a user must have to sign in.',
     parse: parse.list,
+  }),
+  IDENTITY_ALLOWED_GITHUB_USERS: setting({
+    description: 'With IDENTITY_PROVIDER=github: comma-separated GitHub logins allowed to sign in.',
+    parse: parse.lowerCaseList,
+  }),
+  IDENTITY_ALLOWED_GITHUB_ORGS: setting({
+    description:
+      'With IDENTITY_PROVIDER=github: comma-separated organisations (`acme`) and teams (`acme/platform`, by slug) whose members may sign in, checked at sign-in and at every refresh of an expiring token; `read:org` is then requested. With IDENTITY_ALLOWED_GITHUB_USERS, either allows.',
+    parse: parse.lowerCaseList,
   }),
   IDENTITY_GROUPS_CLAIM: setting({ description: 'Claim (ID token or userinfo) holding the user\'s groups.', default: 'groups', parse: parse.text }),
   IDENTITY_CALLBACK_PATH: setting({

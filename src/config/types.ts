@@ -90,6 +90,8 @@ export interface Config {
   };
   vaultKeys: Buffer[];
   identity: {
+    /** IDENTITY_PROVIDER, with what the proxy needs to know of it at runtime. */
+    provider: IdentityProviderPreset;
     serverUrl: URL;
     clientId: string;
     clientSecret: string | undefined;
@@ -150,3 +152,6 @@ export type McpServerCredentials =
   | { mode: 'user'; headers: Record<string, string> }
   | { mode: 'static'; bearerToken: string | undefined; headers: Record<string, string> }
   | { mode: 'none'; headers: Record<string, string> };
+
+/** `oidc`: discovery or a metadata file, ID token, userinfo; `github`: GitHub's REST API at `apiUrl`. */
+export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'github'; apiUrl: URL };

@@ -1,18 +1,23 @@
-// Who may sign in: allowlists of emails, email domains and group claim values. Each configured
-// kind restricts (emails and domains are one kind: either matches); emails count only when the
-// IdP says they are verified. Checked at sign-in and again at every upstream refresh.
+// Who may sign in: allowlists of emails, email domains, group claim values, and (GitHub) logins,
+// organisations and teams. Each configured kind restricts (emails and domains are one kind, GitHub
+// logins and memberships another: either matches); emails count only when the IdP says they are
+// verified. Checked at sign-in and again at every upstream refresh.
 export interface AccessPolicy {
   emails: readonly string[];
   domains: readonly string[];
   groups: readonly string[];
   /** The claim holding the user's groups (an array of strings, or one string). */
   groupsClaim: string;
+  /** GitHub logins, lower-case. */
+  githubUsers: readonly string[];
+  /** GitHub organisations (`acme`) and teams (`acme/platform`), lower-case. */
+  githubOrgs: readonly string[];
 }
 
 export type AccessDecision = { allowed: true } | { allowed: false; reason: string };
 
 export const isRestricted = (policy: AccessPolicy): boolean =>
-  policy.emails.length + policy.domains.length + policy.groups.length > 0;
+  policy.emails.length + policy.domains.length + policy.groups.length + policy.githubUsers.length + policy.githubOrgs.length > 0;
 
 export function checkAccess(policy: AccessPolicy, profile: Record<string, unknown>): AccessDecision {
   if (policy.emails.length + policy.domains.length > 0) {
@@ -29,5 +34,17 @@ export function checkAccess(policy: AccessPolicy, profile: Record<string, unknow
     const groups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
     if (!groups.some((group) => policy.groups.includes(group))) return { allowed: false, reason: 'not in an allowed group' };
   }
+  if (policy.githubUsers.length + policy.githubOrgs.length > 0 && !githubAllowed(policy, profile)) {
+    return { allowed: false, reason: 'not an allowed GitHub user, organisation or team member' };
+  }
   return { allowed: true };
+}
+
+/** The login is listed, or one of the user's organisations (`acme`) or teams (`acme/platform`) is. */
+function githubAllowed(policy: AccessPolicy, profile: Record<string, unknown>): boolean {
+  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  const login = typeof profile.login === 'string' ? profile.login.toLowerCase() : undefined;
+  if (login !== undefined && policy.githubUsers.includes(login)) return true;
+  const memberships = [...strings(profile.github_orgs), ...strings(profile.github_teams)];
+  return memberships.some((membership) => policy.githubOrgs.includes(membership));
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { isRestricted } from './access-policy.js';
 import { BackgroundDiscovery, configurationFromFile, discover, DiscoveryError, type BackoffOptions } from './discovery.js';
+import { githubTokenFetch, githubUser, revokeGithubToken } from './github.js';
 import type { UpstreamTokens } from './vault.js';
 
 const REACHABILITY_TIMEOUT_MS = 3000;
@@ -120,6 +121,8 @@ export class UpstreamIdentity {
     private readonly settings: Config['identity'],
     client: oidc.Configuration | undefined,
   ) {
+    // GitHub answers token errors with HTTP 200: its fetch gives them OAuth's statuses.
+    if (client && settings.provider.kind === 'github') client[oidc.customFetch] = githubTokenFetch();
     this.#client = client;
   }
 
@@ -192,6 +195,8 @@ export class UpstreamIdentity {
 
   /** Whether the IdP offers RFC 7009 revocation (otherwise revoke() does nothing); false until the metadata is loaded. */
   get revocationSupported(): boolean {
+    // GitHub's own endpoint needs the client's secret.
+    if (this.settings.provider.kind === 'github') return this.settings.clientSecret !== undefined;
     return Boolean(this.#client?.serverMetadata().revocation_endpoint);
   }
 
@@ -202,6 +207,8 @@ export class UpstreamIdentity {
   async revoke(tokens: UpstreamTokens): Promise<void> {
     const client = this.#loaded();
     if (!this.revocationSupported) return;
+    const { provider, clientId, clientSecret } = this.settings;
+    if (provider.kind === 'github') return revokeGithubToken(provider.apiUrl, clientId, clientSecret!, tokens.accessToken);
     if (tokens.refreshToken) await oidc.tokenRevocation(client, tokens.refreshToken, { token_type_hint: 'refresh_token' });
     await oidc.tokenRevocation(client, tokens.accessToken, { token_type_hint: 'access_token' });
   }
@@ -224,6 +231,11 @@ export class UpstreamIdentity {
     } catch {
       return false;
     }
+  }
+
+  /** Organisation and team memberships are read only when an allowlist needs them. */
+  get #githubMemberships(): { memberships: boolean } {
+    return { memberships: this.settings.access.githubOrgs.length > 0 };
   }
 
   newChecks(): AuthorizationChecks {
@@ -265,6 +277,8 @@ export class UpstreamIdentity {
       throw clientRefusal(err) ?? err;
     }
     const tokens = toUpstreamTokens(response);
+    const { provider } = this.settings;
+    if (provider.kind === 'github') return { ...(await githubUser(provider.apiUrl, tokens.accessToken, this.#githubMemberships)), tokens };
     const idClaims = response.claims();
     let userinfo: Record<string, unknown> | undefined;
     if ((!idClaims?.email || isRestricted(this.settings.access)) && client.serverMetadata().userinfo_endpoint) {
@@ -301,6 +315,8 @@ export class UpstreamIdentity {
       ...(next.scope === undefined && current.scope !== undefined ? { scope: current.scope } : {}),
     };
     if (!isRestricted(this.settings.access)) return { tokens, profile: undefined };
+    const { provider } = this.settings;
+    if (provider.kind === 'github') return { tokens, profile: (await githubUser(provider.apiUrl, tokens.accessToken, this.#githubMemberships)).profile };
     const idClaims = response.claims();
     const userinfo = client.serverMetadata().userinfo_endpoint
       ? await oidc.fetchUserInfo(client, tokens.accessToken, idClaims?.sub ?? oidc.skipSubjectCheck)

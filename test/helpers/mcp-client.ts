@@ -23,7 +23,8 @@ export class TestOAuthProvider implements OAuthClientProvider {
   readonly pages: Page[] = [];
   userAction: UserAction = 'confirm';
   /** Who signs in at the IdP's login form. */
-  credentials: { username: string; password: string } = { username: TEST_USER.username, password: TEST_USER.password };
+  /** The fields of the IdP's sign-in form. */
+  credentials: Record<string, string> = { username: TEST_USER.username, password: TEST_USER.password };
 
   /**
    * With clientMetadataUrl the SDK uses it as client_id (CIMD) when the server supports that.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { checkAccess, isRestricted, type AccessPolicy } from '../../src/identity/access-policy.js';
 
-const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', ...p });
+const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', githubUsers: [], githubOrgs: [], ...p });
 const verified = (email: string, extra: Record<string, unknown> = {}) => ({ email, email_verified: true, ...extra });
 
 describe('access policy rules', () => {
@@ -30,6 +30,19 @@ describe('access policy rules', () => {
     assert.equal(checkAccess(p, { roles: ['x', 'staff'] }).allowed, true);
     assert.equal(checkAccess(p, { roles: 'staff' }).allowed, true);
     assert.equal(checkAccess(p, { groups: ['staff'] }).allowed, false);
+  });
+
+  it('allows a listed GitHub login, or a member of a listed organisation or team; either list suffices', () => {
+    const p = policy({ githubUsers: ['octocat'], githubOrgs: ['acme', 'other/platform'] });
+    assert.equal(isRestricted(p), true);
+    assert.equal(checkAccess(p, { login: 'OctoCat' }).allowed, true);
+    assert.equal(checkAccess(p, { login: 'eve', github_orgs: ['acme'] }).allowed, true);
+    assert.equal(checkAccess(p, { login: 'eve', github_orgs: ['other'], github_teams: ['other/platform'] }).allowed, true);
+    assert.deepEqual(checkAccess(p, { login: 'eve', github_orgs: ['other'], github_teams: ['other/security'] }), {
+      allowed: false,
+      reason: 'not an allowed GitHub user, organisation or team member',
+    });
+    assert.equal(checkAccess(p, { github_orgs: 'acme' }).allowed, false, 'memberships are lists');
   });
 
   it('applies every configured kind', () => {

@@ -72,6 +72,19 @@ describe('config report', () => {
     assert.match(text, /\nNo problems found\.\n/);
   });
 
+  it("shows what IDENTITY_PROVIDER=github put in place of IDENTITY_SCOPE's default and an unset IDENTITY_SERVER_URL", () => {
+    const { IDENTITY_SERVER_URL: _unset, ...rest } = BASE;
+    const report = reportConfiguration({ ...rest, IDENTITY_PROVIDER: 'github', IDENTITY_ALLOWED_GITHUB_ORGS: 'acme' }, {});
+    assert.deepEqual(report.problems, []);
+    assert.deepEqual(
+      [setting(report, 'IDENTITY_SCOPE').value, setting(report, 'IDENTITY_SCOPE').source],
+      ['read:user user:email read:org (IDENTITY_PROVIDER=github)', 'derived'],
+    );
+    assert.deepEqual([setting(report, 'IDENTITY_SERVER_URL').value, setting(report, 'IDENTITY_SERVER_URL').source], ['https://github.com/ (IDENTITY_PROVIDER=github)', 'derived']);
+    const explicit = reportConfiguration({ ...BASE, IDENTITY_PROVIDER: 'github', IDENTITY_SCOPE: 'repo' }, {});
+    assert.deepEqual([setting(explicit, 'IDENTITY_SCOPE').value, setting(explicit, 'IDENTITY_SCOPE').source], ['repo', 'environment']);
+  });
+
   it('never prints a secret, not even a piece of it, in text or JSON', () => {
     const keys = [jwk('signing-2025'), jwk('signing-2024')];
     const secrets: Environment = {

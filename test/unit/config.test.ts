@@ -334,7 +334,7 @@ describe('config', () => {
         // Exactly the settings that turn the demo off (MCP_SERVER_RUN_ENV_PASSTHROUGH, say, does not).
         assert.match(
           error.message,
-          /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_COMMAND, MCP_SERVER_RUN_ARGS_JSON, MCP_SERVER_RUN_DIR, MCP_SERVER_RUN_ENV_JSON, IDENTITY_SERVER_URL, IDENTITY_CLIENT_ID, IDENTITY_CLIENT_SECRET, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/,
+          /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_COMMAND, MCP_SERVER_RUN_ARGS_JSON, MCP_SERVER_RUN_DIR, MCP_SERVER_RUN_ENV_JSON, IDENTITY_PROVIDER, IDENTITY_SERVER_URL, IDENTITY_CLIENT_ID, IDENTITY_CLIENT_SECRET, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/,
         );
       }
     });
@@ -783,6 +783,38 @@ describe('config', () => {
       assert.equal(load({ MCP_AUTH_PROXY_SCOPE_HEADER: 'Proxy' }).mcp.scopeHeader.source, 'proxy');
       assert.equal(load({ MCP_AUTH_PROXY_SCOPE_HEADER: 'none' }).mcp.scopeHeader.source, 'none');
       assert.deepEqual(refused({ MCP_AUTH_PROXY_SCOPE_HEADER: 'ours' }), ['MCP_AUTH_PROXY_SCOPE_HEADER: must be one of upstream, proxy, none, got "ours"']);
+    });
+  });
+
+  describe('IDENTITY_PROVIDER=github', () => {
+    const github = (extra: Environment = {}): Config => loadConfig({ BASE_URL: BASE.BASE_URL!, MCP_SERVER_URL: BASE.MCP_SERVER_URL!, IDENTITY_CLIENT_ID: 'Iv1.abc', IDENTITY_PROVIDER: 'github', ...extra });
+
+    it('is github.com without IDENTITY_SERVER_URL: its OAuth endpoints, api.github.com, read:user and user:email', () => {
+      const { identity } = github();
+      assert.equal(identity.serverUrl.href, 'https://github.com/');
+      assert.deepEqual(identity.provider, { kind: 'github', apiUrl: new URL('https://api.github.com') });
+      assert.equal(identity.metadata?.authorization_endpoint, 'https://github.com/login/oauth/authorize');
+      assert.equal(identity.metadata?.token_endpoint, 'https://github.com/login/oauth/access_token');
+      assert.deepEqual(identity.scopes, ['read:user', 'user:email']);
+    });
+
+    it('is GitHub Enterprise Server at IDENTITY_SERVER_URL: OAuth below it, the API at /api/v3', () => {
+      const { identity } = github({ IDENTITY_SERVER_URL: 'https://github.acme.internal/' });
+      assert.deepEqual(identity.provider, { kind: 'github', apiUrl: new URL('https://github.acme.internal/api/v3') });
+      assert.equal(identity.metadata?.token_endpoint, 'https://github.acme.internal/login/oauth/access_token');
+    });
+
+    it('asks for read:org when organisations are allowlisted; an explicit IDENTITY_SCOPE wins', () => {
+      assert.deepEqual(github({ IDENTITY_ALLOWED_GITHUB_ORGS: 'Acme,acme/Platform' }).identity.scopes, ['read:user', 'user:email', 'read:org']);
+      assert.deepEqual(github({ IDENTITY_ALLOWED_GITHUB_ORGS: 'Acme,acme/Platform' }).identity.access.githubOrgs, ['acme', 'acme/platform']);
+      assert.deepEqual(github({ IDENTITY_SCOPE: 'read:user,user:email,repo' }).identity.scopes, ['read:user', 'user:email', 'repo']);
+    });
+
+    it('keeps oidc as the default, where IDENTITY_SERVER_URL is required and the GitHub allowlists are refused', () => {
+      assert.deepEqual(load().identity.provider, { kind: 'oidc' });
+      assert.deepEqual(load().identity.scopes, ['openid', 'profile', 'email', 'offline_access']);
+      assert.deepEqual(refused({ IDENTITY_ALLOWED_GITHUB_USERS: 'octocat' }), ['IDENTITY_ALLOWED_GITHUB_USERS: applies only with IDENTITY_PROVIDER=github (it is oidc)']);
+      assert.deepEqual(refused({ IDENTITY_PROVIDER: 'gitlab-ish' }), ['IDENTITY_PROVIDER: must be one of oidc, github, got "gitlab-ish"']);
     });
   });
 
