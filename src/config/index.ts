@@ -10,7 +10,7 @@ import { withDemoDefaults } from './demo.js';
 import { childEnvironment, NEVER_PASSED } from './child-environment.js';
 import { telemetryConfig } from './telemetry.js';
 import { credentialsOf, credentialsProblems } from './credentials.js';
-import { defaultServerUrl, presetMetadata, presetOf, presetScopes } from './identity-provider.js';
+import { defaultServerUrl, presetAuthorizationParams, presetMetadata, presetOf, presetScopes } from './identity-provider.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import { checkViewOverrides } from '../pages/view-check.js';
 import { unlistedScopes, unlistedScopesWarning } from '../identity/upstream.js';
@@ -78,8 +78,8 @@ export function loadConfig(given: Environment): Config {
   }
   const provider = parsed.IDENTITY_PROVIDER ?? 'oidc';
   const identityUrl = parsed.IDENTITY_SERVER_URL ?? defaultServerUrl(provider) ?? require('IDENTITY_SERVER_URL');
-  for (const name of ['IDENTITY_ALLOWED_GITHUB_USERS', 'IDENTITY_ALLOWED_GITHUB_ORGS'] as const) {
-    if (provider !== 'github' && parsed[name] !== undefined) problems.push(`${name}: applies only with IDENTITY_PROVIDER=github (it is ${provider})`);
+  for (const [name, only] of [['IDENTITY_ALLOWED_GITHUB_USERS', 'github'], ['IDENTITY_ALLOWED_GITHUB_ORGS', 'github'], ['IDENTITY_ALLOWED_GOOGLE_DOMAINS', 'google']] as const) {
+    if (provider !== only && parsed[name] !== undefined) problems.push(`${name}: applies only with IDENTITY_PROVIDER=${only} (it is ${provider})`);
   }
   const clientId = require('IDENTITY_CLIENT_ID');
 
@@ -116,6 +116,7 @@ export function loadConfig(given: Environment): Config {
 
   const origin = baseUrl.origin;
   const githubOrgs = v.IDENTITY_ALLOWED_GITHUB_ORGS ?? [];
+  const googleDomains = v.IDENTITY_ALLOWED_GOOGLE_DOMAINS ?? [];
   const mountPath = serverUrl.pathname.replace(/\/+$/, '') || '/';
   const jwks = v.OIDC_PROVIDER_JWKS ?? generatedJwks();
   const child = v.MCP_SERVER_RUN_COMMAND
@@ -197,6 +198,7 @@ export function loadConfig(given: Environment): Config {
       clientSecret: v.IDENTITY_CLIENT_SECRET,
       // A preset's scopes stand in for IDENTITY_SCOPE's default, never for a value given.
       scopes: (sources.IDENTITY_SCOPE ? undefined : presetScopes(v.IDENTITY_PROVIDER, githubOrgs.length > 0)) ?? v.IDENTITY_SCOPE,
+      authorizationParams: presetAuthorizationParams(v.IDENTITY_PROVIDER, googleDomains),
       metadata: v.IDENTITY_SERVER_METADATA_FILE ?? presetMetadata(v.IDENTITY_PROVIDER, identityUrl),
       callbackPath: v.IDENTITY_CALLBACK_PATH,
       callbackUrl: `${origin}${v.IDENTITY_CALLBACK_PATH}`,
@@ -207,6 +209,7 @@ export function loadConfig(given: Environment): Config {
         groupsClaim: v.IDENTITY_GROUPS_CLAIM,
         githubUsers: v.IDENTITY_ALLOWED_GITHUB_USERS ?? [],
         githubOrgs,
+        googleDomains,
       },
     },
     branding,

@@ -277,7 +277,7 @@ export const SETTINGS = {
   }),
   IDENTITY_PROVIDER: setting({
     description:
-      'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response, like Heroku Identity) or `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',
+      'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response, like Heroku Identity), `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL) or `google` (Google accounts, with the parameters that get refresh tokens). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',
     default: 'oidc',
     deployment: true,
     parse: parse.oneOf(IDENTITY_PROVIDERS),
@@ -297,7 +297,7 @@ export const SETTINGS = {
   }),
   IDENTITY_SCOPE: setting({
     description:
-      'Scopes requested from the identity provider, separated by spaces or commas. With IDENTITY_PROVIDER=github the default is `read:user user:email` (and `read:org` with IDENTITY_ALLOWED_GITHUB_ORGS).',
+      'Scopes requested from the identity provider, separated by spaces or commas. With IDENTITY_PROVIDER=github the default is `read:user user:email` (and `read:org` with IDENTITY_ALLOWED_GITHUB_ORGS); with `google`, `openid email profile`.',
     default: 'openid profile email offline_access',
     parse: parse.scopeList,
   }),
@@ -326,6 +326,11 @@ export const SETTINGS = {
   IDENTITY_ALLOWED_GITHUB_ORGS: setting({
     description:
       'With IDENTITY_PROVIDER=github: comma-separated organisations (`acme`) and teams (`acme/platform`, by slug) whose members may sign in, checked at sign-in and at every refresh of an expiring token; `read:org` is then requested. With IDENTITY_ALLOWED_GITHUB_USERS, either allows.',
+    parse: parse.lowerCaseList,
+  }),
+  IDENTITY_ALLOWED_GOOGLE_DOMAINS: setting({
+    description:
+      'With IDENTITY_PROVIDER=google: comma-separated Google Workspace domains (the ID token\'s `hd` claim) whose accounts may sign in; personal Google accounts have none and are refused. One domain is also sent as `hd` so Google offers only its accounts.',
     parse: parse.lowerCaseList,
   }),
   IDENTITY_GROUPS_CLAIM: setting({ description: 'Claim (ID token or userinfo) holding the user\'s groups.', default: 'groups', parse: parse.text }),

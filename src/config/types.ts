@@ -96,6 +96,8 @@ export interface Config {
     clientId: string;
     clientSecret: string | undefined;
     scopes: string[];
+    /** Added to the authorization request by the preset (Google's access_type, prompt, hd). */
+    authorizationParams: Record<string, string>;
     metadata: ServerMetadata | undefined;
     callbackPath: string;
     /** Exact redirect_uri registered at the IdP. */
@@ -154,4 +156,4 @@ export type McpServerCredentials =
   | { mode: 'none'; headers: Record<string, string> };
 
 /** `oidc`: discovery or a metadata file, ID token, userinfo; `github`: GitHub's REST API at `apiUrl`. */
-export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'github'; apiUrl: URL };
+export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'google' } | { kind: 'github'; apiUrl: URL };

@@ -26,6 +26,8 @@ export interface DevIdpOptions {
   accessTokenTtlSeconds?: number;
   /** Scopes it knows besides openid, email, profile and offline_access (e.g. Heroku's `global`). */
   extraScopes?: readonly string[];
+  /** Claims released with `openid` besides `sub` (e.g. Google's `hd`), from extraClaims. */
+  openidClaims?: readonly string[];
   /** The login page: its heading, an optional warning banner and a hint below the form. */
   loginPage: { heading: string; banner?: string; hint?: string; username?: string };
   /** Runs before oidc-provider on every request; resolves true when it has answered. */
@@ -56,7 +58,7 @@ export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
       keys: [randomBytes(32).toString('base64url')],
     },
     scopes: ['openid', 'email', 'profile', 'offline_access', ...(opts.extraScopes ?? [])],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'groups'] },
+    claims: { openid: ['sub', ...(opts.openidClaims ?? [])], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'groups'] },
     findAccount: (_ctx, sub) => {
       const account = opts.accounts.find((a) => a.sub === sub);
       if (!account) return undefined;

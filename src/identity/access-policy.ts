@@ -1,5 +1,5 @@
-// Who may sign in: allowlists of emails, email domains, group claim values, and (GitHub) logins,
-// organisations and teams. Each configured kind restricts (emails and domains are one kind, GitHub
+// Who may sign in: allowlists of emails, email domains, group claim values, (GitHub) logins,
+// organisations and teams, and (Google) Workspace domains. Each configured kind restricts (emails and domains are one kind, GitHub
 // logins and memberships another: either matches); emails count only when the IdP says they are
 // verified. Checked at sign-in and again at every upstream refresh.
 export interface AccessPolicy {
@@ -12,12 +12,14 @@ export interface AccessPolicy {
   githubUsers: readonly string[];
   /** GitHub organisations (`acme`) and teams (`acme/platform`), lower-case. */
   githubOrgs: readonly string[];
+  /** Google Workspace domains (the `hd` claim), lower-case. */
+  googleDomains: readonly string[];
 }
 
 export type AccessDecision = { allowed: true } | { allowed: false; reason: string };
 
 export const isRestricted = (policy: AccessPolicy): boolean =>
-  policy.emails.length + policy.domains.length + policy.groups.length + policy.githubUsers.length + policy.githubOrgs.length > 0;
+  policy.emails.length + policy.domains.length + policy.groups.length + policy.githubUsers.length + policy.githubOrgs.length + policy.googleDomains.length > 0;
 
 export function checkAccess(policy: AccessPolicy, profile: Record<string, unknown>): AccessDecision {
   if (policy.emails.length + policy.domains.length > 0) {
@@ -36,6 +38,11 @@ export function checkAccess(policy: AccessPolicy, profile: Record<string, unknow
   }
   if (policy.githubUsers.length + policy.githubOrgs.length > 0 && !githubAllowed(policy, profile)) {
     return { allowed: false, reason: 'not an allowed GitHub user, organisation or team member' };
+  }
+  if (policy.googleDomains.length > 0) {
+    const hd = typeof profile.hd === 'string' ? profile.hd.toLowerCase() : undefined;
+    if (!hd) return { allowed: false, reason: 'not a Google Workspace account (no hd claim)' };
+    if (!policy.googleDomains.includes(hd)) return { allowed: false, reason: 'Google Workspace domain not allowed' };
   }
   return { allowed: true };
 }

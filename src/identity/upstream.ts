@@ -248,6 +248,7 @@ export class UpstreamIdentity {
 
   async authorizationUrl(checks: AuthorizationChecks): Promise<URL> {
     return oidc.buildAuthorizationUrl(this.#loaded(), {
+      ...this.settings.authorizationParams,
       redirect_uri: this.settings.callbackUrl,
       scope: this.settings.scopes.join(' '),
       state: checks.state,

@@ -23,6 +23,8 @@ export interface StackOptions {
    * with an IDENTITY_SERVER_URL where nothing listens, so discovery cannot be what works.
    */
   metadataFile?: string;
+  /** The proxy's port, when the IdP had to know the redirect URI first (a fresh one otherwise). */
+  port?: number;
   /** Share a Redis with another stack. */
   redis?: RedisServer;
   /** Share an upstream IdP with another stack (the first stack's callback is registered there). */
@@ -65,7 +67,7 @@ export { MCP_FIXTURE_ARGS };
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redis = options.redis ?? (await startRedis());
-  const [port, mcpPort] = [await freePort(), await freePort()];
+  const [port, mcpPort] = [options.port ?? (await freePort()), await freePort()];
   const listenUrl = `http://127.0.0.1:${port}`;
   const baseUrl = options.https ? `https://127.0.0.1:${port}` : listenUrl;
   const idpOptions: UpstreamIdpOptions = {

@@ -19,6 +19,8 @@ export interface UpstreamIdpOptions {
   clientSecret?: string;
   /** Scopes it knows besides the OpenID ones. */
   extraScopes?: readonly string[];
+  /** Claims released with `openid` besides `sub` (set them with setUserClaims). */
+  openidClaims?: readonly string[];
   /** More endpoints: answers (resolving true) requests oidc-provider does not serve. */
   routes?: (req: IncomingMessage, res: ServerResponse, path: string, idp: DevIdp) => Promise<boolean>;
 }
@@ -127,6 +129,7 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     extraClaims: (account) => (account.sub === TEST_USER.sub ? claimOverrides : {}),
     accessTokenTtlSeconds: opts.accessTokenTtlSeconds,
     extraScopes: opts.extraScopes,
+    openidClaims: opts.openidClaims,
     loginPage: { heading: 'Sign in to the upstream IdP' },
     onError: (err) => console.error('[upstream-idp]', err),
     async intercept(req, res, path) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { checkAccess, isRestricted, type AccessPolicy } from '../../src/identity/access-policy.js';
 
-const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', githubUsers: [], githubOrgs: [], ...p });
+const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', githubUsers: [], githubOrgs: [], googleDomains: [], ...p });
 const verified = (email: string, extra: Record<string, unknown> = {}) => ({ email, email_verified: true, ...extra });
 
 describe('access policy rules', () => {
@@ -43,6 +43,13 @@ describe('access policy rules', () => {
       reason: 'not an allowed GitHub user, organisation or team member',
     });
     assert.equal(checkAccess(p, { github_orgs: 'acme' }).allowed, false, 'memberships are lists');
+  });
+
+  it("allows Google Workspace accounts of a listed domain (the hd claim), never a personal account", () => {
+    const p = policy({ googleDomains: ['example.com'] });
+    assert.equal(checkAccess(p, { hd: 'Example.com' }).allowed, true);
+    assert.deepEqual(checkAccess(p, { hd: 'other.example' }), { allowed: false, reason: 'Google Workspace domain not allowed' });
+    assert.deepEqual(checkAccess(p, verified('someone@example.com')), { allowed: false, reason: 'not a Google Workspace account (no hd claim)' });
   });
 
   it('applies every configured kind', () => {

@@ -814,7 +814,27 @@ describe('config', () => {
       assert.deepEqual(load().identity.provider, { kind: 'oidc' });
       assert.deepEqual(load().identity.scopes, ['openid', 'profile', 'email', 'offline_access']);
       assert.deepEqual(refused({ IDENTITY_ALLOWED_GITHUB_USERS: 'octocat' }), ['IDENTITY_ALLOWED_GITHUB_USERS: applies only with IDENTITY_PROVIDER=github (it is oidc)']);
-      assert.deepEqual(refused({ IDENTITY_PROVIDER: 'gitlab-ish' }), ['IDENTITY_PROVIDER: must be one of oidc, github, got "gitlab-ish"']);
+      assert.deepEqual(refused({ IDENTITY_PROVIDER: 'gitlab-ish' }), ['IDENTITY_PROVIDER: must be one of oidc, github, google, got "gitlab-ish"']);
+    });
+  });
+
+  describe('IDENTITY_PROVIDER=google', () => {
+    const google = (extra: Environment = {}): Config => loadConfig({ BASE_URL: BASE.BASE_URL!, MCP_SERVER_URL: BASE.MCP_SERVER_URL!, IDENTITY_CLIENT_ID: 'x.apps.googleusercontent.com', IDENTITY_PROVIDER: 'google', ...extra });
+
+    it('discovers accounts.google.com, asks for openid email profile with access_type=offline and prompt=consent', () => {
+      const { identity } = google();
+      assert.equal(identity.serverUrl.href, 'https://accounts.google.com/');
+      assert.equal(identity.metadata, undefined, 'discovery');
+      assert.deepEqual(identity.scopes, ['openid', 'email', 'profile']);
+      assert.deepEqual(identity.authorizationParams, { access_type: 'offline', prompt: 'consent' });
+      assert.deepEqual(load().identity.authorizationParams, {}, 'oidc adds nothing');
+    });
+
+    it('sends hd for one allowed Workspace domain, hd=* for several; the domains are refused with another provider', () => {
+      assert.equal(google({ IDENTITY_ALLOWED_GOOGLE_DOMAINS: 'Example.com' }).identity.authorizationParams.hd, 'example.com');
+      assert.equal(google({ IDENTITY_ALLOWED_GOOGLE_DOMAINS: 'a.example,b.example' }).identity.authorizationParams.hd, '*');
+      assert.deepEqual(google({ IDENTITY_ALLOWED_GOOGLE_DOMAINS: 'a.example,b.example' }).identity.access.googleDomains, ['a.example', 'b.example']);
+      assert.deepEqual(refused({ IDENTITY_ALLOWED_GOOGLE_DOMAINS: 'example.com' }), ['IDENTITY_ALLOWED_GOOGLE_DOMAINS: applies only with IDENTITY_PROVIDER=google (it is oidc)']);
     });
   });
 
