@@ -105,8 +105,13 @@ export function loadConfig(given: Environment): Config {
   const branding = brandingOf(identityUrl ?? new URL('https://identity.invalid'), parsed.BRANDING_TITLE ?? SETTINGS.BRANDING_TITLE.default, parsed.BRANDING_FAVICON);
   const views = parsed.OIDC_PROVIDER_VIEWS_PATH ? checkViewOverrides(parsed.OIDC_PROVIDER_VIEWS_PATH, branding) : { problems: [], warnings: [] };
   problems.push(...views.problems);
-  // With a metadata file the IdP's scopes are known now; with discovery, at startup (boot.ts).
-  const unlisted = unlistedScopes(parsed.IDENTITY_SCOPE ?? [], parsed.IDENTITY_SERVER_METADATA_FILE);
+  const githubOrgs = parsed.IDENTITY_ALLOWED_GITHUB_ORGS ?? [];
+  const googleDomains = parsed.IDENTITY_ALLOWED_GOOGLE_DOMAINS ?? [];
+  // A preset's scopes and metadata stand in for the defaults, never for a value given.
+  const identityScopes = (sources.IDENTITY_SCOPE ? undefined : presetScopes(provider, githubOrgs.length > 0)) ?? parsed.IDENTITY_SCOPE ?? [];
+  const identityMetadata = parsed.IDENTITY_SERVER_METADATA_FILE ?? (identityUrl ? presetMetadata(provider, identityUrl) : undefined);
+  // With a metadata file (or a preset's) the IdP's scopes are known now; with discovery, at startup (boot.ts).
+  const unlisted = unlistedScopes(identityScopes, identityMetadata);
   const warnings = [...views.warnings, ...(unlisted.length > 0 ? [unlistedScopesWarning(unlisted)] : [])];
   if (problems.length > 0 || !telemetry || !baseUrl || !serverUrl || !identityUrl || !clientId) {
     throw new ConfigError(problems, demoHint(production, missing));
@@ -115,8 +120,6 @@ export function loadConfig(given: Environment): Config {
   const v = parsed as SettingValues;
 
   const origin = baseUrl.origin;
-  const githubOrgs = v.IDENTITY_ALLOWED_GITHUB_ORGS ?? [];
-  const googleDomains = v.IDENTITY_ALLOWED_GOOGLE_DOMAINS ?? [];
   const mountPath = serverUrl.pathname.replace(/\/+$/, '') || '/';
   const jwks = v.OIDC_PROVIDER_JWKS ?? generatedJwks();
   const child = v.MCP_SERVER_RUN_COMMAND
@@ -157,7 +160,7 @@ export function loadConfig(given: Environment): Config {
         userEmail: v.MCP_AUTH_PROXY_USER_EMAIL_HEADER,
         clientId: v.MCP_AUTH_PROXY_CLIENT_ID_HEADER,
       },
-      scopeHeader: { source: v.MCP_AUTH_PROXY_SCOPE_HEADER, identityScope: v.IDENTITY_SCOPE.join(' ') },
+      scopeHeader: { source: v.MCP_AUTH_PROXY_SCOPE_HEADER, identityScope: identityScopes.join(' ') },
       credentials: credentialsOf(v),
       upstreamRefreshSkewSeconds: v.MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS,
       allowedOrigins: v.MCP_AUTH_PROXY_ALLOWED_ORIGINS ?? [],
@@ -196,10 +199,9 @@ export function loadConfig(given: Environment): Config {
       serverUrl: identityUrl,
       clientId,
       clientSecret: v.IDENTITY_CLIENT_SECRET,
-      // A preset's scopes stand in for IDENTITY_SCOPE's default, never for a value given.
-      scopes: (sources.IDENTITY_SCOPE ? undefined : presetScopes(v.IDENTITY_PROVIDER, githubOrgs.length > 0)) ?? v.IDENTITY_SCOPE,
+      scopes: identityScopes,
       authorizationParams: presetAuthorizationParams(v.IDENTITY_PROVIDER, googleDomains),
-      metadata: v.IDENTITY_SERVER_METADATA_FILE ?? presetMetadata(v.IDENTITY_PROVIDER, identityUrl),
+      metadata: identityMetadata,
       callbackPath: v.IDENTITY_CALLBACK_PATH,
       callbackUrl: `${origin}${v.IDENTITY_CALLBACK_PATH}`,
       access: {

@@ -277,7 +277,7 @@ export const SETTINGS = {
   }),
   IDENTITY_PROVIDER: setting({
     description:
-      'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response, like Heroku Identity), `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL) or `google` (Google accounts, with the parameters that get refresh tokens). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',
+      'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response, like Heroku Identity), `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL), `google` (Google accounts, with the parameters that get refresh tokens) or `heroku` (Heroku Identity, production unless IDENTITY_SERVER_URL is staging\'s; the email from the Platform API). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',
     default: 'oidc',
     deployment: true,
     parse: parse.oneOf(IDENTITY_PROVIDERS),
@@ -297,7 +297,7 @@ export const SETTINGS = {
   }),
   IDENTITY_SCOPE: setting({
     description:
-      'Scopes requested from the identity provider, separated by spaces or commas. With IDENTITY_PROVIDER=github the default is `read:user user:email` (and `read:org` with IDENTITY_ALLOWED_GITHUB_ORGS); with `google`, `openid email profile`.',
+      'Scopes requested from the identity provider, separated by spaces or commas. With IDENTITY_PROVIDER=github the default is `read:user user:email` (and `read:org` with IDENTITY_ALLOWED_GITHUB_ORGS); with `google`, `openid email profile`; with `heroku`, `global`.',
     default: 'openid profile email offline_access',
     parse: parse.scopeList,
   }),

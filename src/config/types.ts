@@ -156,4 +156,4 @@ export type McpServerCredentials =
   | { mode: 'none'; headers: Record<string, string> };
 
 /** `oidc`: discovery or a metadata file, ID token, userinfo; `github`: GitHub's REST API at `apiUrl`. */
-export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'google' } | { kind: 'github'; apiUrl: URL };
+export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'google' } | { kind: 'github'; apiUrl: URL } | { kind: 'heroku'; apiUrl: URL };

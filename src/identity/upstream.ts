@@ -8,6 +8,7 @@ import type { Config } from '../config/types.js';
 import { isRestricted } from './access-policy.js';
 import { BackgroundDiscovery, configurationFromFile, discover, DiscoveryError, type BackoffOptions } from './discovery.js';
 import { githubTokenFetch, githubUser, revokeGithubToken } from './github.js';
+import { herokuAccount } from './heroku-identity.js';
 import type { UpstreamTokens } from './vault.js';
 
 const REACHABILITY_TIMEOUT_MS = 3000;
@@ -280,6 +281,11 @@ export class UpstreamIdentity {
     const tokens = toUpstreamTokens(response);
     const { provider } = this.settings;
     if (provider.kind === 'github') return { ...(await githubUser(provider.apiUrl, tokens.accessToken, this.#githubMemberships)), tokens };
+    if (provider.kind === 'heroku') {
+      // The user from the token response (user_id), the rest from the Platform API.
+      const account = await herokuAccount(provider.apiUrl, tokens.accessToken);
+      return { ...identify(undefined, account, response), tokens };
+    }
     const idClaims = response.claims();
     let userinfo: Record<string, unknown> | undefined;
     if ((!idClaims?.email || isRestricted(this.settings.access)) && client.serverMetadata().userinfo_endpoint) {
@@ -318,6 +324,7 @@ export class UpstreamIdentity {
     if (!isRestricted(this.settings.access)) return { tokens, profile: undefined };
     const { provider } = this.settings;
     if (provider.kind === 'github') return { tokens, profile: (await githubUser(provider.apiUrl, tokens.accessToken, this.#githubMemberships)).profile };
+    if (provider.kind === 'heroku') return { tokens, profile: await herokuAccount(provider.apiUrl, tokens.accessToken) };
     const idClaims = response.claims();
     const userinfo = client.serverMetadata().userinfo_endpoint
       ? await oidc.fetchUserInfo(client, tokens.accessToken, idClaims?.sub ?? oidc.skipSubjectCheck)

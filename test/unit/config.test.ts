@@ -814,7 +814,7 @@ describe('config', () => {
       assert.deepEqual(load().identity.provider, { kind: 'oidc' });
       assert.deepEqual(load().identity.scopes, ['openid', 'profile', 'email', 'offline_access']);
       assert.deepEqual(refused({ IDENTITY_ALLOWED_GITHUB_USERS: 'octocat' }), ['IDENTITY_ALLOWED_GITHUB_USERS: applies only with IDENTITY_PROVIDER=github (it is oidc)']);
-      assert.deepEqual(refused({ IDENTITY_PROVIDER: 'gitlab-ish' }), ['IDENTITY_PROVIDER: must be one of oidc, github, google, got "gitlab-ish"']);
+      assert.deepEqual(refused({ IDENTITY_PROVIDER: 'gitlab-ish' }), ['IDENTITY_PROVIDER: must be one of oidc, github, google, heroku, got "gitlab-ish"']);
     });
   });
 
@@ -835,6 +835,28 @@ describe('config', () => {
       assert.equal(google({ IDENTITY_ALLOWED_GOOGLE_DOMAINS: 'a.example,b.example' }).identity.authorizationParams.hd, '*');
       assert.deepEqual(google({ IDENTITY_ALLOWED_GOOGLE_DOMAINS: 'a.example,b.example' }).identity.access.googleDomains, ['a.example', 'b.example']);
       assert.deepEqual(refused({ IDENTITY_ALLOWED_GOOGLE_DOMAINS: 'example.com' }), ['IDENTITY_ALLOWED_GOOGLE_DOMAINS: applies only with IDENTITY_PROVIDER=google (it is oidc)']);
+    });
+  });
+
+  describe('IDENTITY_PROVIDER=heroku', () => {
+    const heroku = (extra: Environment = {}): Config => loadConfig({ BASE_URL: BASE.BASE_URL!, MCP_SERVER_URL: BASE.MCP_SERVER_URL!, IDENTITY_CLIENT_ID: 'abc', IDENTITY_PROVIDER: 'heroku', ...extra });
+
+    it("is Heroku Identity's production host with its built-in metadata, the global scope and the Platform API", () => {
+      const { identity, mcp, branding, warnings } = heroku();
+      assert.equal(identity.serverUrl.href, 'https://id.heroku.com/');
+      assert.equal(identity.metadata?.token_endpoint, 'https://id.heroku.com/oauth/token');
+      assert.deepEqual(identity.scopes, ['global']);
+      assert.deepEqual(identity.provider, { kind: 'heroku', apiUrl: new URL('https://api.heroku.com') });
+      assert.equal(mcp.scopeHeader.identityScope, 'global', 'X-Authorization-Scope falls back to the scope asked for, not the setting\'s default');
+      assert.equal(branding.heroku, true);
+      assert.deepEqual(warnings, [], 'the preset\'s scope is one its metadata lists');
+    });
+
+    it('is staging at its host, and keeps an explicit metadata file and scope', () => {
+      const staging = heroku({ IDENTITY_SERVER_URL: 'https://identity.staging.herokudev.com' });
+      assert.equal(staging.identity.metadata?.authorization_endpoint, 'https://identity.staging.herokudev.com/oauth/authorize');
+      assert.deepEqual(staging.identity.provider, { kind: 'heroku', apiUrl: new URL('https://api.staging.herokudev.com') });
+      assert.deepEqual(heroku({ IDENTITY_SCOPE: 'global,identity' }).identity.scopes, ['global', 'identity']);
     });
   });
 
