@@ -10,7 +10,15 @@ import { withDemoDefaults } from './demo.js';
 import { childEnvironment, NEVER_PASSED } from './child-environment.js';
 import { telemetryConfig } from './telemetry.js';
 import { credentialsOf, credentialsProblems } from './credentials.js';
-import { defaultServerUrl, presetAuthorizationParams, presetMetadata, presetOf, presetScopes } from './identity-provider.js';
+import { defaultServerUrl, ENTRA_MULTI_TENANT, presetAuthorizationParams, presetMetadata, presetOf, presetScopes } from './identity-provider.js';
+
+/** Settings that belong to one provider, refused with any other. */
+const PROVIDER_SETTINGS = [
+  ['IDENTITY_ALLOWED_GITHUB_USERS', 'github'],
+  ['IDENTITY_ALLOWED_GITHUB_ORGS', 'github'],
+  ['IDENTITY_ALLOWED_GOOGLE_DOMAINS', 'google'],
+  ['IDENTITY_ALLOWED_ENTRA_TENANTS', 'entra'],
+] as const;
 import { isLoopbackHost } from '../http/loopback.js';
 import { checkViewOverrides } from '../pages/view-check.js';
 import { unlistedScopes, unlistedScopesWarning } from '../identity/upstream.js';
@@ -78,8 +86,13 @@ export function loadConfig(given: Environment): Config {
   }
   const provider = parsed.IDENTITY_PROVIDER ?? 'oidc';
   const identityUrl = parsed.IDENTITY_SERVER_URL ?? defaultServerUrl(provider) ?? require('IDENTITY_SERVER_URL');
-  for (const [name, only] of [['IDENTITY_ALLOWED_GITHUB_USERS', 'github'], ['IDENTITY_ALLOWED_GITHUB_ORGS', 'github'], ['IDENTITY_ALLOWED_GOOGLE_DOMAINS', 'google']] as const) {
+  for (const [name, only] of PROVIDER_SETTINGS) {
     if (provider !== only && parsed[name] !== undefined) problems.push(`${name}: applies only with IDENTITY_PROVIDER=${only} (it is ${provider})`);
+  }
+  if (provider === 'entra' && identityUrl && ENTRA_MULTI_TENANT.test(identityUrl.href) && !parsed.IDENTITY_ALLOWED_ENTRA_TENANTS) {
+    problems.push(
+      `IDENTITY_ALLOWED_ENTRA_TENANTS: is required with the multi-tenant ${identityUrl.href} (any Microsoft tenant could sign in): list the tenant ids allowed, or use https://login.microsoftonline.com/<tenant-id>/v2.0`,
+    );
   }
   const clientId = require('IDENTITY_CLIENT_ID');
 
@@ -108,7 +121,8 @@ export function loadConfig(given: Environment): Config {
   const githubOrgs = parsed.IDENTITY_ALLOWED_GITHUB_ORGS ?? [];
   const googleDomains = parsed.IDENTITY_ALLOWED_GOOGLE_DOMAINS ?? [];
   // A preset's scopes and metadata stand in for the defaults, never for a value given.
-  const identityScopes = (sources.IDENTITY_SCOPE ? undefined : presetScopes(provider, githubOrgs.length > 0)) ?? parsed.IDENTITY_SCOPE ?? [];
+  const presetContext = { githubMemberships: githubOrgs.length > 0, googleDomains };
+  const identityScopes = (sources.IDENTITY_SCOPE ? undefined : presetScopes(provider, presetContext)) ?? parsed.IDENTITY_SCOPE ?? [];
   const identityMetadata = parsed.IDENTITY_SERVER_METADATA_FILE ?? (identityUrl ? presetMetadata(provider, identityUrl) : undefined);
   // With a metadata file (or a preset's) the IdP's scopes are known now; with discovery, at startup (boot.ts).
   const unlisted = unlistedScopes(identityScopes, identityMetadata);
@@ -195,12 +209,16 @@ export function loadConfig(given: Environment): Config {
     },
     vaultKeys: v.MCP_AUTH_PROXY_VAULT_KEYS ?? deriveKeys(jwks, 'vault-keys'),
     identity: {
+      providerName: v.IDENTITY_PROVIDER,
       provider: presetOf(v.IDENTITY_PROVIDER, identityUrl),
       serverUrl: identityUrl,
       clientId,
       clientSecret: v.IDENTITY_CLIENT_SECRET,
       scopes: identityScopes,
-      authorizationParams: presetAuthorizationParams(v.IDENTITY_PROVIDER, googleDomains),
+      authorizationParams: {
+        ...presetAuthorizationParams(v.IDENTITY_PROVIDER, presetContext),
+        ...(v.IDENTITY_AUDIENCE ? { audience: v.IDENTITY_AUDIENCE } : {}),
+      },
       metadata: identityMetadata,
       callbackPath: v.IDENTITY_CALLBACK_PATH,
       callbackUrl: `${origin}${v.IDENTITY_CALLBACK_PATH}`,
@@ -212,6 +230,7 @@ export function loadConfig(given: Environment): Config {
         githubUsers: v.IDENTITY_ALLOWED_GITHUB_USERS ?? [],
         githubOrgs,
         googleDomains,
+        entraTenants: v.IDENTITY_ALLOWED_ENTRA_TENANTS ?? [],
       },
     },
     branding,

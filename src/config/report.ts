@@ -110,7 +110,7 @@ export function reportConfiguration(env: Environment, fileEnv: Environment): Con
     notes.push(...config.warnings);
     const title = settings.find((s) => s.name === 'BRANDING_TITLE');
     if (title && config.branding.heroku) title.value = `${config.branding.title} (Heroku Identity)`;
-    if (config.identity.provider.kind !== 'oidc') presetValues(settings, config);
+    if (config.identity.providerName !== 'oidc') presetValues(settings, config);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems = err.problems;
@@ -120,7 +120,7 @@ export function reportConfiguration(env: Environment, fileEnv: Environment): Con
 
 /** What a preset (IDENTITY_PROVIDER) put in place of a default or an unset server URL. */
 function presetValues(settings: SettingReport[], config: Config): void {
-  const preset = `(IDENTITY_PROVIDER=${config.identity.provider.kind})`;
+  const preset = `(IDENTITY_PROVIDER=${config.identity.providerName})`;
   const scope = settings.find((s) => s.name === 'IDENTITY_SCOPE');
   if (scope?.source === 'default') Object.assign(scope, { value: `${config.identity.scopes.join(' ')} ${preset}`, source: 'derived' });
   const server = settings.find((s) => s.name === 'IDENTITY_SERVER_URL');

@@ -277,7 +277,7 @@ export const SETTINGS = {
   }),
   IDENTITY_PROVIDER: setting({
     description:
-      'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response, like Heroku Identity), `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL), `google` (Google accounts, with the parameters that get refresh tokens) or `heroku` (Heroku Identity, production unless IDENTITY_SERVER_URL is staging\'s; the email from the Platform API). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',
+      'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response), `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL), `google` (with the parameters that get refresh tokens), `heroku` (Heroku Identity, production unless IDENTITY_SERVER_URL is staging\'s; the email from the Platform API), `entra` (Microsoft Entra ID; multi-tenant needs IDENTITY_ALLOWED_ENTRA_TENANTS), `okta`, `auth0`, `keycloak`, `gitlab` (gitlab.com unless set) or `salesforce` (login.salesforce.com unless set). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',
     default: 'oidc',
     deployment: true,
     parse: parse.oneOf(IDENTITY_PROVIDERS),
@@ -300,6 +300,10 @@ export const SETTINGS = {
       'Scopes requested from the identity provider, separated by spaces or commas. With IDENTITY_PROVIDER=github the default is `read:user user:email` (and `read:org` with IDENTITY_ALLOWED_GITHUB_ORGS); with `google`, `openid email profile`; with `heroku`, `global`.',
     default: 'openid profile email offline_access',
     parse: parse.scopeList,
+  }),
+  IDENTITY_AUDIENCE: setting({
+    description: 'Sent as `audience` in the authorization request, for IdPs that issue access tokens per API (Auth0: the API identifier the MCP server calls).',
+    parse: parse.text,
   }),
   IDENTITY_SERVER_METADATA_FILE: setting({
     description:
@@ -331,6 +335,11 @@ export const SETTINGS = {
   IDENTITY_ALLOWED_GOOGLE_DOMAINS: setting({
     description:
       'With IDENTITY_PROVIDER=google: comma-separated Google Workspace domains (the ID token\'s `hd` claim) whose accounts may sign in; personal Google accounts have none and are refused. One domain is also sent as `hd` so Google offers only its accounts.',
+    parse: parse.lowerCaseList,
+  }),
+  IDENTITY_ALLOWED_ENTRA_TENANTS: setting({
+    description:
+      'With IDENTITY_PROVIDER=entra: comma-separated tenant ids (the `tid` claim) whose users may sign in; required with a multi-tenant IDENTITY_SERVER_URL (common, organizations).',
     parse: parse.lowerCaseList,
   }),
   IDENTITY_GROUPS_CLAIM: setting({ description: 'Claim (ID token or userinfo) holding the user\'s groups.', default: 'groups', parse: parse.text }),

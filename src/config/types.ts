@@ -90,7 +90,9 @@ export interface Config {
   };
   vaultKeys: Buffer[];
   identity: {
-    /** IDENTITY_PROVIDER, with what the proxy needs to know of it at runtime. */
+    /** IDENTITY_PROVIDER as set. */
+    providerName: string;
+    /** What the proxy needs to know of the provider at runtime. */
     provider: IdentityProviderPreset;
     serverUrl: URL;
     clientId: string;
@@ -156,4 +158,4 @@ export type McpServerCredentials =
   | { mode: 'none'; headers: Record<string, string> };
 
 /** `oidc`: discovery or a metadata file, ID token, userinfo; `github`: GitHub's REST API at `apiUrl`. */
-export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'google' } | { kind: 'github'; apiUrl: URL } | { kind: 'heroku'; apiUrl: URL };
+export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'github'; apiUrl: URL } | { kind: 'heroku'; apiUrl: URL };

@@ -1,5 +1,5 @@
 // Who may sign in: allowlists of emails, email domains, group claim values, (GitHub) logins,
-// organisations and teams, and (Google) Workspace domains. Each configured kind restricts (emails and domains are one kind, GitHub
+// organisations and teams, (Google) Workspace domains and (Entra ID) tenants. Each configured kind restricts (emails and domains are one kind, GitHub
 // logins and memberships another: either matches); emails count only when the IdP says they are
 // verified. Checked at sign-in and again at every upstream refresh.
 export interface AccessPolicy {
@@ -14,12 +14,14 @@ export interface AccessPolicy {
   githubOrgs: readonly string[];
   /** Google Workspace domains (the `hd` claim), lower-case. */
   googleDomains: readonly string[];
+  /** Entra ID tenant ids (the `tid` claim), lower-case. */
+  entraTenants: readonly string[];
 }
 
 export type AccessDecision = { allowed: true } | { allowed: false; reason: string };
 
 export const isRestricted = (policy: AccessPolicy): boolean =>
-  policy.emails.length + policy.domains.length + policy.groups.length + policy.githubUsers.length + policy.githubOrgs.length + policy.googleDomains.length > 0;
+  policy.emails.length + policy.domains.length + policy.groups.length + policy.githubUsers.length + policy.githubOrgs.length + policy.googleDomains.length + policy.entraTenants.length > 0;
 
 export function checkAccess(policy: AccessPolicy, profile: Record<string, unknown>): AccessDecision {
   if (policy.emails.length + policy.domains.length > 0) {
@@ -43,6 +45,10 @@ export function checkAccess(policy: AccessPolicy, profile: Record<string, unknow
     const hd = typeof profile.hd === 'string' ? profile.hd.toLowerCase() : undefined;
     if (!hd) return { allowed: false, reason: 'not a Google Workspace account (no hd claim)' };
     if (!policy.googleDomains.includes(hd)) return { allowed: false, reason: 'Google Workspace domain not allowed' };
+  }
+  if (policy.entraTenants.length > 0) {
+    const tid = typeof profile.tid === 'string' ? profile.tid.toLowerCase() : undefined;
+    if (!tid || !policy.entraTenants.includes(tid)) return { allowed: false, reason: 'Entra ID tenant not allowed' };
   }
   return { allowed: true };
 }

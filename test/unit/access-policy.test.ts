@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { checkAccess, isRestricted, type AccessPolicy } from '../../src/identity/access-policy.js';
 
-const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', githubUsers: [], githubOrgs: [], googleDomains: [], ...p });
+const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', githubUsers: [], githubOrgs: [], googleDomains: [], entraTenants: [], ...p });
 const verified = (email: string, extra: Record<string, unknown> = {}) => ({ email, email_verified: true, ...extra });
 
 describe('access policy rules', () => {
@@ -50,6 +50,13 @@ describe('access policy rules', () => {
     assert.equal(checkAccess(p, { hd: 'Example.com' }).allowed, true);
     assert.deepEqual(checkAccess(p, { hd: 'other.example' }), { allowed: false, reason: 'Google Workspace domain not allowed' });
     assert.deepEqual(checkAccess(p, verified('someone@example.com')), { allowed: false, reason: 'not a Google Workspace account (no hd claim)' });
+  });
+
+  it('allows users of a listed Entra ID tenant (the tid claim)', () => {
+    const p = policy({ entraTenants: ['72f988bf-86f1-41af-91ab-2d7cd011db47'] });
+    assert.equal(checkAccess(p, { tid: '72F988BF-86F1-41AF-91AB-2D7CD011DB47' }).allowed, true);
+    assert.deepEqual(checkAccess(p, { tid: '9188040d-6c67-4c5b-b112-36a304b66dad' }), { allowed: false, reason: 'Entra ID tenant not allowed' });
+    assert.deepEqual(checkAccess(p, {}), { allowed: false, reason: 'Entra ID tenant not allowed' });
   });
 
   it('applies every configured kind', () => {

@@ -814,7 +814,7 @@ describe('config', () => {
       assert.deepEqual(load().identity.provider, { kind: 'oidc' });
       assert.deepEqual(load().identity.scopes, ['openid', 'profile', 'email', 'offline_access']);
       assert.deepEqual(refused({ IDENTITY_ALLOWED_GITHUB_USERS: 'octocat' }), ['IDENTITY_ALLOWED_GITHUB_USERS: applies only with IDENTITY_PROVIDER=github (it is oidc)']);
-      assert.deepEqual(refused({ IDENTITY_PROVIDER: 'gitlab-ish' }), ['IDENTITY_PROVIDER: must be one of oidc, github, google, heroku, got "gitlab-ish"']);
+      assert.deepEqual(refused({ IDENTITY_PROVIDER: 'gitlab-ish' }), ['IDENTITY_PROVIDER: must be one of oidc, github, google, heroku, entra, okta, auth0, keycloak, gitlab, salesforce, got "gitlab-ish"']);
     });
   });
 
@@ -857,6 +857,40 @@ describe('config', () => {
       assert.equal(staging.identity.metadata?.authorization_endpoint, 'https://identity.staging.herokudev.com/oauth/authorize');
       assert.deepEqual(staging.identity.provider, { kind: 'heroku', apiUrl: new URL('https://api.staging.herokudev.com') });
       assert.deepEqual(heroku({ IDENTITY_SCOPE: 'global,identity' }).identity.scopes, ['global', 'identity']);
+    });
+  });
+
+  describe('the other presets', () => {
+    const preset = (provider: string, extra: Environment = {}): Config =>
+      loadConfig({ BASE_URL: BASE.BASE_URL!, MCP_SERVER_URL: BASE.MCP_SERVER_URL!, IDENTITY_CLIENT_ID: 'abc', IDENTITY_PROVIDER: provider, ...extra });
+
+    it('gitlab and salesforce have a default host and their own refresh scopes; okta, auth0, keycloak and entra need their URL', () => {
+      assert.equal(preset('gitlab').identity.serverUrl.href, 'https://gitlab.com/');
+      assert.deepEqual(preset('gitlab').identity.scopes, ['openid', 'profile', 'email']);
+      assert.equal(preset('salesforce').identity.serverUrl.href, 'https://login.salesforce.com/');
+      assert.deepEqual(preset('salesforce').identity.scopes, ['openid', 'profile', 'email', 'refresh_token', 'api']);
+      assert.equal(preset('salesforce', { IDENTITY_SERVER_URL: 'https://test.salesforce.com' }).identity.serverUrl.href, 'https://test.salesforce.com/');
+      for (const provider of ['okta', 'auth0', 'keycloak', 'entra']) {
+        const problems = problemsOf({ BASE_URL: BASE.BASE_URL!, MCP_SERVER_URL: BASE.MCP_SERVER_URL!, IDENTITY_CLIENT_ID: 'abc', IDENTITY_PROVIDER: provider });
+        assert.deepEqual(problems, ['IDENTITY_SERVER_URL: is required'], provider);
+        assert.deepEqual(preset(provider, { IDENTITY_SERVER_URL: 'https://idp.example.com' }).identity.scopes, ['openid', 'profile', 'email', 'offline_access']);
+      }
+    });
+
+    it('sends IDENTITY_AUDIENCE as audience, with any provider', () => {
+      assert.deepEqual(preset('auth0', { IDENTITY_SERVER_URL: 'https://acme.us.auth0.com/', IDENTITY_AUDIENCE: 'https://api.acme.test' }).identity.authorizationParams, {
+        audience: 'https://api.acme.test',
+      });
+    });
+
+    it('entra: a multi-tenant URL needs the allowed tenants (any Microsoft tenant could sign in); a tenant URL does not', () => {
+      const common = { IDENTITY_SERVER_URL: 'https://login.microsoftonline.com/common/v2.0' };
+      assert.equal(problemsOf({ ...BASE, IDENTITY_PROVIDER: 'entra', ...common }).length, 1);
+      assert.match(problemsOf({ ...BASE, IDENTITY_PROVIDER: 'entra', ...common })[0]!, /^IDENTITY_ALLOWED_ENTRA_TENANTS: is required with the multi-tenant/);
+      const tenants = preset('entra', { ...common, IDENTITY_ALLOWED_ENTRA_TENANTS: 'AAAA-1,bbbb-2' });
+      assert.deepEqual(tenants.identity.access.entraTenants, ['aaaa-1', 'bbbb-2']);
+      assert.deepEqual(preset('entra', { IDENTITY_SERVER_URL: 'https://login.microsoftonline.com/aaaa-1/v2.0' }).identity.access.entraTenants, []);
+      assert.deepEqual(refused({ IDENTITY_ALLOWED_ENTRA_TENANTS: 'x' }), ['IDENTITY_ALLOWED_ENTRA_TENANTS: applies only with IDENTITY_PROVIDER=entra (it is oidc)']);
     });
   });
 
