@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Command-line entry (`node bin/mcp-auth-proxy.js`; `node mcp-auth-proxy/index.js` when packaged):
-// start (the default), verify, config, jwks, grants, revoke, vault-reencrypt. `--help` lists them;
+// start (the default), verify, config, jwks, hash-password, grants, revoke, vault-reencrypt. `--help` lists them;
 // the dispatcher is src/cli.ts.
 import { existsSync } from 'node:fs';
 

@@ -10,6 +10,7 @@ import type { Config } from './config/types.js';
 import { AccountStore } from './identity/accounts.js';
 import { UpstreamRefresher } from './identity/refresh.js';
 import { UpstreamIdentity, unlistedScopesWarning } from './identity/upstream.js';
+import { LocalSignIn } from './identity/local-sign-in.js';
 import { UpstreamTokenVault } from './identity/vault.js';
 import { CallerCache } from './mcp/caller-cache.js';
 import { McpServerSupervisor } from './mcp/supervisor.js';
@@ -88,7 +89,8 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     if (config.demo) demoIdp = await startDemoIdentityProvider(config, (err) => logger.error({ err }, 'demo identity provider error'));
     // The release check must prove the IdP answers; a running proxy starts through an IdP outage
     // (its metadata loads in the background) because /mcp needs the IdP only for refreshes.
-    const upstream = config.verifyRelease ? await UpstreamIdentity.connect(config.identity) : await UpstreamIdentity.start(config.identity, logger);
+    const local = config.identity.provider.kind === 'local' ? new LocalSignIn(config.identity.localUsers, store) : undefined;
+    const upstream = config.verifyRelease ? await UpstreamIdentity.connect(config.identity, local) : await UpstreamIdentity.start(config.identity, logger, { local });
     startedUpstream = upstream;
     // With discovery, the IdP's scopes are known only now (a metadata file's: at configuration).
     if (!config.identity.metadata && upstream.unlistedScopes.length > 0) logger.warn(unlistedScopesWarning(upstream.unlistedScopes));
@@ -136,6 +138,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       provider,
       store,
       upstream,
+      local,
       vault,
       accounts,
       refresher,

@@ -7,6 +7,7 @@ import type { Config } from './config/types.js';
 import type { AccountStore } from './identity/accounts.js';
 import type { UpstreamRefresher } from './identity/refresh.js';
 import type { UpstreamIdentity } from './identity/upstream.js';
+import type { LocalSignIn } from './identity/local-sign-in.js';
 import type { UpstreamTokenVault } from './identity/vault.js';
 import { errorHandler } from './http/errors.js';
 import type { ReleasableStreams } from './http/drain.js';
@@ -46,6 +47,8 @@ export interface AppParts {
   provider: Provider;
   store: KeyValueStore;
   upstream: UpstreamIdentity;
+  /** IDENTITY_PROVIDER=local: the proxy's own accounts. */
+  local: LocalSignIn | undefined;
   vault: UpstreamTokenVault;
   accounts: AccountStore;
   refresher: UpstreamRefresher;

@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   verify: { summary: 'boot everything once and exit: the release-phase check', load: async () => (await import('./start.js')).verify },
   config: { summary: 'print the effective configuration (secrets masked) and every problem in it', load: async () => (await import('./config.js')).command },
   jwks: { summary: 'generate OIDC_PROVIDER_JWKS, or rotate it (--rotate)', load: async () => (await import('./jwks.js')).command },
+  'hash-password': { summary: 'hash a password (from standard input) for IDENTITY_LOCAL_USERS', load: async () => (await import('./hash-password.js')).command },
   grants: { summary: "list a user's grants (by account id or email)", load: async () => (await import('./grants.js')).command },
   revoke: { summary: "revoke grants, or all of a user's grants, on every instance at once", load: async () => (await import('./revoke.js')).command },
   'vault-reencrypt': {

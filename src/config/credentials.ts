@@ -13,10 +13,13 @@ export function credentialsProblems(parsed: ParsedSettings, sources: SettingSour
   const headers = parsed.MCP_SERVER_HEADERS ?? {};
   const tokenName = sources.MCP_SERVER_BEARER_TOKEN ?? 'MCP_SERVER_BEARER_TOKEN';
   const headersName = sources.MCP_SERVER_HEADERS ?? 'MCP_SERVER_HEADERS';
+  if (parsed.IDENTITY_PROVIDER === 'local' && mode === 'user' && sources.MCP_SERVER_CREDENTIALS) {
+    problems.push('MCP_SERVER_CREDENTIALS: local accounts have no upstream token to send; use static or none (the default with IDENTITY_PROVIDER=local)');
+  }
   if (mode === 'static' && token === undefined && Object.keys(headers).length === 0) {
     problems.push('MCP_SERVER_CREDENTIALS: static needs MCP_SERVER_BEARER_TOKEN (or the MCP server\'s own credential header in MCP_SERVER_HEADERS)');
   }
-  if (mode !== undefined && mode !== 'static' && token !== undefined) {
+  if (mode !== undefined && mode !== 'static' && token !== undefined && !(parsed.IDENTITY_PROVIDER === 'local' && !sources.MCP_SERVER_CREDENTIALS)) {
     problems.push(
       `${tokenName}: is sent only with MCP_SERVER_CREDENTIALS=static (it is ${mode}, so the MCP server would get ${mode === 'user' ? "the user's upstream token" : 'no Authorization'} instead); set MCP_SERVER_CREDENTIALS=static or unset ${tokenName}`,
     );
@@ -32,9 +35,12 @@ export function credentialsProblems(parsed: ParsedSettings, sources: SettingSour
   return problems;
 }
 
-export function credentialsOf(v: SettingValues): McpServerCredentials {
+export function credentialsOf(v: SettingValues, sources: SettingSources): McpServerCredentials {
   const headers = v.MCP_SERVER_HEADERS ?? {};
-  switch (v.MCP_SERVER_CREDENTIALS) {
+  // Local accounts have no upstream token: unless told otherwise, the configured token or nothing.
+  const localDefault = v.MCP_SERVER_BEARER_TOKEN !== undefined ? 'static' : 'none';
+  const mode = v.IDENTITY_PROVIDER === 'local' && !sources.MCP_SERVER_CREDENTIALS ? localDefault : v.MCP_SERVER_CREDENTIALS;
+  switch (mode) {
     case 'static':
       return { mode: 'static', bearerToken: v.MCP_SERVER_BEARER_TOKEN, headers };
     case 'none':

@@ -7,7 +7,7 @@ import { HEROKU_IDENTITY_METADATA } from '../identity/heroku-identity.js';
 import type { ServerMetadata } from './parsers.js';
 import type { IdentityProviderPreset } from './types.js';
 
-export const IDENTITY_PROVIDERS = ['oidc', 'github', 'google', 'heroku', 'entra', 'okta', 'auth0', 'keycloak', 'gitlab', 'salesforce'] as const;
+export const IDENTITY_PROVIDERS = ['oidc', 'github', 'google', 'heroku', 'entra', 'okta', 'auth0', 'keycloak', 'gitlab', 'salesforce', 'local'] as const;
 export type IdentityProviderName = (typeof IDENTITY_PROVIDERS)[number];
 
 /** What the presets read of the other settings. */
@@ -98,6 +98,8 @@ const PRESETS: Record<IdentityProviderName, Preset> = {
   gitlab: { serverUrl: new URL('https://gitlab.com'), scopes: () => ['openid', 'profile', 'email'] },
   // Salesforce's refresh scope is refresh_token; `api` is what an MCP server calls Salesforce with.
   salesforce: { serverUrl: new URL('https://login.salesforce.com'), scopes: () => ['openid', 'profile', 'email', 'refresh_token', 'api'] },
+  // Accounts of this proxy (IDENTITY_LOCAL_USERS): no IdP, no scopes; the sign-in page is ours.
+  local: { scopes: () => [], runtime: () => ({ kind: 'local' }) },
 };
 
 /** The server URL a provider uses when IDENTITY_SERVER_URL is unset; undefined: it must be set. */

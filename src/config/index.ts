@@ -18,6 +18,7 @@ const PROVIDER_SETTINGS = [
   ['IDENTITY_ALLOWED_GITHUB_ORGS', 'github'],
   ['IDENTITY_ALLOWED_GOOGLE_DOMAINS', 'google'],
   ['IDENTITY_ALLOWED_ENTRA_TENANTS', 'entra'],
+  ['IDENTITY_LOCAL_USERS', 'local'],
 ] as const;
 import { isLoopbackHost } from '../http/loopback.js';
 import { checkViewOverrides } from '../pages/view-check.js';
@@ -85,7 +86,10 @@ export function loadConfig(given: Environment): Config {
     );
   }
   const provider = parsed.IDENTITY_PROVIDER ?? 'oidc';
-  const identityUrl = parsed.IDENTITY_SERVER_URL ?? defaultServerUrl(provider) ?? require('IDENTITY_SERVER_URL');
+  const local = provider === 'local';
+  // Local accounts have no IdP: the proxy's own origin stands in for its URL.
+  const identityUrl = parsed.IDENTITY_SERVER_URL ?? defaultServerUrl(provider) ?? (local ? baseUrl : require('IDENTITY_SERVER_URL'));
+  if (local) require('IDENTITY_LOCAL_USERS', 'is required with IDENTITY_PROVIDER=local');
   for (const [name, only] of PROVIDER_SETTINGS) {
     if (provider !== only && parsed[name] !== undefined) problems.push(`${name}: applies only with IDENTITY_PROVIDER=${only} (it is ${provider})`);
   }
@@ -94,7 +98,7 @@ export function loadConfig(given: Environment): Config {
       `IDENTITY_ALLOWED_ENTRA_TENANTS: is required with the multi-tenant ${identityUrl.href} (any Microsoft tenant could sign in): list the tenant ids allowed, or use https://login.microsoftonline.com/<tenant-id>/v2.0`,
     );
   }
-  const clientId = require('IDENTITY_CLIENT_ID');
+  const clientId = local ? (parsed.IDENTITY_CLIENT_ID ?? 'local') : require('IDENTITY_CLIENT_ID');
 
   const reported = (name: string) => problems.some((p) => p.startsWith(`${name}:`));
   if (production && !parsed.MCP_AUTH_PROXY_REDIS_URL && !reported('MCP_AUTH_PROXY_REDIS_URL') && !reported('REDIS_URL')) {
@@ -175,7 +179,7 @@ export function loadConfig(given: Environment): Config {
         clientId: v.MCP_AUTH_PROXY_CLIENT_ID_HEADER,
       },
       scopeHeader: { source: v.MCP_AUTH_PROXY_SCOPE_HEADER, identityScope: identityScopes.join(' ') },
-      credentials: credentialsOf(v),
+      credentials: credentialsOf(v, sources),
       upstreamRefreshSkewSeconds: v.MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS,
       allowedOrigins: v.MCP_AUTH_PROXY_ALLOWED_ORIGINS ?? [],
       child,
@@ -210,6 +214,7 @@ export function loadConfig(given: Environment): Config {
     vaultKeys: v.MCP_AUTH_PROXY_VAULT_KEYS ?? deriveKeys(jwks, 'vault-keys'),
     identity: {
       providerName: v.IDENTITY_PROVIDER,
+      localUsers: v.IDENTITY_LOCAL_USERS ?? [],
       provider: presetOf(v.IDENTITY_PROVIDER, identityUrl),
       serverUrl: identityUrl,
       clientId,

@@ -418,3 +418,49 @@ export function bearerSecret(raw: string): string {
   if (!/^[\x21-\x7E]{16,}$/.test(raw)) throw new Error('must be at least 16 printable characters without spaces');
   return raw;
 }
+
+/** A local account: its name (the user id; an email when it has an @) and its password hash. */
+export interface LocalUser {
+  name: string;
+  hash: string;
+}
+
+// argon2id in PHC form ($argon2id$v=19$m=…,p=…,t=…$salt$hash, parameters in any order), or bcrypt ($2a$/$2b$/$2y$, cost, 53 characters).
+const ARGON2ID = /^\$argon2id\$v=\d+\$[mtp]=\d+(?:,[mtp]=\d+){2}\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
+const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+const LOCAL_NAME = /^[^\s:,#]{1,254}$/;
+
+/**
+ * IDENTITY_LOCAL_USERS: the absolute path of a file with one `name:hash` per line (blank lines and
+ * `#` comments allowed), or the entries inline, separated by commas (an argon2 hash's own commas
+ * are told apart: a new entry starts with `name:$`). Only argon2id and bcrypt hashes are taken.
+ */
+export function localUsers(raw: string): LocalUser[] {
+  let entries: string[];
+  if (isAbsolute(raw)) {
+    let content: string;
+    try {
+      content = readFileSync(raw, 'utf8');
+    } catch {
+      throw new Error(`cannot read "${raw}"`);
+    }
+    entries = content.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  } else {
+    entries = raw.split(/,(?=\s*[^\s:,#]+:\$)/).map((entry) => entry.trim()).filter(Boolean);
+  }
+  const users: LocalUser[] = [];
+  entries.forEach((entry, index) => {
+    // Not quoted: entries hold password hashes.
+    const colon = entry.indexOf(':');
+    const name = entry.slice(0, colon);
+    const hash = entry.slice(colon + 1);
+    if (colon < 1 || !LOCAL_NAME.test(name)) throw new Error(`entry ${index + 1} does not start with a user name and a colon`);
+    if (!ARGON2ID.test(hash) && !BCRYPT.test(hash)) {
+      throw new Error(`the hash of ${name} is not an argon2id or bcrypt hash (make one with \`mcp-auth-proxy hash-password\`)`);
+    }
+    if (users.some((user) => user.name.toLowerCase() === name.toLowerCase())) throw new Error(`${name} is given twice`);
+    users.push({ name, hash });
+  });
+  if (users.length === 0) throw new Error('lists no account');
+  return users;
+}

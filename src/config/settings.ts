@@ -277,10 +277,17 @@ export const SETTINGS = {
   }),
   IDENTITY_PROVIDER: setting({
     description:
-      'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response), `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL), `google` (with the parameters that get refresh tokens), `heroku` (Heroku Identity, production unless IDENTITY_SERVER_URL is staging\'s; the email from the Platform API), `entra` (Microsoft Entra ID; multi-tenant needs IDENTITY_ALLOWED_ENTRA_TENANTS), `okta`, `auth0`, `keycloak`, `gitlab` (gitlab.com unless set) or `salesforce` (login.salesforce.com unless set). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',
+      'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response), `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL), `google` (with the parameters that get refresh tokens), `heroku` (Heroku Identity, production unless IDENTITY_SERVER_URL is staging\'s; the email from the Platform API), `entra` (Microsoft Entra ID; multi-tenant needs IDENTITY_ALLOWED_ENTRA_TENANTS), `okta`, `auth0`, `keycloak`, `gitlab` (gitlab.com unless set), `salesforce` (login.salesforce.com unless set), or `local` (accounts of this proxy, IDENTITY_LOCAL_USERS; no IdP). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',
     default: 'oidc',
     deployment: true,
     parse: parse.oneOf(IDENTITY_PROVIDERS),
+  }),
+  IDENTITY_LOCAL_USERS: setting({
+    description:
+      'With IDENTITY_PROVIDER=local: the accounts, as the absolute path of a file with one `name:hash` per line, or inline, separated by commas. Hashes are argon2id (`mcp-auth-proxy hash-password`) or bcrypt; a name with an @ is also the email.',
+    secret: true,
+    deployment: true,
+    parse: parse.localUsers,
   }),
   IDENTITY_SERVER_URL: setting({
     description:

@@ -2,7 +2,7 @@
 // that needs the configuration at run time), so anything may import them without a cycle.
 import type { JsonWebKey } from 'node:crypto';
 import type { AccessPolicy } from '../identity/access-policy.js';
-import type { ServerMetadata } from './parsers.js';
+import type { LocalUser, ServerMetadata } from './parsers.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -92,6 +92,8 @@ export interface Config {
   identity: {
     /** IDENTITY_PROVIDER as set. */
     providerName: string;
+    /** IDENTITY_LOCAL_USERS, with IDENTITY_PROVIDER=local. */
+    localUsers: LocalUser[];
     /** What the proxy needs to know of the provider at runtime. */
     provider: IdentityProviderPreset;
     serverUrl: URL;
@@ -158,4 +160,4 @@ export type McpServerCredentials =
   | { mode: 'none'; headers: Record<string, string> };
 
 /** `oidc`: discovery or a metadata file, ID token, userinfo; `github`: GitHub's REST API at `apiUrl`. */
-export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'github'; apiUrl: URL } | { kind: 'heroku'; apiUrl: URL };
+export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'github'; apiUrl: URL } | { kind: 'heroku'; apiUrl: URL } | { kind: 'local' };

@@ -9,6 +9,10 @@ import { isRestricted } from './access-policy.js';
 import { BackgroundDiscovery, configurationFromFile, discover, DiscoveryError, type BackoffOptions } from './discovery.js';
 import { githubTokenFetch, githubUser, revokeGithubToken } from './github.js';
 import { herokuAccount } from './heroku-identity.js';
+import type { LocalSignIn } from './local-sign-in.js';
+
+/** Where a local sign-in starts (IDENTITY_PROVIDER=local): our own page, not an IdP's. */
+export const LOCAL_SIGN_IN_PATH = '/interaction/identity/local';
 import type { UpstreamTokens } from './vault.js';
 
 const REACHABILITY_TIMEOUT_MS = 3000;
@@ -121,6 +125,8 @@ export class UpstreamIdentity {
   private constructor(
     private readonly settings: Config['identity'],
     client: oidc.Configuration | undefined,
+    /** IDENTITY_PROVIDER=local: the proxy's own accounts stand in for an IdP. */
+    private readonly local?: LocalSignIn,
   ) {
     // GitHub answers token errors with HTTP 200: its fetch gives them OAuth's statuses.
     if (client && settings.provider.kind === 'github') client[oidc.customFetch] = githubTokenFetch();
@@ -131,7 +137,8 @@ export class UpstreamIdentity {
    * Loads the metadata (the file, or discovery) and throws on any failure: for the release check,
    * which must prove the IdP answers, and for one-off commands.
    */
-  static async connect(settings: Config['identity']): Promise<UpstreamIdentity> {
+  static async connect(settings: Config['identity'], local?: LocalSignIn): Promise<UpstreamIdentity> {
+    if (settings.provider.kind === 'local') return new UpstreamIdentity(settings, undefined, local);
     if (settings.metadata) return new UpstreamIdentity(settings, configurationFromFile(settings, settings.metadata));
     return new UpstreamIdentity(settings, await discover(settings));
   }
@@ -142,8 +149,8 @@ export class UpstreamIdentity {
    * the metadata is loaded, sign-ins find the IdP unreachable and refreshes and revocations throw
    * UpstreamUnavailable. A definitive failure (a configuration error) still throws. Call stop().
    */
-  static async start(settings: Config['identity'], logger: Logger, options: { backoff?: BackoffOptions } = {}): Promise<UpstreamIdentity> {
-    if (settings.metadata) return UpstreamIdentity.connect(settings);
+  static async start(settings: Config['identity'], logger: Logger, options: { backoff?: BackoffOptions; local?: LocalSignIn } = {}): Promise<UpstreamIdentity> {
+    if (settings.metadata || settings.provider.kind === 'local') return UpstreamIdentity.connect(settings, options.local);
     const identity = new UpstreamIdentity(settings, undefined);
     const attempt = () => discover(settings, identity.#lifetime.signal);
     try {
@@ -186,6 +193,7 @@ export class UpstreamIdentity {
 
   /** The IdP's server metadata (discovered or from the file) is in hand: sign-ins can start. */
   get metadataLoaded(): boolean {
+    if (this.settings.provider.kind === 'local') return true;
     return typeof this.#client?.serverMetadata().authorization_endpoint === 'string';
   }
 
@@ -196,6 +204,7 @@ export class UpstreamIdentity {
 
   /** Whether the IdP offers RFC 7009 revocation (otherwise revoke() does nothing); false until the metadata is loaded. */
   get revocationSupported(): boolean {
+    if (this.settings.provider.kind === 'local') return false;
     // GitHub's own endpoint needs the client's secret.
     if (this.settings.provider.kind === 'github') return this.settings.clientSecret !== undefined;
     return Boolean(this.#client?.serverMetadata().revocation_endpoint);
@@ -206,6 +215,7 @@ export class UpstreamIdentity {
    * then the access token. Throws UpstreamUnavailable while the metadata is not loaded.
    */
   async revoke(tokens: UpstreamTokens): Promise<void> {
+    if (this.settings.provider.kind === 'local') return;
     const client = this.#loaded();
     if (!this.revocationSupported) return;
     const { provider, clientId, clientSecret } = this.settings;
@@ -222,6 +232,7 @@ export class UpstreamIdentity {
    * sign-in after the IdP is back need not wait for the background retry.
    */
   async isReachable(timeoutMs = REACHABILITY_TIMEOUT_MS): Promise<boolean> {
+    if (this.settings.provider.kind === 'local') return true;
     if (!this.#client) return (await this.#retry?.tryNow(timeoutMs)) ?? false;
     const endpoint = this.#client.serverMetadata().authorization_endpoint;
     if (!endpoint) return true;
@@ -248,6 +259,11 @@ export class UpstreamIdentity {
   }
 
   async authorizationUrl(checks: AuthorizationChecks): Promise<URL> {
+    if (this.settings.provider.kind === 'local') {
+      const url = new URL(LOCAL_SIGN_IN_PATH, this.settings.callbackUrl);
+      url.searchParams.set('state', checks.state);
+      return url;
+    }
     return oidc.buildAuthorizationUrl(this.#loaded(), {
       ...this.settings.authorizationParams,
       redirect_uri: this.settings.callbackUrl,
@@ -261,6 +277,12 @@ export class UpstreamIdentity {
 
   /** Exchanges the code from the IdP's redirect (its query string) and resolves who signed in. */
   async exchange(callbackQuery: URLSearchParams, checks: AuthorizationChecks): Promise<UpstreamIdentityResult> {
+    if (this.settings.provider.kind === 'local') {
+      const user = await this.local?.redeem(callbackQuery, checks.state);
+      if (!user) throw new UpstreamAuthorizationError('access_denied', 'the local sign-in code is not valid');
+      // No upstream token: the MCP server gets the configured credentials or none (MCP_SERVER_CREDENTIALS).
+      return { ...user, tokens: { accessToken: '' } };
+    }
     // The redirect_uri of the code exchange is derived from this URL minus its query: exactly the registered one.
     const client = this.#loaded();
     const currentUrl = new URL(this.settings.callbackUrl);

@@ -19,6 +19,8 @@ import { Consents } from './consents.js';
 import { CsrfTokens } from './csrf.js';
 import { UpstreamSignIns } from './upstream-state.js';
 import { SignInCompletion, type SignInRequest } from './sign-in-completion.js';
+import { localSignInRoutes } from './local-sign-in.js';
+import type { LocalSignIn } from '../identity/local-sign-in.js';
 import { Problem, sendProblemPage } from '../http/problems.js';
 import { clientFacts, shownScopes } from '../pages/client-facts.js';
 import { noteOAuthError } from '../logging.js';
@@ -28,6 +30,7 @@ export interface InteractionDependencies {
   provider: Provider;
   store: KeyValueStore;
   upstream: UpstreamIdentity;
+  local: LocalSignIn | undefined;
   vault: UpstreamTokenVault;
   accounts: AccountStore;
   render: RenderView;
@@ -46,7 +49,7 @@ type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
 type ClientLifetimes = { grantTtl: number; accessTokenTtl: number };
 
 export function interactionRouter(deps: InteractionDependencies): Router {
-  const { config, provider, store, upstream, vault, accounts, render, logger, metrics, audit } = deps;
+  const { config, provider, store, upstream, local, vault, accounts, render, logger, metrics, audit } = deps;
   const csrf = new CsrfTokens(store);
   const signIns = new UpstreamSignIns(store);
   const consents = new Consents(store, config.provider.consentTtl);
@@ -125,6 +128,15 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const query = req.originalUrl.slice(req.originalUrl.indexOf('?'));
     res.redirect(303, `/interaction/${encodeURIComponent(signIn.uid)}/identity${query}`);
   });
+
+  // IDENTITY_PROVIDER=local: our own sign-in page stands where the IdP's would (local-sign-in.ts).
+  if (local) {
+    const expired = (res: Response) => {
+      metrics.login('expired');
+      return sendProblemPage(res, render, expiredSignIn());
+    };
+    localSignInRoutes(router, { local, signIns, form, sendPage, interactionOf, formIsFresh, clientNameOf, expired, logger, callbackPath: config.identity.callbackPath });
+  }
 
   router.get('/interaction/:uid', async (req, res) => {
     const details = await interactionOf(req, res);

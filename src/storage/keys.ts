@@ -16,6 +16,8 @@
 // | lock:upstream-refresh:<grantId>     | the instance refreshing a grant upstream | 30 s at most                       | identity/refresh.ts            |
 // | upstream-state:<state>              | one upstream sign-in (PKCE, nonce)       | 10 minutes, taken once             | interactions/upstream-state.ts |
 // | upstream-sign-in:<uid>              | the sign-in under way for an interaction | 10 minutes                         | interactions/upstream-state.ts |
+// | local-code:<sha256 code>            | a local sign-in's one-time code          | 60 s, taken once                   | identity/local-sign-in.ts      |
+// | login-failures:<kind>:<sha256 who>  | failed local sign-ins of an account / IP | 15 minutes from the first          | identity/local-sign-in.ts      |
 // | csrf:<uid>:<digest>                 | a form token of one sign-in              | 10 minutes (an interaction's)      | interactions/csrf.ts           |
 // | consent:<b64url account>:<b64url client> | a remembered confirmation           | MCP_AUTH_PROXY_CONSENT_TTL         | interactions/consents.ts       |
 // | consent-ask-again:<uid>             | another person signed in: ask again      | 10 minutes (an interaction's)      | interactions/consents.ts       |
@@ -52,6 +54,9 @@ export const keys = {
   upstreamRefreshLock: (grantId: string): string => `lock:upstream-refresh:${grantId}`,
   upstreamState: (state: string): string => `upstream-state:${state}`,
   upstreamSignIn: (uid: string): string => `upstream-sign-in:${uid}`,
+  /** A local sign-in's one-time code, by digest (the code passes through the browser). */
+  localCode: (code: string): string => `local-code:${sha256(code)}`,
+  loginFailures: (kind: 'account' | 'address', who: string): string => `login-failures:${kind}:${sha256(who.toLowerCase())}`,
   /** A form token is stored by digest: the store never holds the token itself. */
   formToken: (uid: string, tokenDigest: string): string => `csrf:${uid}:${tokenDigest}`,
   consent: (accountId: string, clientId: string): string => `consent:${base64url(accountId)}:${base64url(clientId)}`,

@@ -78,7 +78,7 @@ describe('documented command lines, in both layouts (SLOW: packages once)', func
 
   it('finds the command lines the documentation gives, and none sends operators to the npm registry', () => {
     const names = new Set(commands.map((c) => c.args.split(' ')[0]));
-    for (const name of ['config', 'jwks', 'grants', 'revoke', 'vault-reencrypt']) assert.ok(names.has(name), `no documented "${name}" command`);
+    for (const name of ['config', 'jwks', 'hash-password', 'grants', 'revoke', 'vault-reencrypt']) assert.ok(names.has(name), `no documented "${name}" command`);
     // `npx mcp-auth-proxy` outside a clone fetches whatever package has that name.
     const npx = ['README.md', ...markdownFiles('docs')].flatMap((file) =>
       readFileSync(join(ROOT, file), 'utf8')
@@ -91,7 +91,12 @@ describe('documented command lines, in both layouts (SLOW: packages once)', func
 
   /** Runs a documented command line; `--from -` reads the current key set from stdin, as piped from `heroku config:get`. */
   function run(tool: string, cwd: string, args: string): Promise<ProcessResult> {
-    const command = args.includes('--from -') ? `printf '%s' "$OIDC_PROVIDER_JWKS" | ${tool} ${args}` : `exec ${tool} ${args}`;
+    // `hash-password` reads the password from stdin, as the documentation pipes it.
+    const command = args.includes('--from -')
+      ? `printf '%s' "$OIDC_PROVIDER_JWKS" | ${tool} ${args}`
+      : args.startsWith('hash-password')
+        ? `printf '%s' 'correct horse battery staple' | ${tool} ${args}`
+        : `exec ${tool} ${args}`;
     return spawnProcess('sh', ['-c', command], { cwd, env }).exited;
   }
 

@@ -34,6 +34,10 @@ function assertNothingOf(secret: string, printed: string, label: string): void {
 
 const jwk = (kid: string) => ({ kid, ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) });
 
+// Real hashes of a throwaway password (argon2id as `hash-password` makes it; bcrypt as sigbit's).
+const LOCAL_HASH = '$argon2id$v=19$m=65536,p=4,t=3$A7Y9mZx1GCTrnXTctCR7tA$2ApJFXBvq84D2JdCskI1pchU+cwwTBpqObVxDSspMPo';
+const BCRYPT_HASH = '$2b$04$Ez9dLO6ePH6b/I2SkC8J1elMVC.QhGu2RIxnB6TKACjhyjXelAB4a';
+
 describe('config report', () => {
   it('has every setting of the SETTINGS table once, in its order, with its description', () => {
     const report = reportConfiguration(BASE, {});
@@ -98,12 +102,13 @@ describe('config report', () => {
       OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=Basic ${randomBytes(16).toString('base64url')}`,
       OTEL_EXPORTER_OTLP_METRICS_HEADERS: `x-honeycomb-team=${randomBytes(16).toString('hex')}`,
       MCP_SERVER_BEARER_TOKEN: randomBytes(20).toString('base64url'),
+      IDENTITY_LOCAL_USERS: `alice@example.com:${LOCAL_HASH},bob:${BCRYPT_HASH}`,
       MCP_SERVER_HEADERS: `X-Api-Key:${randomBytes(16).toString('hex')},X-Tenant:${randomBytes(8).toString('hex')}`,
     };
     const secretNames = Object.keys(SETTINGS).filter((name) => 'secret' in SETTINGS[name as keyof typeof SETTINGS]);
     assert.deepEqual(Object.keys(secrets).sort(), secretNames.sort(), 'every secret setting is covered by this test');
 
-    const report = reportConfiguration({ ...BASE, ...secrets, MCP_AUTH_PROXY_METRICS_PATH: '/metrics', MCP_SERVER_CREDENTIALS: 'static' }, {});
+    const report = reportConfiguration({ ...BASE, ...secrets, MCP_AUTH_PROXY_METRICS_PATH: '/metrics', MCP_SERVER_CREDENTIALS: 'static', IDENTITY_PROVIDER: 'local' }, {});
     assert.deepEqual(report.problems, []);
     const printed = [formatReport(report), JSON.stringify(report)];
     for (const [name, value] of Object.entries(secrets)) {
@@ -112,6 +117,8 @@ describe('config report', () => {
           ? keys.map((k) => k.d!)
           : name === 'MCP_AUTH_PROXY_REDIS_URL'
             ? ['Sup3rS3cretRedisPassw0rd']
+            : name === 'IDENTITY_LOCAL_USERS'
+              ? [LOCAL_HASH.split('$').at(-1)!, BCRYPT_HASH.slice(-31)]
             : name.endsWith('_HEADERS')
               ? value!.split(',').map((header) => header.slice(header.search(/[=:]/) + 1)) // header names are not secret
               : value!.split(',');

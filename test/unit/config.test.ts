@@ -334,7 +334,7 @@ describe('config', () => {
         // Exactly the settings that turn the demo off (MCP_SERVER_RUN_ENV_PASSTHROUGH, say, does not).
         assert.match(
           error.message,
-          /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_COMMAND, MCP_SERVER_RUN_ARGS_JSON, MCP_SERVER_RUN_DIR, MCP_SERVER_RUN_ENV_JSON, IDENTITY_PROVIDER, IDENTITY_SERVER_URL, IDENTITY_CLIENT_ID, IDENTITY_CLIENT_SECRET, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/,
+          /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_COMMAND, MCP_SERVER_RUN_ARGS_JSON, MCP_SERVER_RUN_DIR, MCP_SERVER_RUN_ENV_JSON, IDENTITY_PROVIDER, IDENTITY_LOCAL_USERS, IDENTITY_SERVER_URL, IDENTITY_CLIENT_ID, IDENTITY_CLIENT_SECRET, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/,
         );
       }
     });
@@ -814,7 +814,7 @@ describe('config', () => {
       assert.deepEqual(load().identity.provider, { kind: 'oidc' });
       assert.deepEqual(load().identity.scopes, ['openid', 'profile', 'email', 'offline_access']);
       assert.deepEqual(refused({ IDENTITY_ALLOWED_GITHUB_USERS: 'octocat' }), ['IDENTITY_ALLOWED_GITHUB_USERS: applies only with IDENTITY_PROVIDER=github (it is oidc)']);
-      assert.deepEqual(refused({ IDENTITY_PROVIDER: 'gitlab-ish' }), ['IDENTITY_PROVIDER: must be one of oidc, github, google, heroku, entra, okta, auth0, keycloak, gitlab, salesforce, got "gitlab-ish"']);
+      assert.deepEqual(refused({ IDENTITY_PROVIDER: 'gitlab-ish' }), ['IDENTITY_PROVIDER: must be one of oidc, github, google, heroku, entra, okta, auth0, keycloak, gitlab, salesforce, local, got "gitlab-ish"']);
     });
   });
 
