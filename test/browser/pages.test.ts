@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { OTHER_USER, TEST_USER } from '../helpers/upstream-idp.js';
+import { hashPassword } from '../../src/identity/local-sign-in.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -63,6 +64,10 @@ const contrastFailures = (page: Page): Promise<string[]> => page.evaluate(CONTRA
 const UNLABELLED_SCRIPT = `[...document.querySelectorAll('input:not([type=hidden])')]
   .filter((i) => i.labels.length === 0 && !i.getAttribute('aria-label')).map((i) => i.outerHTML)`;
 
+/** Text and password inputs left at the browser's default size (unstyled) instead of their form's width. */
+const UNSTYLED_SCRIPT = `[...document.querySelectorAll('input[type=text], input[type=password]')]
+  .filter((i) => i.form && i.getBoundingClientRect().width < i.form.getBoundingClientRect().width * 0.9).map((i) => i.name)`;
+
 describe('every page, light and dark, desktop and phone, in headless Chromium', function () {
   this.timeout(120_000);
   let stack: Stack;
@@ -76,8 +81,7 @@ describe('every page, light and dark, desktop and phone, in headless Chromium', 
     // Alice may sign in, Bob may not: the access-denied page.
     stack = await startStack({ env: { IDENTITY_ALLOWED_EMAILS: TEST_USER.email } });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-    const register = async (body: Record<string, unknown>) =>
-      ((await (await fetch(`${stack.baseUrl}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { client_id: string }).client_id;
+    const register = (body: Record<string, unknown>) => registerAt(stack, body);
     clientId = await register({ client_name: 'Claude', redirect_uris: [HTTPS_CALLBACK], token_endpoint_auth_method: 'none' });
     loopbackClientId = await register({ client_name: 'Claude Code', redirect_uris: [LOOPBACK_CALLBACK], token_endpoint_auth_method: 'none' });
     deviceClientId = await register({ client_name: 'Living Room TV', grant_types: [DEVICE_GRANT, 'refresh_token'], response_types: [], token_endpoint_auth_method: 'none' });
@@ -87,14 +91,19 @@ describe('every page, light and dark, desktop and phone, in headless Chromium', 
     await stack?.stop();
   });
 
-  function authorizeUrl(client: string, redirectUri: string, extra: Record<string, string> = {}): string {
-    const url = new URL(`${stack.baseUrl}/auth`);
+  async function registerAt(at: Stack, body: Record<string, unknown>): Promise<string> {
+    const response = await fetch(`${at.baseUrl}/reg`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return ((await response.json()) as { client_id: string }).client_id;
+  }
+
+  function authorizeUrl(client: string, redirectUri: string, extra: Record<string, string> = {}, at: Stack = stack): string {
+    const url = new URL(`${at.baseUrl}/auth`);
     url.search = new URLSearchParams({
       client_id: client,
       response_type: 'code',
       redirect_uri: redirectUri,
       scope: 'openid offline_access',
-      resource: stack.mcpUrl,
+      resource: at.mcpUrl,
       state: 'pages',
       code_challenge: createHash('sha256').update(randomBytes(32)).digest('base64url'),
       code_challenge_method: 'S256',
@@ -139,6 +148,7 @@ describe('every page, light and dark, desktop and phone, in headless Chromium', 
       assert.deepEqual(await contrastFailures(page), [], `${where}: contrast`);
       const unlabelled = (await page.evaluate(UNLABELLED_SCRIPT)) as string[];
       assert.deepEqual(unlabelled, [], `${where}: inputs without a label`);
+      assert.deepEqual(await page.evaluate(UNSTYLED_SCRIPT), [], `${where}: inputs narrower than their form`);
       assert.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, `${where}: wider than the screen`);
       await writeFile(`test/artifacts/pages/${name}-${variant}.png`, await page.screenshot({ fullPage: true }));
     }
@@ -172,6 +182,29 @@ describe('every page, light and dark, desktop and phone, in headless Chromium', 
     await page.goto(authorizeUrl(loopbackClientId, LOOPBACK_CALLBACK));
     await review(page, problems, 'consent-local-tool', { heading: /Connect Claude Code\?/, buttons: ['Cancel', 'Continue'], text: [/receives the sign-in on your own computer/] });
     await page.context().close();
+  });
+
+  it('local accounts: our own sign-in page, a wrong password, then back at the client', async () => {
+    const alice = { username: 'alice@example.com', password: 'correct horse battery staple' };
+    const local = await startStack({ env: { IDENTITY_PROVIDER: 'local', IDENTITY_LOCAL_USERS: `${alice.username}:${await hashPassword(alice.password)}` } });
+    try {
+      const client = await registerAt(local, { client_name: 'Claude', redirect_uris: [HTTPS_CALLBACK], token_endpoint_auth_method: 'none' });
+      const { page, problems } = await newPage();
+      await page.goto(authorizeUrl(client, HTTPS_CALLBACK, {}, local));
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await review(page, problems, 'local-sign-in', { heading: /^Sign in$/, buttons: ['Sign in'], text: [/Sign in with your account on .+ to connect Claude\./] });
+      await signIn(page, { ...alice, password: 'not the password' });
+      await page.getByText('The user name or password is not correct.').waitFor();
+      await review(page, problems, 'local-sign-in-wrong', { heading: /^Sign in$/, buttons: ['Sign in'] });
+      assert.equal(await page.locator('input[name="username"]').inputValue(), alice.username, 'the name typed stays');
+      await signIn(page, alice);
+      await page.waitForURL(`${HTTPS_CALLBACK}**`);
+      assert.ok(new URL(page.url()).searchParams.get('code'), 'the client got a code');
+      await page.context().close();
+    } finally {
+      await local.stop();
+    }
   });
 
   it('access denied names the account that was refused', async () => {
