@@ -109,6 +109,23 @@ describe('local accounts (IDENTITY_PROVIDER=local)', function () {
     });
   });
 
+  it('counts failures across instances (the counts are in Redis)', async () => {
+    const env = { IDENTITY_PROVIDER: 'local', IDENTITY_LOCAL_USERS: users };
+    const first = await startStack({ env, mcpEnv: { MCP_FIXTURE_TOKEN_CHECK_URL: '' } });
+    const second = await startStack({ env, redis: first.redis, mcpEnv: { MCP_FIXTURE_TOKEN_CHECK_URL: '' } });
+    try {
+      for (let i = 0; i < MAX_FAILURES_PER_ACCOUNT; i++) {
+        const stack = i % 2 === 0 ? first : second;
+        assert.equal((await attempt(stack, { username: ALICE.username, password: `wrong ${i}` })).page.status, 401);
+      }
+      assert.equal((await attempt(second, ALICE)).page.status, 429);
+      assert.equal((await attempt(first, ALICE)).page.status, 429);
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+  });
+
   it('sends MCP_SERVER_BEARER_TOKEN when it is set (static credentials by default)', async () => {
     const stack = await startStack({
       env: { IDENTITY_PROVIDER: 'local', IDENTITY_LOCAL_USERS: users, MCP_SERVER_BEARER_TOKEN: 'server-own-token' },
