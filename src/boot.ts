@@ -9,8 +9,8 @@ import { toOriginForm } from './http/public-origin.js';
 import type { Config } from './config/types.js';
 import { AccountStore } from './identity/accounts.js';
 import { UpstreamRefresher } from './identity/refresh.js';
-import { UpstreamIdentity, unlistedScopesWarning } from './identity/upstream.js';
-import { LocalSignIn } from './identity/local-sign-in.js';
+import { unlistedScopesWarning } from './identity/upstream.js';
+import { IdentityProviders } from './identity/providers.js';
 import { UpstreamTokenVault } from './identity/vault.js';
 import { CallerCache } from './mcp/caller-cache.js';
 import { McpServerSupervisor } from './mcp/supervisor.js';
@@ -83,17 +83,18 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
   let child: McpServerSupervisor | undefined;
   let demoIdp: DevIdp | undefined;
   // Its background discovery must stop if a later step fails.
-  let startedUpstream: UpstreamIdentity | undefined;
+  let startedProviders: IdentityProviders | undefined;
   try {
     // The demo's identity provider runs in this process, started before discovery needs it.
     if (config.demo) demoIdp = await startDemoIdentityProvider(config, (err) => logger.error({ err }, 'demo identity provider error'));
     // The release check must prove the IdP answers; a running proxy starts through an IdP outage
     // (its metadata loads in the background) because /mcp needs the IdP only for refreshes.
-    const local = config.identity.provider.kind === 'local' ? new LocalSignIn(config.identity.localUsers, store) : undefined;
-    const upstream = config.verifyRelease ? await UpstreamIdentity.connect(config.identity, local) : await UpstreamIdentity.start(config.identity, logger, { local });
-    startedUpstream = upstream;
+    const providers = await IdentityProviders.start(config.identities, store, logger, { connect: config.verifyRelease });
+    startedProviders = providers;
     // With discovery, the IdP's scopes are known only now (a metadata file's: at configuration).
-    if (!config.identity.metadata && upstream.unlistedScopes.length > 0) logger.warn(unlistedScopesWarning(upstream.unlistedScopes));
+    for (const { settings, upstream } of providers.all) {
+      if (!settings.metadata && upstream.unlistedScopes.length > 0) logger.warn(unlistedScopesWarning(upstream.unlistedScopes));
+    }
     const vault = new UpstreamTokenVault(store, config.vaultKeys);
     const accounts = new AccountStore(store, config.provider.grantTtl);
     const bus = new InvalidationBus(store);
@@ -102,12 +103,12 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     const onGrantEnd = async (grantId: string) => {
       const tokens = await vault.load(grantId);
       if (!tokens) return;
-      upstream.revoke(tokens).catch((err: Error) => logger.warn({ grantId, message: err.message }, 'upstream token revocation failed'));
+      providers.of(tokens).upstream.revoke(tokens).catch((err: Error) => logger.warn({ grantId, message: err.message }, 'upstream token revocation failed'));
     };
     const callers = new CallerCache(bus, { ttlMs: config.mcp.tokenCacheTtlMs, maxEntries: 10_000 });
     const metrics = new ProxyMetrics(telemetry.meter);
     const audit = new AuditLog(logger);
-    const refresher = new UpstreamRefresher(store, vault, upstream, bus, config.identity.access, logger, onGrantEnd, { metrics, audit });
+    const refresher = new UpstreamRefresher(store, vault, providers, bus, logger, onGrantEnd, { metrics, audit });
     // An operator's template that fails is logged once per file and error; ours stands in.
     const templateFailures = new Set<string>();
     // Records Heroku's proxy left under the same prefix: cleaned on read, and all once, in the background.
@@ -129,7 +130,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       store,
       usesRedis: config.redis.url !== undefined,
       mcpServer: child,
-      identityLoaded: () => upstream.metadataLoaded,
+      identityLoaded: () => providers.metadataLoaded,
       draining: () => drain.draining,
     });
     const app = createApp({
@@ -137,8 +138,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       logger,
       provider,
       store,
-      upstream,
-      local,
+      providers,
       vault,
       accounts,
       refresher,
@@ -178,7 +178,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
           mcpServer?.shuttingDown();
           const result = await drain.drain(server, options.drainMs ?? 0);
           await mcpServer?.stop();
-          upstream.stop();
+          providers.stop();
           await demoIdp?.stop();
           await store.close();
           return result;
@@ -187,7 +187,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       },
     };
   } catch (err) {
-    startedUpstream?.stop();
+    startedProviders?.stop();
     await child?.stop();
     await demoIdp?.stop();
     await store.close();

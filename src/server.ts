@@ -6,8 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import type { AccountStore } from './identity/accounts.js';
 import type { UpstreamRefresher } from './identity/refresh.js';
-import type { UpstreamIdentity } from './identity/upstream.js';
-import type { LocalSignIn } from './identity/local-sign-in.js';
+import type { IdentityProviders } from './identity/providers.js';
 import type { UpstreamTokenVault } from './identity/vault.js';
 import { errorHandler } from './http/errors.js';
 import type { ReleasableStreams } from './http/drain.js';
@@ -46,9 +45,8 @@ export interface AppParts {
   logger: Logger;
   provider: Provider;
   store: KeyValueStore;
-  upstream: UpstreamIdentity;
-  /** IDENTITY_PROVIDER=local: the proxy's own accounts. */
-  local: LocalSignIn | undefined;
+  /** The identity providers (one, or IDENTITY_PROVIDERS' blocks). */
+  providers: IdentityProviders;
   vault: UpstreamTokenVault;
   accounts: AccountStore;
   refresher: UpstreamRefresher;

@@ -97,7 +97,8 @@ Examples (Heroku):
 
 /** Revokes a grant's upstream tokens at the IdP, saying what happened; never throws. */
 class UpstreamRevoker {
-  #idp: Promise<UpstreamIdentity | Error> | undefined;
+  /** Connected once per provider, on the first grant that needs it (discovery is a network round trip). */
+  readonly #idps = new Map<string, Promise<UpstreamIdentity | Error>>();
 
   constructor(
     private readonly config: Config,
@@ -107,9 +108,10 @@ class UpstreamRevoker {
   async revoke(grantId: string): Promise<string> {
     const tokens = await this.vault.load(grantId);
     if (!tokens) return 'its upstream tokens could not be read with the configured vault keys, so they were not revoked at the identity provider';
-    // Connected once, on the first grant that needs it (discovery is a network round trip).
-    this.#idp ??= UpstreamIdentity.connect(this.config.identity).catch((err: Error) => err);
-    const idp = await this.#idp;
+    // The provider the grant signed in with (IDENTITY_PROVIDERS), else the only one.
+    const settings = this.config.identities.find((block) => block.name === tokens.provider) ?? this.config.identity;
+    if (!this.#idps.has(settings.name)) this.#idps.set(settings.name, UpstreamIdentity.connect(settings).catch((err: Error) => err));
+    const idp = await this.#idps.get(settings.name)!;
     if (idp instanceof Error) return `upstream tokens not revoked: ${idp.message}`;
     if (!idp.revocationSupported) return 'the identity provider offers no token revocation; its tokens expire on their own';
     try {

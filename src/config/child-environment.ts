@@ -3,6 +3,7 @@
 // with PORT set to where MCP_SERVER_URL says the child listens.
 import { SETTINGS, variablesOf, type SettingName } from './settings.js';
 import type { Environment } from './types.js';
+import { isSecretBlockVariable } from './identity-blocks.js';
 
 const CHILD_ENV_DENYLIST = new Set<string>(
   (Object.keys(SETTINGS) as SettingName[]).filter((name) => 'secret' in SETTINGS[name] && SETTINGS[name].secret).flatMap(variablesOf),
@@ -14,7 +15,8 @@ export const NEVER_PASSED = new Set<string>(['OIDC_PROVIDER_JWKS', 'MCP_AUTH_PRO
 export function childEnvironment(env: Environment, serverUrl: URL, extra: Record<string, string>, passthrough: string[]): Record<string, string> {
   const allowed = new Set(passthrough);
   const inherited = Object.entries(env).filter(
-    (entry): entry is [string, string] => entry[1] !== undefined && (!CHILD_ENV_DENYLIST.has(entry[0]) || allowed.has(entry[0])),
+    (entry): entry is [string, string] =>
+      entry[1] !== undefined && ((!CHILD_ENV_DENYLIST.has(entry[0]) && !isSecretBlockVariable(entry[0])) || allowed.has(entry[0])),
   );
   // PORT is ours (the public listener); the child listens where MCP_SERVER_URL says.
   const port = serverUrl.port || (serverUrl.protocol === 'https:' ? '443' : '80');

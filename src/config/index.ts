@@ -4,12 +4,14 @@
 // demo.ts (what the local demo stands in for), child-environment.ts, telemetry.ts.
 import { generateKeyPairSync, hkdfSync, type JsonWebKey } from 'node:crypto';
 import { SETTINGS, type ParsedSettings, type SettingName, type SettingValues } from './settings.js';
-import type { Config, Environment } from './types.js';
+import type { Config, Environment, IdentityBlock } from './types.js';
 import { isSet, readSettings, type SettingSources } from './environment.js';
 import { withDemoDefaults } from './demo.js';
 import { childEnvironment, NEVER_PASSED } from './child-environment.js';
 import { telemetryConfig } from './telemetry.js';
 import { credentialsOf, credentialsProblems } from './credentials.js';
+import { blockEnvironment, blockProblem, blockTitle, isBlockProblem } from './identity-blocks.js';
+import { blockNames } from './parsers.js';
 import { defaultServerUrl, ENTRA_MULTI_TENANT, presetAuthorizationParams, presetMetadata, presetOf, presetScopes } from './identity-provider.js';
 
 /** Settings that belong to one provider, refused with any other. */
@@ -53,8 +55,41 @@ function generatedJwks(): JsonWebKey[] {
   return [privateKey.export({ format: 'jwk' })];
 }
 
-/** Parses and validates the whole configuration; throws ConfigError naming every problem. */
+/**
+ * Parses and validates the whole configuration; throws ConfigError naming every problem. With
+ * IDENTITY_PROVIDERS, each block is read as a single-provider configuration of its own
+ * (identity-blocks.ts), and the first gives everything that is shared.
+ */
 export function loadConfig(given: Environment): Config {
+  const raw = given.IDENTITY_PROVIDERS;
+  if (raw === undefined || raw.trim() === '') return loadSingle(given);
+  let blocks: string[];
+  try {
+    blocks = blockNames(raw);
+  } catch (err) {
+    throw new ConfigError([`IDENTITY_PROVIDERS: ${(err as Error).message}`]);
+  }
+  const problems: string[] = [];
+  const loaded: { block: string; config: Config }[] = [];
+  blocks.forEach((block, index) => {
+    try {
+      loaded.push({ block, config: loadSingle(blockEnvironment(given, block)) });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      // The shared settings' problems once (the first block's), each block's own under its names.
+      const own = err.problems.filter(isBlockProblem).map((problem) => blockProblem(block, problem));
+      problems.push(...(index === 0 ? err.problems.map((problem) => (isBlockProblem(problem) ? blockProblem(block, problem) : problem)) : own));
+    }
+  });
+  const locals = loaded.filter(({ config }) => config.identity.providerName === 'local');
+  if (locals.length > 1) problems.push(`IDENTITY_PROVIDERS: ${locals.map((l) => l.block).join(' and ')} are both local; one block holds every local account`);
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
+  const first = loaded[0]!.config;
+  const identities = loaded.map(({ block, config }) => ({ ...config.identity, name: block, title: blockTitle(given, block, config.identity.providerName) }));
+  return { ...first, identity: identities[0]!, identities, warnings: [...new Set(loaded.flatMap(({ config }) => config.warnings))] };
+}
+
+function loadSingle(given: Environment): Config {
   const problems: string[] = [];
   const production = given.NODE_ENV === 'production';
   const demo = !production && !DEPLOYMENT_SETTINGS.some((name) => isSet(given, name));
@@ -157,6 +192,36 @@ export function loadConfig(given: Environment): Config {
       }
     : undefined;
 
+  const identity: IdentityBlock = {
+    // One provider: its block is named by its kind (as the MCP server is told with several).
+    name: v.IDENTITY_PROVIDER,
+    title: v.IDENTITY_PROVIDER,
+    providerName: v.IDENTITY_PROVIDER,
+    localUsers: v.IDENTITY_LOCAL_USERS ?? [],
+    provider: presetOf(v.IDENTITY_PROVIDER, identityUrl),
+    serverUrl: identityUrl,
+    clientId,
+    clientSecret: v.IDENTITY_CLIENT_SECRET,
+    scopes: identityScopes,
+    authorizationParams: {
+      ...presetAuthorizationParams(v.IDENTITY_PROVIDER, presetContext),
+      ...(v.IDENTITY_AUDIENCE ? { audience: v.IDENTITY_AUDIENCE } : {}),
+    },
+    metadata: identityMetadata,
+    callbackPath: v.IDENTITY_CALLBACK_PATH,
+    callbackUrl: `${origin}${v.IDENTITY_CALLBACK_PATH}`,
+    access: {
+      emails: v.IDENTITY_ALLOWED_EMAILS ?? [],
+      domains: v.IDENTITY_ALLOWED_DOMAINS ?? [],
+      groups: v.IDENTITY_ALLOWED_GROUPS ?? [],
+      groupsClaim: v.IDENTITY_GROUPS_CLAIM,
+      githubUsers: v.IDENTITY_ALLOWED_GITHUB_USERS ?? [],
+      githubOrgs,
+      googleDomains,
+      entraTenants: v.IDENTITY_ALLOWED_ENTRA_TENANTS ?? [],
+    },
+  };
+
   return {
     production,
     demo,
@@ -212,32 +277,9 @@ export function loadConfig(given: Environment): Config {
       },
     },
     vaultKeys: v.MCP_AUTH_PROXY_VAULT_KEYS ?? deriveKeys(jwks, 'vault-keys'),
-    identity: {
-      providerName: v.IDENTITY_PROVIDER,
-      localUsers: v.IDENTITY_LOCAL_USERS ?? [],
-      provider: presetOf(v.IDENTITY_PROVIDER, identityUrl),
-      serverUrl: identityUrl,
-      clientId,
-      clientSecret: v.IDENTITY_CLIENT_SECRET,
-      scopes: identityScopes,
-      authorizationParams: {
-        ...presetAuthorizationParams(v.IDENTITY_PROVIDER, presetContext),
-        ...(v.IDENTITY_AUDIENCE ? { audience: v.IDENTITY_AUDIENCE } : {}),
-      },
-      metadata: identityMetadata,
-      callbackPath: v.IDENTITY_CALLBACK_PATH,
-      callbackUrl: `${origin}${v.IDENTITY_CALLBACK_PATH}`,
-      access: {
-        emails: v.IDENTITY_ALLOWED_EMAILS ?? [],
-        domains: v.IDENTITY_ALLOWED_DOMAINS ?? [],
-        groups: v.IDENTITY_ALLOWED_GROUPS ?? [],
-        groupsClaim: v.IDENTITY_GROUPS_CLAIM,
-        githubUsers: v.IDENTITY_ALLOWED_GITHUB_USERS ?? [],
-        githubOrgs,
-        googleDomains,
-        entraTenants: v.IDENTITY_ALLOWED_ENTRA_TENANTS ?? [],
-      },
-    },
+    identity,
+    identities: [identity],
+    linkVerifiedEmails: v.IDENTITY_LINK_VERIFIED_EMAILS,
     branding,
     authBodyTimeoutMs: v.MCP_AUTH_PROXY_BODY_TIMEOUT_MS,
     rateLimit: {

@@ -375,6 +375,7 @@ const NOT_CONFIGURABLE = new Set([
   'last-event-id',
   'x-authorization-scope',
   'x-dynamic-client-id',
+  'x-mcp-identity-provider',
   'forwarded',
   'x-real-ip',
 ]);
@@ -463,4 +464,15 @@ export function localUsers(raw: string): LocalUser[] {
   });
   if (users.length === 0) throw new Error('lists no account');
   return users;
+}
+
+/** IDENTITY_PROVIDERS: block names, lower-case letters, digits and dashes, each once, at least two. */
+export function blockNames(raw: string): string[] {
+  const names = list(raw.toLowerCase());
+  const bad = names.find((name) => !/^[a-z][a-z0-9-]{0,31}$/.test(name));
+  if (bad !== undefined) throw new Error(`"${bad}" is not a block name (a letter, then letters, digits or dashes, at most 32)`);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) throw new Error(`${twice} is given twice`);
+  if (names.length < 2) throw new Error('names at least two providers (one provider is configured with the IDENTITY_* settings)');
+  return names;
 }

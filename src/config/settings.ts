@@ -275,6 +275,18 @@ export const SETTINGS = {
     default: '2',
     parse: parse.nonNegativeInt,
   }),
+  IDENTITY_PROVIDERS: setting({
+    description:
+      'Several identity providers at once, offered on a chooser page: comma-separated block names (`github,corp`). Each block is configured by IDENTITY_<NAME>_<SETTING> variables (IDENTITY_GITHUB_CLIENT_ID, IDENTITY_CORP_SERVER_URL …) with the rules of the IDENTITY_* settings, which then do not apply; a block named like a preset is that provider. See docs/identity-providers.md.',
+    deployment: true,
+    parse: parse.blockNames,
+  }),
+  IDENTITY_LINK_VERIFIED_EMAILS: setting({
+    description:
+      'With IDENTITY_PROVIDERS: `true` makes one person signing in through two providers one account when both verify the same email (the user id is then `email:<address>`); `false` keeps them apart (`<block>:<id>`).',
+    default: 'false',
+    parse: parse.bool,
+  }),
   IDENTITY_PROVIDER: setting({
     description:
       'The kind of identity provider: `oidc` (any OpenID Provider, or an OAuth 2.0 IdP that names the user in its token response), `github` (github.com, or GitHub Enterprise Server at IDENTITY_SERVER_URL), `google` (with the parameters that get refresh tokens), `heroku` (Heroku Identity, production unless IDENTITY_SERVER_URL is staging\'s; the email from the Platform API), `entra` (Microsoft Entra ID; multi-tenant needs IDENTITY_ALLOWED_ENTRA_TENANTS), `okta`, `auth0`, `keycloak`, `gitlab` (gitlab.com unless set), `salesforce` (login.salesforce.com unless set), or `local` (accounts of this proxy, IDENTITY_LOCAL_USERS; no IdP). A preset sets endpoints and scopes; explicit IDENTITY_* settings win. See docs/identity-providers.md.',

@@ -89,25 +89,12 @@ export interface Config {
     clientMetadataDocuments: { enabled: boolean; allowedHosts: string[]; deniedHosts: string[]; allowLoopback: boolean };
   };
   vaultKeys: Buffer[];
-  identity: {
-    /** IDENTITY_PROVIDER as set. */
-    providerName: string;
-    /** IDENTITY_LOCAL_USERS, with IDENTITY_PROVIDER=local. */
-    localUsers: LocalUser[];
-    /** What the proxy needs to know of the provider at runtime. */
-    provider: IdentityProviderPreset;
-    serverUrl: URL;
-    clientId: string;
-    clientSecret: string | undefined;
-    scopes: string[];
-    /** Added to the authorization request by the preset (Google's access_type, prompt, hd). */
-    authorizationParams: Record<string, string>;
-    metadata: ServerMetadata | undefined;
-    callbackPath: string;
-    /** Exact redirect_uri registered at the IdP. */
-    callbackUrl: string;
-    access: AccessPolicy;
-  };
+  /** The identity provider (with IDENTITY_PROVIDERS: the first block). */
+  identity: IdentityBlock;
+  /** Every identity provider: one, or the blocks of IDENTITY_PROVIDERS in their order. */
+  identities: IdentityBlock[];
+  /** IDENTITY_LINK_VERIFIED_EMAILS. */
+  linkVerifiedEmails: boolean;
   /** As Heroku's proxy brands its pages (lib/branding-config.js), plus BRANDING_FAVICON for any IdP. */
   branding: { title: string; favicon: string | undefined; heroku: boolean };
   /** How long a request body to the authorization endpoints may take to arrive. */
@@ -161,3 +148,28 @@ export type McpServerCredentials =
 
 /** `oidc`: discovery or a metadata file, ID token, userinfo; `github`: GitHub's REST API at `apiUrl`. */
 export type IdentityProviderPreset = { kind: 'oidc' } | { kind: 'github'; apiUrl: URL } | { kind: 'heroku'; apiUrl: URL } | { kind: 'local' };
+
+/** One identity provider: the IDENTITY_* settings, or one block of IDENTITY_PROVIDERS. */
+export interface IdentityBlock {
+  /** The block's name (IDENTITY_PROVIDERS), or the provider's kind when there is one. */
+  name: string;
+  /** Its button on the chooser. */
+  title: string;
+  /** IDENTITY_PROVIDER as set. */
+  providerName: string;
+  /** IDENTITY_LOCAL_USERS, with IDENTITY_PROVIDER=local. */
+  localUsers: LocalUser[];
+  /** What the proxy needs to know of the provider at runtime. */
+  provider: IdentityProviderPreset;
+  serverUrl: URL;
+  clientId: string;
+  clientSecret: string | undefined;
+  scopes: string[];
+  /** Added to the authorization request by the preset (Google's access_type, prompt, hd). */
+  authorizationParams: Record<string, string>;
+  metadata: ServerMetadata | undefined;
+  callbackPath: string;
+  /** Exact redirect_uri registered at the IdP. */
+  callbackUrl: string;
+  access: AccessPolicy;
+}

@@ -5,6 +5,7 @@
 import type { Environment } from './types.js';
 import { isSet } from './environment.js';
 import { SETTINGS, variablesOf, type SettingName } from './settings.js';
+import { BLOCK_SETTINGS, blockVariable } from './identity-blocks.js';
 
 // Variables with these prefixes are ours: an unknown one is most likely a typo.
 const OUR_PREFIXES = ['MCP_AUTH_PROXY_', 'OIDC_PROVIDER_', 'IDENTITY_'];
@@ -40,8 +41,16 @@ const OTEL_EXPORTS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_
 /** `demo`: nothing is configured; the local demo's in-memory store and generated key are by design. */
 export function environmentWarnings(env: Environment, { demo = false } = {}): string[] {
   const found: string[] = [];
+  // With IDENTITY_PROVIDERS, the blocks' variables are settings, and the single-provider ones are not.
+  const blocks = (env.IDENTITY_PROVIDERS ?? '').split(',').map((b) => b.trim().toLowerCase()).filter(Boolean);
+  const blockVariables = new Set(blocks.flatMap((block) => [...BLOCK_SETTINGS.map((setting) => blockVariable(block, setting)), blockVariable(block, 'IDENTITY_TITLE')]));
   for (const name of Object.keys(env).sort()) {
-    if (!isSet(env, name) || KNOWN.has(name)) continue;
+    if (!isSet(env, name) || blockVariables.has(name)) continue;
+    if (blocks.length > 0 && (BLOCK_SETTINGS as readonly string[]).includes(name)) {
+      found.push(`${name}: ignored with IDENTITY_PROVIDERS; each block has its own (IDENTITY_<NAME>_${name.slice('IDENTITY_'.length)})`);
+      continue;
+    }
+    if (KNOWN.has(name)) continue;
     const heroku = HEROKU_ONLY[name];
     if (heroku) found.push(`${name}: ${heroku(env)}`);
     else if (OUR_PREFIXES.some((p) => name.startsWith(p))) found.push(`${name}: not a setting of this proxy (misspelt?); it is ignored`);

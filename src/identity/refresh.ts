@@ -10,8 +10,8 @@ import type { KeyValueStore } from '../storage/store.js';
 import { AuditLog } from '../telemetry/audit.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { checkAccess } from './access-policy.js';
-import type { AccessPolicy } from './access-policy.js';
-import { UpstreamRefreshRefused, type UpstreamIdentity } from './upstream.js';
+import type { IdentityProviders } from './providers.js';
+import { UpstreamRefreshRefused } from './upstream.js';
 import type { UpstreamTokens, UpstreamTokenVault } from './vault.js';
 import { keys } from '../storage/keys.js';
 
@@ -32,9 +32,8 @@ export class UpstreamRefresher {
   constructor(
     private readonly store: KeyValueStore,
     private readonly vault: UpstreamTokenVault,
-    private readonly upstream: UpstreamIdentity,
+    private readonly providers: IdentityProviders,
     private readonly bus: InvalidationBus,
-    private readonly policy: AccessPolicy,
     private readonly logger: Logger,
     private readonly onGrantEnd?: GrantEndHook,
     observers?: RefreshObservers,
@@ -72,10 +71,12 @@ export class UpstreamRefresher {
       let next: UpstreamTokens;
       let policyRefusal = false;
       try {
-        const refreshed = await this.upstream.refresh(current);
-        next = refreshed.tokens;
+        // The provider the grant was signed in with, and its access policy.
+        const { upstream, settings } = this.providers.of(current);
+        const refreshed = await upstream.refresh(current);
+        next = { ...refreshed.tokens, ...(current.provider !== undefined ? { provider: current.provider } : {}) };
         // Who may sign in is checked again: a user removed from the allowlist loses access here.
-        const decision = refreshed.profile ? checkAccess(this.policy, refreshed.profile) : { allowed: true as const };
+        const decision = refreshed.profile ? checkAccess(settings.access, refreshed.profile) : { allowed: true as const };
         if (!decision.allowed) {
           policyRefusal = true;
           throw new UpstreamRefreshRefused(`access policy: ${decision.reason}`);

@@ -12,6 +12,8 @@ export interface UpstreamTokens {
   expiresAt?: number;
   scope?: string;
   tokenType?: string;
+  /** The IDENTITY_PROVIDERS block it came from (unset: the only provider). */
+  provider?: string;
 }
 
 const keyId = (key: Buffer): string => createHash('sha256').update(key).digest('hex').slice(0, 8);

@@ -7,7 +7,8 @@ import { errors as oidcErrors, type default as Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { AccountStore } from '../identity/accounts.js';
-import { UpstreamAuthorizationError, UpstreamClientRefused, type UpstreamIdentity } from '../identity/upstream.js';
+import { UpstreamAuthorizationError, UpstreamClientRefused } from '../identity/upstream.js';
+import type { IdentityProviders, SignInProvider } from '../identity/providers.js';
 import type { UpstreamTokenVault } from '../identity/vault.js';
 import { storeFailing, storeRetryAfterSeconds, type KeyValueStore } from '../storage/store.js';
 import type { AuditLog } from '../telemetry/audit.js';
@@ -20,7 +21,6 @@ import { CsrfTokens } from './csrf.js';
 import { UpstreamSignIns } from './upstream-state.js';
 import { SignInCompletion, type SignInRequest } from './sign-in-completion.js';
 import { localSignInRoutes } from './local-sign-in.js';
-import type { LocalSignIn } from '../identity/local-sign-in.js';
 import { Problem, sendProblemPage } from '../http/problems.js';
 import { clientFacts, shownScopes } from '../pages/client-facts.js';
 import { noteOAuthError } from '../logging.js';
@@ -29,8 +29,7 @@ export interface InteractionDependencies {
   config: Config;
   provider: Provider;
   store: KeyValueStore;
-  upstream: UpstreamIdentity;
-  local: LocalSignIn | undefined;
+  providers: IdentityProviders;
   vault: UpstreamTokenVault;
   accounts: AccountStore;
   render: RenderView;
@@ -49,21 +48,34 @@ type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
 type ClientLifetimes = { grantTtl: number; accessTokenTtl: number };
 
 export function interactionRouter(deps: InteractionDependencies): Router {
-  const { config, provider, store, upstream, local, vault, accounts, render, logger, metrics, audit } = deps;
+  const { config, provider, store, providers, vault, accounts, render, logger, metrics, audit } = deps;
   const csrf = new CsrfTokens(store);
   const signIns = new UpstreamSignIns(store);
   const consents = new Consents(store, config.provider.consentTtl);
-  const completion = new SignInCompletion({ config, provider, store, upstream, vault, accounts, consents, logger, metrics, audit });
+  const completion = new SignInCompletion({ config, provider, store, providers, vault, accounts, consents, logger, metrics, audit });
 
-  /** Sends the browser to the IdP; the upstream state exists only from here on. */
-  async function beginUpstreamSignIn(res: Response, details: Details, rememberedFor?: string): Promise<void> {
+  /**
+   * Sends the browser to the IdP (with several, the chosen one; none chosen yet: the chooser);
+   * the upstream state exists only from here on.
+   */
+  async function beginUpstreamSignIn(res: Response, details: Details, rememberedFor?: string, chosen?: SignInProvider): Promise<void> {
+    const signInProvider = chosen ?? (providers.several ? undefined : providers.default);
+    if (!signInProvider) return showChooser(res, details);
+    const { upstream, settings } = signInProvider;
     if (!(await upstream.isReachable())) {
-      logger.warn('identity provider unreachable at sign-in');
-      return showUnavailable(res, details);
+      logger.warn({ provider: settings.name }, 'identity provider unreachable at sign-in');
+      return showUnavailable(res, details, { idpHost: settings.serverUrl.host });
     }
     const checks = upstream.newChecks();
     const url = (await upstream.authorizationUrl(checks)).href;
-    res.redirect(303, await signIns.begin({ uid: details.uid, ...checks, ...(rememberedFor !== undefined ? { rememberedFor } : {}) }, url));
+    const signIn = { uid: details.uid, ...checks, provider: settings.name, ...(rememberedFor !== undefined ? { rememberedFor } : {}) };
+    res.redirect(303, await signIns.begin(signIn, url));
+  }
+
+  /** With IDENTITY_PROVIDERS: which provider to sign in with, one button each. */
+  async function showChooser(res: Response, details: Details): Promise<void> {
+    const choices = providers.all.map(({ settings }) => ({ name: settings.name, title: settings.title }));
+    await sendPage(res, 200, 'choose-provider', { title: 'Sign in with', choices, clientName: await clientNameOf(details), action: `/interaction/${encodeURIComponent(details.uid)}/provider` }, details.uid);
   }
 
   /** A page of this sign-in: never cached, its forms protected against CSRF. */
@@ -76,7 +88,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
    * A page saying the IdP cannot be reached (or, `misconfigured`, refuses this server's own
    * credentials), whose button returns to the client with temporarily_unavailable.
    */
-  async function showUnavailable(res: Response, details: Details, { misconfigured = false } = {}): Promise<void> {
+  async function showUnavailable(res: Response, details: Details, { misconfigured = false, idpHost = config.identity.serverUrl.host } = {}): Promise<void> {
     res.set('Retry-After', '60');
     noteOAuthError(res, 'temporarily_unavailable');
     await sendPage(
@@ -86,7 +98,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       {
         title: misconfigured ? 'This server cannot sign you in right now' : 'The sign-in service is not answering',
         misconfigured,
-        idpHost: config.identity.serverUrl.host,
+        idpHost,
         clientName: await clientNameOf(details),
       },
       details.uid,
@@ -130,6 +142,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   });
 
   // IDENTITY_PROVIDER=local: our own sign-in page stands where the IdP's would (local-sign-in.ts).
+  const local = providers.local;
   if (local) {
     const expired = (res: Response) => {
       metrics.login('expired');
@@ -149,20 +162,31 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       return beginUpstreamSignIn(res, details);
     }
     // The signed-in user already confirmed this client: straight to the IdP, unless asked to confirm.
-    const sessionAccount = details.session?.accountId;
-    const consentPrompted = String(details.params.prompt ?? '').split(' ').includes('consent');
-    if (
-      sessionAccount &&
-      !consentPrompted &&
-      !(await consents.mustAsk(details.uid)) &&
-      (await consents.isRemembered(sessionAccount, client.clientId))
-    ) {
+    const remembered = await rememberedAccount(details, client.clientId);
+    if (remembered !== undefined) {
       metrics.consent('remembered');
-      return beginUpstreamSignIn(res, details, sessionAccount);
+      return beginUpstreamSignIn(res, details, remembered);
     }
     const data = confirmLoginData(details, client, config.provider);
     metrics.consent('shown');
     await sendPage(res, 200, 'confirm-login', data, details.uid);
+  });
+
+  /** The session's account, when it already confirmed this client and nothing asks to confirm again. */
+  async function rememberedAccount(details: Details, clientId: string): Promise<string | undefined> {
+    const sessionAccount = details.session?.accountId;
+    const consentPrompted = String(details.params.prompt ?? '').split(' ').includes('consent');
+    if (!sessionAccount || consentPrompted || (await consents.mustAsk(details.uid))) return undefined;
+    return (await consents.isRemembered(sessionAccount, clientId)) ? sessionAccount : undefined;
+  }
+
+  // The chooser's buttons (IDENTITY_PROVIDERS).
+  router.post('/interaction/:uid/provider', form, async (req, res) => {
+    const details = await interactionOf(req, res);
+    if (!(await formIsFresh(req, res, details, 'Start the connection again from your application.'))) return;
+    const chosen = providers.several ? providers.get(String(req.body?.provider ?? '')) : undefined;
+    if (!chosen) return showChooser(res, details);
+    await beginUpstreamSignIn(res, details, await rememberedAccount(details, String(details.params.client_id)), chosen);
   });
 
   const STALE_CONFIRMATION = 'The confirmation form is too old. Start the connection again.';
@@ -206,9 +230,14 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       metrics.login('expired');
       return sendProblemPage(res, render, expiredSignIn());
     }
+    const signInProvider = providers.get(signIn.provider);
+    if (!signInProvider) {
+      metrics.login('expired');
+      return sendProblemPage(res, render, expiredSignIn());
+    }
     let identity;
     try {
-      identity = await upstream.exchange(new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), signIn);
+      identity = await signInProvider.upstream.exchange(new URLSearchParams(req.originalUrl.split('?')[1] ?? ''), signIn);
     } catch (err) {
       if (err instanceof UpstreamAuthorizationError) {
         metrics.login('refused_by_idp');
@@ -218,13 +247,13 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       metrics.login('failed');
       if (err instanceof UpstreamClientRefused) {
         logger.error({ message: err.message }, 'upstream sign-in failed');
-        return showUnavailable(res, details, { misconfigured: true });
+        return showUnavailable(res, details, { misconfigured: true, idpHost: signInProvider.settings.serverUrl.host });
       }
       logger.warn({ err }, 'upstream sign-in failed');
-      return showUnavailable(res, details);
+      return showUnavailable(res, details, { idpHost: signInProvider.settings.serverUrl.host });
     }
 
-    const outcome = await completion.complete(signInRequest(details, signIn.rememberedFor), identity);
+    const outcome = await completion.complete(signInRequest(details, signIn.rememberedFor), identity, signInProvider);
     switch (outcome.kind) {
       case 'user-changed':
         return res.redirect(303, `/interaction/${encodeURIComponent(details.uid)}`);

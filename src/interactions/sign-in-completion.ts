@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { AccountStore } from '../identity/accounts.js';
 import { checkAccess } from '../identity/access-policy.js';
-import type { UpstreamIdentity, UpstreamIdentityResult } from '../identity/upstream.js';
+import type { UpstreamIdentityResult } from '../identity/upstream.js';
+import type { IdentityProviders, SignInProvider } from '../identity/providers.js';
 import type { UpstreamTokenVault } from '../identity/vault.js';
 import { destroyGrant } from '../grants/end.js';
 import { isOurResource, OIDC_SCOPES, resourceScopes } from '../provider/scopes.js';
@@ -41,7 +42,7 @@ export interface SignInCompletionParts {
   config: Config;
   provider: Provider;
   store: KeyValueStore;
-  upstream: UpstreamIdentity;
+  providers: IdentityProviders;
   vault: UpstreamTokenVault;
   accounts: AccountStore;
   consents: Consents;
@@ -53,16 +54,20 @@ export interface SignInCompletionParts {
 export class SignInCompletion {
   constructor(private readonly parts: SignInCompletionParts) {}
 
-  async complete(request: SignInRequest, identity: UpstreamIdentityResult): Promise<SignInOutcome> {
-    const { config, metrics, logger, consents, audit } = this.parts;
-    const accountId = identity.subject;
+  async complete(request: SignInRequest, identity: UpstreamIdentityResult, signInProvider: SignInProvider): Promise<SignInOutcome> {
+    const { config, metrics, logger, consents, audit, providers } = this.parts;
+    const accountId = accountIdOf(identity, signInProvider.settings.name, { several: providers.several, linkVerifiedEmails: config.linkVerifiedEmails });
+    // With several providers, the grant remembers whose tokens it holds (refresh, revocation, header).
+    const tokens = providers.several ? { ...identity.tokens, provider: signInProvider.settings.name } : identity.tokens;
+    const revokeUpstream = (why: string) =>
+      signInProvider.upstream.revoke(identity.tokens).catch((err: Error) => logger.warn({ message: err.message, why }, 'upstream token revocation failed'));
     if (request.rememberedFor !== undefined && request.rememberedFor !== accountId) {
       metrics.login('user_changed');
-      this.#revokeUpstream(identity, 'another person signed in than whose consent was remembered');
+      void revokeUpstream('another person signed in than whose consent was remembered');
       await consents.askAgain(request.uid);
       return { kind: 'user-changed' };
     }
-    const decision = checkAccess(config.identity.access, identity.profile);
+    const decision = checkAccess(signInProvider.settings.access, identity.profile);
     if (!decision.allowed) {
       metrics.login('denied_by_policy');
       logger.info({ accountId, reason: decision.reason }, 'sign-in refused by the access policy');
@@ -70,7 +75,7 @@ export class SignInCompletion {
     }
     const grantId = await this.#saveGrant(request, accountId);
     try {
-      await this.parts.vault.save(grantId, identity.tokens, config.provider.grantTtl);
+      await this.parts.vault.save(grantId, tokens, config.provider.grantTtl);
       await this.parts.accounts.save(accountId, identity.claims);
     } catch (err) {
       // Never leave a grant without its upstream tokens, nor upstream tokens without a grant.
@@ -78,7 +83,7 @@ export class SignInCompletion {
       await destroyGrant(this.parts.store, grantId).catch((cleanup: unknown) =>
         logger.error({ err: cleanup, grantId }, 'the grant of a sign-in that could not be saved could not be removed either'),
       );
-      this.#revokeUpstream(identity, 'the sign-in could not be saved');
+      void revokeUpstream('the sign-in could not be saved');
       return { kind: 'not-saved' };
     }
     await consents.remember(accountId, request.clientId);
@@ -99,9 +104,16 @@ export class SignInCompletion {
     }
     return grant.save();
   }
+}
 
-  /** Upstream tokens nobody will use are revoked at the IdP (best effort: it may be down). */
-  #revokeUpstream(identity: UpstreamIdentityResult, why: string): void {
-    this.parts.upstream.revoke(identity.tokens).catch((err: Error) => this.parts.logger.warn({ message: err.message, why }, 'upstream token revocation failed'));
-  }
+/**
+ * The account a sign-in is: the IdP's subject with one provider; with several, the subject within
+ * its block (`github:1234567`), so that two providers' users never merge by accident, unless
+ * IDENTITY_LINK_VERIFIED_EMAILS lets a verified email make them one (`email:alice@example.com`).
+ */
+export function accountIdOf(identity: Pick<UpstreamIdentityResult, 'subject' | 'claims'>, provider: string, options: { several: boolean; linkVerifiedEmails: boolean }): string {
+  if (!options.several) return identity.subject;
+  const { email, email_verified: verified } = identity.claims;
+  if (options.linkVerifiedEmails && email && verified === true) return `email:${email.toLowerCase()}`;
+  return `${provider}:${identity.subject}`;
 }

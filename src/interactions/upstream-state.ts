@@ -11,6 +11,8 @@ export interface UpstreamSignIn extends AuthorizationChecks {
   uid: string;
   /** Set when the confirm page was skipped on this account's remembered consent. */
   rememberedFor?: string;
+  /** The identity provider it goes to (its block name). */
+  provider?: string;
 }
 
 const TTL_SECONDS = 600;

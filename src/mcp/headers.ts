@@ -19,8 +19,11 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'host',
 ]);
+/** Which IDENTITY_PROVIDERS block the user signed in with (sent only when there are several). */
+export const IDENTITY_PROVIDER_HEADER = 'x-mcp-identity-provider';
+
 // Never forwarded from the client: its credentials, and identity headers only we may set.
-const CLIENT_ONLY = ['authorization', 'cookie', 'x-authorization-scope', 'x-dynamic-client-id'];
+const CLIENT_ONLY = ['authorization', 'cookie', 'x-authorization-scope', 'x-dynamic-client-id', IDENTITY_PROVIDER_HEADER];
 
 /** What the MCP server is told besides the upstream token. */
 export interface ForwardedIdentity {
@@ -89,6 +92,7 @@ export function upstreamRequestHeaders(
     headers[identity.clientId] = caller.clientId;
     if (caller.email) headers[identity.userEmail] = caller.email;
   }
+  if (upstream.provider !== undefined) headers[IDENTITY_PROVIDER_HEADER] = upstream.provider;
   headers.connection = 'keep-alive';
   return headers;
 }

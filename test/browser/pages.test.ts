@@ -207,6 +207,30 @@ describe('every page, light and dark, desktop and phone, in headless Chromium', 
     }
   });
 
+  it('several providers: the chooser, one button each', async () => {
+    const env = {
+      IDENTITY_PROVIDERS: 'corp,partner',
+      IDENTITY_CORP_SERVER_URL: stack.idp.issuer,
+      IDENTITY_CORP_CLIENT_ID: stack.idp.clientId,
+      IDENTITY_CORP_CLIENT_SECRET: stack.idp.clientSecret,
+      IDENTITY_CORP_TITLE: 'Acme SSO',
+      IDENTITY_PARTNER_PROVIDER: 'github',
+      IDENTITY_PARTNER_CLIENT_ID: 'Iv1.partner',
+    };
+    const several = await startStack({ env });
+    try {
+      const client = await registerAt(several, { client_name: 'Claude', redirect_uris: [HTTPS_CALLBACK], token_endpoint_auth_method: 'none' });
+      const { page, problems } = await newPage();
+      await page.goto(authorizeUrl(client, HTTPS_CALLBACK, {}, several));
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: 'Sign in with' }).waitFor();
+      await review(page, problems, 'choose-provider', { heading: /^Sign in with$/, buttons: ['Continue with Acme SSO', 'Continue with GitHub'], text: [/to connect Claude\./] });
+      await page.context().close();
+    } finally {
+      await several.stop();
+    }
+  });
+
   it('access denied names the account that was refused', async () => {
     const { page, problems } = await newPage();
     await page.goto(authorizeUrl(clientId, HTTPS_CALLBACK));

@@ -23,6 +23,8 @@ export class TestOAuthProvider implements OAuthClientProvider {
   readonly pages: Page[] = [];
   userAction: UserAction = 'confirm';
   /** Who signs in at the IdP's login form. */
+  /** The identity provider to choose when the proxy offers several (IDENTITY_PROVIDERS). */
+  provider: string | undefined;
   /** The fields of the IdP's sign-in form. */
   credentials: Record<string, string> = { username: TEST_USER.username, password: TEST_USER.password };
 
@@ -73,9 +75,16 @@ export class TestOAuthProvider implements OAuthClientProvider {
     const consent = await this.browser.open(url.href, atClient);
     this.pages.push(consent);
     if (consent.redirectedTo) return void (this.callback = new URL(consent.redirectedTo));
-    const afterConsent = await this.confirm(consent, atClient);
+    let afterConsent = await this.confirm(consent, atClient);
     this.pages.push(afterConsent);
     if (afterConsent.redirectedTo) return void (this.callback = new URL(afterConsent.redirectedTo));
+    // With IDENTITY_PROVIDERS, the chooser: the button of `this.provider`.
+    if (/name="provider"/.test(afterConsent.html)) {
+      if (!this.provider) throw new Error('the proxy asks which identity provider: set TestOAuthProvider.provider');
+      afterConsent = await this.browser.submit(afterConsent, { button: { name: 'provider', value: this.provider }, stopAt: atClient });
+      this.pages.push(afterConsent);
+      if (afterConsent.redirectedTo) return void (this.callback = new URL(afterConsent.redirectedTo));
+    }
     const done = await this.browser.submit(afterConsent, {
       fields: { ...this.credentials },
       stopAt: atClient,

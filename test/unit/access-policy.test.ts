@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { checkAccess, isRestricted, type AccessPolicy } from '../../src/identity/access-policy.js';
+import { accountIdOf } from '../../src/interactions/sign-in-completion.js';
 
 const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', githubUsers: [], githubOrgs: [], googleDomains: [], entraTenants: [], ...p });
 const verified = (email: string, extra: Record<string, unknown> = {}) => ({ email, email_verified: true, ...extra });
@@ -66,3 +67,19 @@ describe('access policy rules', () => {
     assert.equal(checkAccess(p, verified('a@other.org', { groups: ['staff'] })).allowed, false);
   });
 });
+
+describe('account ids with several providers', () => {
+  const identity = (email?: string, verified?: boolean) => ({ subject: '42', claims: { ...(email ? { email } : {}), ...(verified !== undefined ? { email_verified: verified } : {}) } });
+
+  it('is the subject with one provider, the subject within its block with several', () => {
+    assert.equal(accountIdOf(identity('a@example.com', true), 'github', { several: false, linkVerifiedEmails: true }), '42');
+    assert.equal(accountIdOf(identity('a@example.com', true), 'github', { several: true, linkVerifiedEmails: false }), 'github:42');
+  });
+
+  it('links by email only when asked and only a verified one', () => {
+    assert.equal(accountIdOf(identity('A@Example.com', true), 'corp', { several: true, linkVerifiedEmails: true }), 'email:a@example.com');
+    assert.equal(accountIdOf(identity('a@example.com', false), 'corp', { several: true, linkVerifiedEmails: true }), 'corp:42');
+    assert.equal(accountIdOf(identity(), 'corp', { several: true, linkVerifiedEmails: true }), 'corp:42');
+  });
+});
+

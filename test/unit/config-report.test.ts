@@ -180,6 +180,28 @@ describe('config report', () => {
     assert.match(text, /\n {2}- OIDC_PROVIDER_JWKS: is required when NODE_ENV=production/);
   });
 
+  it("knows the blocks' variables of IDENTITY_PROVIDERS, and says the single-provider ones are ignored then", () => {
+    const { IDENTITY_SERVER_URL: _single, ...shared } = BASE;
+    const env = {
+      ...shared,
+      NODE_ENV: 'production',
+      REDIS_URL: 'redis://h:1',
+      OIDC_PROVIDER_JWKS: JSON.stringify([jwk('k')]),
+      IDENTITY_PROVIDERS: 'github,corp-sso',
+      IDENTITY_GITHUB_CLIENT_ID: 'Iv1.x',
+      IDENTITY_CORP_SSO_SERVER_URL: 'https://sso.example.com',
+      IDENTITY_CORP_SSO_CLIENT_ID: 'c',
+      IDENTITY_CORP_SSO_TITLE: 'Acme SSO',
+      IDENTITY_GITHB_CLIENT_SECRET: 'a typo',
+    };
+    const report = reportConfiguration(env, {});
+    assert.deepEqual(report.problems, []);
+    assert.deepEqual(report.warnings, [
+      'IDENTITY_CLIENT_ID: ignored with IDENTITY_PROVIDERS; each block has its own (IDENTITY_<NAME>_CLIENT_ID)',
+      'IDENTITY_GITHB_CLIENT_SECRET: not a setting of this proxy (misspelt?); it is ignored',
+    ]);
+  });
+
   it('warns about unknown variables of ours (typos), the in-memory store and generated keys', () => {
     const report = reportConfiguration({ ...BASE, MCP_AUTH_PROXY_REDIS_UR: 'redis://x', IDENTITY_CLIENTID: 'y', MCP_SERVER_API_KEY: 'the child may use it', HOME: '/root' }, {});
     assert.deepEqual(report.problems, []);

@@ -334,7 +334,7 @@ describe('config', () => {
         // Exactly the settings that turn the demo off (MCP_SERVER_RUN_ENV_PASSTHROUGH, say, does not).
         assert.match(
           error.message,
-          /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_COMMAND, MCP_SERVER_RUN_ARGS_JSON, MCP_SERVER_RUN_DIR, MCP_SERVER_RUN_ENV_JSON, IDENTITY_PROVIDER, IDENTITY_LOCAL_USERS, IDENTITY_SERVER_URL, IDENTITY_CLIENT_ID, IDENTITY_CLIENT_SECRET, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/,
+          /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_COMMAND, MCP_SERVER_RUN_ARGS_JSON, MCP_SERVER_RUN_DIR, MCP_SERVER_RUN_ENV_JSON, IDENTITY_PROVIDERS, IDENTITY_PROVIDER, IDENTITY_LOCAL_USERS, IDENTITY_SERVER_URL, IDENTITY_CLIENT_ID, IDENTITY_CLIENT_SECRET, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/,
         );
       }
     });
@@ -891,6 +891,59 @@ describe('config', () => {
       assert.deepEqual(tenants.identity.access.entraTenants, ['aaaa-1', 'bbbb-2']);
       assert.deepEqual(preset('entra', { IDENTITY_SERVER_URL: 'https://login.microsoftonline.com/aaaa-1/v2.0' }).identity.access.entraTenants, []);
       assert.deepEqual(refused({ IDENTITY_ALLOWED_ENTRA_TENANTS: 'x' }), ['IDENTITY_ALLOWED_ENTRA_TENANTS: applies only with IDENTITY_PROVIDER=entra (it is oidc)']);
+    });
+  });
+
+  describe('IDENTITY_PROVIDERS', () => {
+    const SHARED = { BASE_URL: BASE.BASE_URL!, MCP_SERVER_URL: BASE.MCP_SERVER_URL! };
+    const TWO = {
+      ...SHARED,
+      IDENTITY_PROVIDERS: 'github, Corp-SSO',
+      IDENTITY_GITHUB_CLIENT_ID: 'Iv1.abc',
+      IDENTITY_GITHUB_ALLOWED_GITHUB_ORGS: 'acme',
+      IDENTITY_CORP_SSO_SERVER_URL: 'https://sso.example.com',
+      IDENTITY_CORP_SSO_CLIENT_ID: 'corp',
+      IDENTITY_CORP_SSO_CLIENT_SECRET: 'corp-secret',
+      IDENTITY_CORP_SSO_TITLE: 'Acme SSO',
+    };
+
+    it('reads each block from its IDENTITY_<NAME>_* variables; a block named like a preset is that provider', () => {
+      const config = loadConfig(TWO);
+      assert.deepEqual(
+        config.identities.map((i) => [i.name, i.title, i.providerName, i.serverUrl.href, i.clientId]),
+        [
+          ['github', 'GitHub', 'github', 'https://github.com/', 'Iv1.abc'],
+          ['corp-sso', 'Acme SSO', 'oidc', 'https://sso.example.com/', 'corp'],
+        ],
+      );
+      assert.deepEqual(config.identities[0]!.scopes, ['read:user', 'user:email', 'read:org']);
+      assert.deepEqual(config.identities[0]!.access.githubOrgs, ['acme']);
+      assert.equal(config.identities[1]!.clientSecret, 'corp-secret');
+      assert.equal(config.identity, config.identities[0], 'the first block is the default');
+      assert.equal(config.linkVerifiedEmails, false);
+      assert.equal(load().identities.length, 1, 'one provider without IDENTITY_PROVIDERS');
+    });
+
+    it("names each block's problems by its own variables, the shared ones once", () => {
+      const problems = problemsOf({ ...TWO, IDENTITY_CORP_SSO_SERVER_URL: 'not a url', IDENTITY_GITHUB_ALLOWED_GOOGLE_DOMAINS: 'x.example', MCP_SERVER_URL: '' });
+      assert.deepEqual(problems.sort(), [
+        'IDENTITY_CORP_SSO_SERVER_URL: must be an absolute URL, got "not a url"',
+        'IDENTITY_GITHUB_ALLOWED_GOOGLE_DOMAINS: applies only with IDENTITY_GITHUB_PROVIDER=google (it is github)',
+        'MCP_SERVER_URL: is required: where the MCP server listens, e.g. http://localhost:3000/mcp',
+      ]);
+      assert.deepEqual(problemsOf({ ...SHARED, IDENTITY_PROVIDERS: 'github' }), [
+        'IDENTITY_PROVIDERS: names at least two providers (one provider is configured with the IDENTITY_* settings)',
+      ]);
+      assert.match(problemsOf({ ...TWO, IDENTITY_PROVIDERS: 'a,b', IDENTITY_A_PROVIDER: 'local', IDENTITY_B_PROVIDER: 'local', IDENTITY_A_LOCAL_USERS: 'x:$2b$04$Ez9dLO6ePH6b/I2SkC8J1elMVC.QhGu2RIxnB6TKACjhyjXelAB4a', IDENTITY_B_LOCAL_USERS: 'y:$2b$04$Ez9dLO6ePH6b/I2SkC8J1elMVC.QhGu2RIxnB6TKACjhyjXelAB4a' })[0]!, /a and b are both local/);
+    });
+
+    it("never gives a block's secrets to the MCP server child", () => {
+      // A local block's accounts are secret too (here a leftover the oidc block does not use is refused, so: another block).
+      const config = loadConfig({ ...TWO, MCP_SERVER_RUN_COMMAND: 'node', IDENTITY_OLD_LOCAL_USERS: 'kept-out' });
+      const childEnv = config.mcp.child!.env;
+      assert.equal(childEnv.IDENTITY_CORP_SSO_CLIENT_SECRET, undefined);
+      assert.equal(childEnv.IDENTITY_OLD_LOCAL_USERS, undefined);
+      assert.equal(childEnv.IDENTITY_CORP_SSO_CLIENT_ID, 'corp', 'ids are not secrets');
     });
   });
 
