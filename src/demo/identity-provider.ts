@@ -4,6 +4,7 @@
 // (sign-in and consent in one step). Not for real use: the accounts and passwords are in the code.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Provider, { type ClientMetadata, type Configuration, type JWK } from 'oidc-provider';
 import { MemoryAdapterStore } from './memory-adapter.js';
 
@@ -30,6 +31,12 @@ export interface DevIdpOptions {
   openidClaims?: readonly string[];
   /** The login page: its heading, an optional warning banner and a hint below the form. */
   loginPage: { heading: string; banner?: string; hint?: string; username?: string };
+  /** The issuer, when not http://127.0.0.1:<port> (a test's stand-in for a named host; a path is its mount). */
+  issuer?: string;
+  /** Serve https with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
+  /** false: scope claims go into ID tokens too, as many IdPs do (oidc-provider's default: true). */
+  conformIdTokenClaims?: boolean;
   /** Runs before oidc-provider on every request; resolves true when it has answered. */
   intercept?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
   onError?: (err: unknown) => void;
@@ -44,7 +51,9 @@ export interface DevIdp {
 
 /** Starts the provider and resolves once it listens (rejects with the listen error, e.g. EADDRINUSE). */
 export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
-  const issuer = `http://127.0.0.1:${opts.port}`;
+  const issuer = opts.issuer ?? `http://127.0.0.1:${opts.port}`;
+  // An issuer with a path is mounted there, as Express would mount it (oidc-provider reads originalUrl).
+  const mount = new URL(issuer).pathname.replace(/\/+$/, '');
   const store = new MemoryAdapterStore();
   const onError = opts.onError ?? ((err: unknown) => console.error('[dev-idp]', err));
 
@@ -90,6 +99,7 @@ export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
       RefreshToken: 14 * 86400,
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    ...(opts.conformIdTokenClaims === false ? { conformIdTokenClaims: false } : {}),
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: true },
@@ -130,19 +140,24 @@ export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
     res.writeHead(405).end();
   };
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const path = new URL(req.url ?? '/', issuer).pathname;
       const m = /^\/interaction\/([^/]+)(\/login)?$/.exec(path);
       if (m?.[1]) return handleInteraction(req, res, m[1], m[2] !== undefined);
       if (opts.intercept && (await opts.intercept(req, res, path))) return;
+      if (mount && (path === mount || path.startsWith(`${mount}/`))) {
+        Object.assign(req, { originalUrl: req.url, baseUrl: mount });
+        req.url = req.url!.slice(mount.length) || '/';
+      }
       return oidcCallback(req, res);
     })().catch((err: unknown) => {
       onError(err);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(err instanceof Error ? err.message : 'internal error');
     });
-  });
+  };
+  const server = opts.tls ? createHttpsServer(opts.tls, handler) : createServer(handler);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -11,14 +11,14 @@ export interface Certificate {
   pem: string;
 }
 
-/** A P-256 certificate for 127.0.0.1 and localhost, valid for a day, written into `dir` as `<name>.pem`/`<name>-key.pem`. */
-export async function selfSignedCertificate(dir: string, name = 'server'): Promise<Certificate> {
+/** A P-256 certificate for 127.0.0.1, localhost and `hostnames`, valid for a day, written into `dir` as `<name>.pem`/`<name>-key.pem`. */
+export async function selfSignedCertificate(dir: string, name = 'server', hostnames: readonly string[] = []): Promise<Certificate> {
   const certFile = join(dir, `${name}.pem`);
   const keyFile = join(dir, `${name}-key.pem`);
   await promisify(execFile)('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', keyFile, '-out', certFile, '-days', '1',
-    '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-subj', `/CN=${name}`, '-addext', `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...hostnames.map((h) => `DNS:${h}`)].join(',')}`,
   ]);
   return { certFile, keyFile, pem: await readFile(certFile, 'utf8') };
 }

@@ -61,7 +61,7 @@ export async function startHerokuIdentity(options: Pick<UpstreamIdpOptions, 'red
 }
 
 /** Drops RFC 9207's `iss` from the redirect back to the client, as Heroku Identity does not send it. */
-function withoutIssuerInRedirects(res: ServerResponse): void {
+export function withoutIssuerInRedirects(res: ServerResponse): void {
   const setHeader = res.setHeader.bind(res);
   res.setHeader = ((name: string, value: number | string | readonly string[]) => {
     if (name.toLowerCase() === 'location' && typeof value === 'string') {

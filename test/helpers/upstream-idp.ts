@@ -21,6 +21,11 @@ export interface UpstreamIdpOptions {
   extraScopes?: readonly string[];
   /** Claims released with `openid` besides `sub` (set them with setUserClaims). */
   openidClaims?: readonly string[];
+  /** A stand-in for a named host: its issuer, served over TLS (see test/helpers/host-map.ts). */
+  issuer?: string;
+  tls?: { key: string; cert: string };
+  /** false: scope claims in ID tokens too. */
+  conformIdTokenClaims?: boolean;
   /** More endpoints: answers (resolving true) requests oidc-provider does not serve. */
   routes?: (req: IncomingMessage, res: ServerResponse, path: string, idp: DevIdp) => Promise<boolean>;
 }
@@ -130,6 +135,9 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     accessTokenTtlSeconds: opts.accessTokenTtlSeconds,
     extraScopes: opts.extraScopes,
     openidClaims: opts.openidClaims,
+    ...(opts.issuer ? { issuer: opts.issuer } : {}),
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    ...(opts.conformIdTokenClaims !== undefined ? { conformIdTokenClaims: opts.conformIdTokenClaims } : {}),
     loginPage: { heading: 'Sign in to the upstream IdP' },
     onError: (err) => console.error('[upstream-idp]', err),
     async intercept(req, res, path) {
