@@ -1,13 +1,13 @@
 // `mcp-auth-proxy hash-password`: the argon2id hash of a password read from standard input, for
 // IDENTITY_LOCAL_USERS. The password never appears on a command line (shell history, ps).
-import { hashPassword } from '../identity/local-sign-in.js';
+import { hashPassword, newTotpSecret } from '../identity/local-sign-in.js';
 import { EXIT, UsageError, type Command } from './command.js';
 
 /** Shorter passwords are refused: a local account is only as strong as its password. */
 const MIN_LENGTH = 12;
 
 export const command: Command = {
-  help: `Usage: <cli> hash-password [--name NAME] < password-file
+  help: `Usage: <cli> hash-password [--name NAME [--totp]] < password-file
        printf '%s' 'a long passphrase' | <cli> hash-password --name alice@example.com
 
 Reads a password from standard input (one trailing newline is dropped) and prints its argon2id
@@ -16,6 +16,8 @@ ${MIN_LENGTH} characters are refused.
 
 Options:
   --name NAME   Print NAME:hash, ready for IDENTITY_LOCAL_USERS.
+  --totp        Also make a TOTP secret (a second factor): prints NAME:hash:SECRET, and on standard
+                error the otpauth:// URI to add to an authenticator app.
   -h, --help    Show this help.
 
 Examples:
@@ -24,6 +26,7 @@ Examples:
 `,
   options: {
     name: { type: 'string' },
+    totp: { type: 'boolean' },
   },
   async run({ values, positionals }, io) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the password is read from standard input`);
@@ -34,8 +37,16 @@ Examples:
       io.err(`the password must be at least ${MIN_LENGTH} characters long (read ${password.length} from standard input)`);
       return EXIT.failed;
     }
+    if (values.totp && name === undefined) throw new UsageError('--totp goes with --name (the account it is for)');
     const hash = await hashPassword(password);
-    io.out(name === undefined ? hash : `${name}:${hash}`);
+    if (values.totp && name !== undefined) {
+      const issuer = URL.parse(io.env.BASE_URL ?? '')?.host || 'mcp-auth-proxy';
+      const { secret, uri } = newTotpSecret(name, issuer);
+      io.out(`${name}:${hash}:${secret}\n`);
+      io.err(`Add this to the user's authenticator app (as a QR code or by hand):\n${uri}\n`);
+      return EXIT.ok;
+    }
+    io.out(`${name === undefined ? hash : `${name}:${hash}`}\n`);
     return EXIT.ok;
   },
 };

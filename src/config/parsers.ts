@@ -424,6 +424,8 @@ export function bearerSecret(raw: string): string {
 export interface LocalUser {
   name: string;
   hash: string;
+  /** A TOTP secret (RFC 6238, base32): the account also needs an authenticator's code. */
+  totp?: string;
 }
 
 // argon2id in PHC form ($argon2id$v=19$m=…,p=…,t=…$salt$hash, parameters in any order), or bcrypt ($2a$/$2b$/$2y$, cost, 53 characters).
@@ -435,6 +437,7 @@ const LOCAL_NAME = /^[^\s:,#]{1,254}$/;
  * IDENTITY_LOCAL_USERS: the absolute path of a file with one `name:hash` per line (blank lines and
  * `#` comments allowed), or the entries inline, separated by commas (an argon2 hash's own commas
  * are told apart: a new entry starts with `name:$`). Only argon2id and bcrypt hashes are taken.
+ * A third field, `name:hash:SECRET`, is the account's TOTP secret (base32).
  */
 export function localUsers(raw: string): LocalUser[] {
   let entries: string[];
@@ -454,13 +457,17 @@ export function localUsers(raw: string): LocalUser[] {
     // Not quoted: entries hold password hashes.
     const colon = entry.indexOf(':');
     const name = entry.slice(0, colon);
-    const hash = entry.slice(colon + 1);
+    // name:hash, or name:hash:TOTPSECRET (hashes hold no colon).
+    const [hash = '', totp, ...rest] = entry.slice(colon + 1).split(':');
+    if (rest.length > 0 || (totp !== undefined && !/^[A-Z2-7]{16,128}=*$/.test(totp))) {
+      throw new Error(`the third field of ${name} is not a base32 TOTP secret (make one with \`mcp-auth-proxy hash-password --totp\`)`);
+    }
     if (colon < 1 || !LOCAL_NAME.test(name)) throw new Error(`entry ${index + 1} does not start with a user name and a colon`);
     if (!ARGON2ID.test(hash) && !BCRYPT.test(hash)) {
       throw new Error(`the hash of ${name} is not an argon2id or bcrypt hash (make one with \`mcp-auth-proxy hash-password\`)`);
     }
     if (users.some((user) => user.name.toLowerCase() === name.toLowerCase())) throw new Error(`${name} is given twice`);
-    users.push({ name, hash });
+    users.push({ name, hash, ...(totp ? { totp } : {}) });
   });
   if (users.length === 0) throw new Error('lists no account');
   return users;

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
+import { Secret, TOTP } from 'otpauth';
 import type { LocalUser } from '../config/parsers.js';
 import { keys } from '../storage/keys.js';
 import type { KeyValueStore } from '../storage/store.js';
@@ -29,6 +30,18 @@ export const hashPassword = (password: string): Promise<string> => argon2.hash(p
 
 export type PasswordCheck = { ok: true; user: LocalUser } | { ok: false; reason: 'wrong' | 'throttled' };
 
+/** RFC 6238 as authenticator apps do it: SHA-1, 6 digits, 30 s; a step either side for clock drift. */
+const TOTP_WINDOW = 1;
+const TOTP_USED_TTL_SECONDS = 120;
+const totpOf = (secret: string): TOTP => new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
+
+/** A new TOTP secret for an account, and the otpauth:// URI an authenticator app scans. */
+export function newTotpSecret(name: string, issuer: string): { secret: string; uri: string } {
+  const secret = new Secret({ size: 20 });
+  const totp = new TOTP({ issuer, label: name, secret, algorithm: 'SHA1', digits: 6, period: 30 });
+  return { secret: secret.base32, uri: totp.toString() };
+}
+
 interface CodeRecord {
   name: string;
   state: string;
@@ -47,18 +60,37 @@ export class LocalSignIn {
     this.#decoy = hashPassword(randomBytes(16).toString('hex'));
   }
 
-  /** Checks a password, unless the account or the address has failed too often lately. */
-  async check(name: string, password: string, address: string): Promise<PasswordCheck> {
+  /** Whether any account has a second factor: the page then asks for a code. */
+  get usesTotp(): boolean {
+    return [...this.#users.values()].some((user) => user.totp !== undefined);
+  }
+
+  /**
+   * Checks a password (and, for an account with a TOTP secret, the authenticator's code, usable
+   * once), unless the account or the address has failed too often lately.
+   */
+  async check(name: string, password: string, address: string, code = ''): Promise<PasswordCheck> {
     if (await this.#throttled(name, address)) return { ok: false, reason: 'throttled' };
     const user = this.#users.get(name.toLowerCase());
     const matches = await verify(user?.hash ?? (await this.#decoy), password);
-    if (user && matches) {
+    if (user && matches && (await this.#secondFactor(user, code))) {
       await this.store.del(keys.loginFailures('account', user.name));
       return { ok: true, user };
     }
     await this.store.increment(keys.loginFailures('account', name), FAILURE_WINDOW_SECONDS);
     await this.store.increment(keys.loginFailures('address', address), FAILURE_WINDOW_SECONDS);
     return { ok: false, reason: 'wrong' };
+  }
+
+  /** True without a TOTP secret; else a current code not used before (a replay is refused). */
+  async #secondFactor(user: LocalUser, code: string): Promise<boolean> {
+    if (!user.totp) return true;
+    const token = code.replace(/\s/g, '');
+    if (!/^\d{6}$/.test(token)) return false;
+    const totp = totpOf(user.totp);
+    const delta = totp.validate({ token, window: TOTP_WINDOW });
+    if (delta === null) return false;
+    return this.store.setIfAbsent(keys.totpUsed(user.name, totp.counter() + delta), '1', TOTP_USED_TTL_SECONDS);
   }
 
   async #throttled(name: string, address: string): Promise<boolean> {

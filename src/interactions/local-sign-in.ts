@@ -45,7 +45,7 @@ export function localSignInRoutes(router: Router, deps: LocalSignInRouteDependen
       res,
       status,
       'local-sign-in',
-      { title: TITLE, action: action(details.uid), state, clientName: await clientNameOf(details), error: extra.error, username: extra.username ?? '' },
+      { title: TITLE, action: action(details.uid), state, clientName: await clientNameOf(details), error: extra.error, username: extra.username ?? '', totp: local.usesTotp },
       details.uid,
     );
 
@@ -70,7 +70,8 @@ export function localSignInRoutes(router: Router, deps: LocalSignInRouteDependen
     if (!signIn) return expired(res);
     const username = text(req.body?.username, 254).trim();
     const password = text(req.body?.password, 1024);
-    const result = await local.check(username, password, req.ip ?? 'unknown');
+    const authenticatorCode = text(req.body?.code, 16);
+    const result = await local.check(username, password, req.ip ?? 'unknown', authenticatorCode);
     if (!result.ok) {
       // Never which of the two was wrong, nor whether the account exists.
       logger.info({ reason: result.reason }, 'local sign-in refused');
@@ -78,7 +79,9 @@ export function localSignInRoutes(router: Router, deps: LocalSignInRouteDependen
       const error =
         result.reason === 'throttled'
           ? `Too many failed sign-ins. Try again in ${FAILURE_WINDOW_SECONDS / 60} minutes.`
-          : 'The user name or password is not correct.';
+          : local.usesTotp
+            ? 'The user name, password or authentication code is not correct.'
+            : 'The user name or password is not correct.';
       return page(res, details, result.reason === 'throttled' ? 429 : 401, signIn.state, { error, username });
     }
     const code = await local.issueCode(result.user, signIn.state);

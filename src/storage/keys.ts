@@ -17,6 +17,7 @@
 // | upstream-state:<state>              | one upstream sign-in (PKCE, nonce)       | 10 minutes, taken once             | interactions/upstream-state.ts |
 // | upstream-sign-in:<uid>              | the sign-in under way for an interaction | 10 minutes                         | interactions/upstream-state.ts |
 // | local-code:<sha256 code>            | a local sign-in's one-time code          | 60 s, taken once                   | identity/local-sign-in.ts      |
+// | totp-used:<sha256 name>:<counter>   | a TOTP code already spent (no replay)    | 2 minutes                          | identity/local-sign-in.ts      |
 // | login-failures:<kind>:<sha256 who>  | failed local sign-ins of an account / IP | 15 minutes from the first          | identity/local-sign-in.ts      |
 // | csrf:<uid>:<digest>                 | a form token of one sign-in              | 10 minutes (an interaction's)      | interactions/csrf.ts           |
 // | consent:<b64url account>:<b64url client> | a remembered confirmation           | MCP_AUTH_PROXY_CONSENT_TTL         | interactions/consents.ts       |
@@ -56,6 +57,7 @@ export const keys = {
   upstreamSignIn: (uid: string): string => `upstream-sign-in:${uid}`,
   /** A local sign-in's one-time code, by digest (the code passes through the browser). */
   localCode: (code: string): string => `local-code:${sha256(code)}`,
+  totpUsed: (name: string, counter: number): string => `totp-used:${sha256(name.toLowerCase())}:${counter}`,
   loginFailures: (kind: 'account' | 'address', who: string): string => `login-failures:${kind}:${sha256(who.toLowerCase())}`,
   /** A form token is stored by digest: the store never holds the token itself. */
   formToken: (uid: string, tokenDigest: string): string => `csrf:${uid}:${tokenDigest}`,

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import bcrypt from 'bcryptjs';
-import { hashPassword, MAX_FAILURES_PER_ACCOUNT } from '../../src/identity/local-sign-in.js';
+import { Secret, TOTP } from 'otpauth';
+import { hashPassword, MAX_FAILURES_PER_ACCOUNT, newTotpSecret } from '../../src/identity/local-sign-in.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -21,6 +22,9 @@ async function whoami(client: Client): Promise<WhoAmI> {
 
 const ALICE = { username: 'alice@example.com', password: 'correct horse battery staple' };
 const BOB = { username: 'bob', password: 'bobs own passphrase' };
+const CAROL = { username: 'carol', password: 'carols second factor too' };
+const CAROL_TOTP = newTotpSecret('carol', 'test').secret;
+const carolsCode = (): string => new TOTP({ secret: Secret.fromBase32(CAROL_TOTP), algorithm: 'SHA1', digits: 6, period: 30 }).generate();
 
 const as = (credentials: Record<string, string>): TestOAuthProvider => {
   const auth = new TestOAuthProvider();
@@ -43,7 +47,11 @@ describe('local accounts (IDENTITY_PROVIDER=local)', function () {
   this.timeout(60_000);
   let users: string;
   before(async () => {
-    users = `${ALICE.username}:${await hashPassword(ALICE.password)},${BOB.username}:${await bcrypt.hash(BOB.password, 4)}`;
+    users = [
+      `${ALICE.username}:${await hashPassword(ALICE.password)}`,
+      `${BOB.username}:${await bcrypt.hash(BOB.password, 4)}`,
+      `${CAROL.username}:${await hashPassword(CAROL.password)}:${CAROL_TOTP}`,
+    ].join(',');
   });
 
   describe('with no credentials for the MCP server', () => {
@@ -79,13 +87,27 @@ describe('local accounts (IDENTITY_PROVIDER=local)', function () {
       }
     });
 
+    it("asks an account with a TOTP secret for its authenticator's code, and takes each code once", async () => {
+      const withoutCode = await attempt(stack, CAROL);
+      assert.equal(withoutCode.page.status, 401);
+      assert.match(withoutCode.page.html, /Authentication code/);
+      assert.equal((await attempt(stack, { ...CAROL, code: '000000' === carolsCode() ? '111111' : '000000' })).page.status, 401);
+      const code = carolsCode();
+      const signedIn = await attempt(stack, { ...CAROL, code });
+      assert.ok(signedIn.client, `not signed in: ${signedIn.page.status}`);
+      await signedIn.client.close();
+      const replayed = await attempt(stack, { ...CAROL, code });
+      assert.equal(replayed.page.status, 401, 'a code already used is refused');
+      assert.ok((await attempt(stack, ALICE)).client, 'accounts without a secret need no code');
+    });
+
     it('says the same for a wrong password and an unknown name, and keeps the name typed', async () => {
       const wrong = await attempt(stack, { username: BOB.username, password: 'not it' });
       const unknown = await attempt(stack, { username: 'mallory', password: 'not it' });
       for (const { client, page } of [wrong, unknown]) {
         assert.equal(client, undefined);
         assert.equal(page.status, 401);
-        assert.match(page.html, /The user name or password is not correct\./);
+        assert.match(page.html, /The user name, password or authentication code is not correct\./);
         assert.match(page.html, /name="csrf"/, 'the page shown again is a protected form');
       }
       assert.match(wrong.page.html, /value="bob"/);

@@ -947,6 +947,46 @@ describe('config', () => {
     });
   });
 
+  describe('IDENTITY_LOCAL_USERS', () => {
+    const ARGON = '$argon2id$v=19$m=65536,p=4,t=3$A7Y9mZx1GCTrnXTctCR7tA$2ApJFXBvq84D2JdCskI1pchU+cwwTBpqObVxDSspMPo';
+    const BCRYPT = '$2b$04$Ez9dLO6ePH6b/I2SkC8J1elMVC.QhGu2RIxnB6TKACjhyjXelAB4a';
+    const TOTP_SECRET = 'HS5YJJY7UZKTFH22UAEP64356R7FMCMI';
+
+    it("reads inline entries (an argon2 hash's own commas included), bcrypt, and a TOTP secret", () => {
+      assert.deepEqual(parse.localUsers(`alice@example.com:${ARGON},bob:${BCRYPT}, carol:${ARGON}:${TOTP_SECRET}`), [
+        { name: 'alice@example.com', hash: ARGON },
+        { name: 'bob', hash: BCRYPT },
+        { name: 'carol', hash: ARGON, totp: TOTP_SECRET },
+      ]);
+    });
+
+    it('reads a file: one entry per line, blank lines and # comments', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'users-'));
+      try {
+        writeFileSync(join(dir, 'users.txt'), `# the team\nalice:${ARGON}\n\nbob:${BCRYPT}\r\n`);
+        assert.deepEqual(parse.localUsers(join(dir, 'users.txt')).map((u) => u.name), ['alice', 'bob']);
+        assert.throws(() => parse.localUsers(join(dir, 'missing.txt')), /cannot read/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses plain passwords, unknown hashes, bad TOTP secrets, names twice and an empty list, never quoting a hash', () => {
+      for (const [value, message] of [
+        ['alice:hunter2', 'the hash of alice is not an argon2id or bcrypt hash'],
+        ['alice:$argon2i$v=19$m=4096,t=3,p=1$c2FsdA$aGFzaA', 'the hash of alice is not an argon2id or bcrypt hash'],
+        [`alice:${ARGON}:not-base32!`, 'the third field of alice is not a base32 TOTP secret'],
+        [`alice:${ARGON},ALICE:${BCRYPT}`, 'ALICE is given twice'],
+        [`:${ARGON}`, 'entry 1 does not start with a user name and a colon'],
+        [' , ', 'entry 1 does not start with a user name and a colon'],
+      ]) {
+        assert.throws(() => parse.localUsers(value!), (err: Error) => err.message.includes(message!) && !err.message.includes('$argon2'), value);
+      }
+      const problems = refused({ IDENTITY_PROVIDER: 'local', IDENTITY_LOCAL_USERS: 'alice:hunter2' });
+      assert.ok(problems.every((p) => !p.includes('hunter2')), 'a secret setting never echoes its value');
+    });
+  });
+
   describe('MCP_SERVER_CREDENTIALS', () => {
     it("defaults to the user's upstream token, with no extra headers", () => {
       assert.deepEqual(load().mcp.credentials, { mode: 'user', headers: {} });
