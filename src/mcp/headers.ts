@@ -91,8 +91,8 @@ export function upstreamRequestHeaders(
     headers[identity.userId] = caller.accountId;
     headers[identity.clientId] = caller.clientId;
     if (caller.email) headers[identity.userEmail] = caller.email;
+    if (upstream.provider !== undefined) headers[IDENTITY_PROVIDER_HEADER] = upstream.provider;
   }
-  if (upstream.provider !== undefined) headers[IDENTITY_PROVIDER_HEADER] = upstream.provider;
   headers.connection = 'keep-alive';
   return headers;
 }

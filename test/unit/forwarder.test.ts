@@ -356,6 +356,7 @@ describe('McpForwarder (no Express)', () => {
       assert.equal(seen[0]!.authorization, 'Bearer operator-token');
       assert.equal(headers[0]!['x-api-key'], 'k-123');
       assert.equal(headers[0]!['x-mcp-user-id'], 'user-1', 'identity headers go out in every mode');
+      assert.equal(headers[0]!['x-mcp-identity-provider'], undefined, 'one provider: not told');
     });
 
     it('none: sends no Authorization at all', async () => {
