@@ -13,6 +13,14 @@ import { startUpstreamIdp, type UpstreamIdp } from './helpers/upstream-idp.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CALLBACK = 'http://127.0.0.1:9/cb'; // never contacted: the Browser stops at this redirect
 
+describe('freePort', () => {
+  it('never hands out the same port twice in a process (a proxy and its MCP server once got one)', async () => {
+    const ports = [];
+    for (let i = 0; i < 200; i++) ports.push(await freePort());
+    assert.equal(new Set(ports).size, ports.length);
+  });
+});
+
 describe('test helpers', () => {
   describe('redis', () => {
     let redis: RedisServer | undefined;

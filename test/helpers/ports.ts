@@ -1,7 +1,24 @@
 import { createConnection, createServer } from 'node:net';
 
-/** Asks the kernel for a free loopback port (listen on :0, read it, close). */
+/**
+ * Ports this process has handed out: the kernel may offer a port again as soon as the probe closes
+ * it, before the caller listens there, so two calls in a row (a proxy's port and its MCP server's)
+ * could get the same one. Never twice per process.
+ */
+const handedOut = new Set<number>();
+
+/** Asks the kernel for a free loopback port (listen on :0, read it, close), never one handed out before. */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await probePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('freePort: the kernel keeps offering ports already handed out');
+}
+
+function probePort(): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const srv = createServer();
     srv.unref();
