@@ -8,11 +8,13 @@ import { SETTINGS, type SettingName } from './settings.js';
 import { isSet, sourceOf } from './environment.js';
 import { describeKey } from '../provider/signing-keys.js';
 import { environmentWarnings } from './warnings.js';
+import { BLOCK_NAME, BLOCK_SETTINGS, blockVariable, isSecretBlockVariable } from './identity-blocks.js';
 
 export type SettingSource = 'environment' | '.env' | 'default' | 'derived' | 'unset';
 
 export interface SettingReport {
-  name: SettingName;
+  /** A setting's name, or (IDENTITY_PROVIDERS) a block's variable such as IDENTITY_GITHUB_CLIENT_ID. */
+  name: string;
   /** What is in effect, as text; for a secret, only what can be said without revealing it. */
   value: string | undefined;
   source: SettingSource;
@@ -98,6 +100,8 @@ export function reportConfiguration(env: Environment, fileEnv: Environment): Con
     settings.push({ name, ...entry, secret, description: spec.description });
   }
 
+  settings.splice(settings.findIndex((s) => s.name === 'IDENTITY_PROVIDERS') + 1, 0, ...blockSettings(merged, env));
+
   let problems: string[] = [];
   const notes: string[] = [];
   let demo = false;
@@ -125,4 +129,26 @@ function presetValues(settings: SettingReport[], config: Config): void {
   if (scope?.source === 'default') Object.assign(scope, { value: `${config.identity.scopes.join(' ')} ${preset}`, source: 'derived' });
   const server = settings.find((s) => s.name === 'IDENTITY_SERVER_URL');
   if (server?.source === 'unset') Object.assign(server, { value: `${config.identity.serverUrl.href} ${preset}`, source: 'derived' });
+}
+
+/** With IDENTITY_PROVIDERS: each block's variables that are set, after the list (secrets masked). */
+function blockSettings(merged: Environment, env: Environment): SettingReport[] {
+  const blocks = (merged.IDENTITY_PROVIDERS ?? '').split(',').map((b) => b.trim().toLowerCase()).filter((b) => BLOCK_NAME.test(b));
+  return blocks.flatMap((block) =>
+    [...BLOCK_SETTINGS, 'IDENTITY_TITLE'].flatMap((setting): SettingReport[] => {
+      const name = blockVariable(block, setting);
+      const raw = merged[name];
+      if (raw === undefined || raw === '') return [];
+      const secret = isSecretBlockVariable(name);
+      return [
+        {
+          name,
+          value: secret ? HIDDEN : raw,
+          source: isSet(env, name) ? 'environment' : '.env',
+          secret,
+          description: setting === 'IDENTITY_TITLE' ? `The button of the ${block} block on the chooser.` : `${setting} of the ${block} block.`,
+        },
+      ];
+    }),
+  );
 }

@@ -45,7 +45,7 @@ describe('config report', () => {
       report.settings.map((s) => s.name),
       Object.keys(SETTINGS),
     );
-    for (const s of report.settings) assert.equal(s.description, SETTINGS[s.name].description);
+    for (const s of report.settings) assert.equal(s.description, SETTINGS[s.name as keyof typeof SETTINGS].description);
   });
 
   it('says where each value came from: environment, .env, default, derived, unset', () => {
@@ -194,8 +194,22 @@ describe('config report', () => {
       IDENTITY_CORP_SSO_TITLE: 'Acme SSO',
       IDENTITY_GITHB_CLIENT_SECRET: 'a typo',
     };
-    const report = reportConfiguration(env, {});
+    const report = reportConfiguration({ ...env, IDENTITY_CORP_SSO_CLIENT_SECRET: 'corp-client-secret-value' }, {});
     assert.deepEqual(report.problems, []);
+    // Each block's variables follow IDENTITY_PROVIDERS in the list, secrets masked.
+    const names = report.settings.map((s) => s.name);
+    const after = names.indexOf('IDENTITY_PROVIDERS');
+    assert.deepEqual(names.slice(after + 1, after + 6), [
+      'IDENTITY_GITHUB_CLIENT_ID',
+      'IDENTITY_CORP_SSO_SERVER_URL',
+      'IDENTITY_CORP_SSO_CLIENT_ID',
+      'IDENTITY_CORP_SSO_CLIENT_SECRET',
+      'IDENTITY_CORP_SSO_TITLE',
+    ]);
+    assert.deepEqual(setting(report, 'IDENTITY_CORP_SSO_CLIENT_SECRET').value, '(set, hidden)');
+    assert.equal(setting(report, 'IDENTITY_CORP_SSO_CLIENT_SECRET').secret, true);
+    assert.equal(setting(report, 'IDENTITY_CORP_SSO_SERVER_URL').value, 'https://sso.example.com');
+    for (const out of [formatReport(report), JSON.stringify(report)]) assert.ok(!out.includes('corp-client-secret-value'));
     assert.deepEqual(report.warnings, [
       'IDENTITY_CLIENT_ID: ignored with IDENTITY_PROVIDERS; each block has its own (IDENTITY_<NAME>_CLIENT_ID)',
       'IDENTITY_GITHB_CLIENT_SECRET: not a setting of this proxy (misspelt?); it is ignored',
