@@ -99,12 +99,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     MCP_AUTH_PROXY_REGISTRATION_MAX: '100000',
     ...options.env,
   };
-  if (options.metadataFile) {
-    const metadata = await (await fetch(`${identity.issuer}/.well-known/openid-configuration`)).text();
-    await writeFile(options.metadataFile, metadata);
-    Object.assign(env, { IDENTITY_SERVER_METADATA_FILE: options.metadataFile, IDENTITY_SERVER_URL: `http://127.0.0.1:${await freePort()}` });
-  }
-  const config = loadConfig(env);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, callback) {
@@ -113,11 +107,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   });
   let proxy: RunningProxy;
-  const logger = createLogger(config, sink);
-  const telemetry = options.telemetry ? await startTelemetry(config, logger) : undefined;
+  let config: Config;
+  let telemetry: Awaited<ReturnType<typeof startTelemetry>> | undefined;
+  // Whatever fails (a configuration error included) stops what this stack started.
   try {
+    if (options.metadataFile) {
+      const metadata = await (await fetch(`${identity.issuer}/.well-known/openid-configuration`)).text();
+      await writeFile(options.metadataFile, metadata);
+      Object.assign(env, { IDENTITY_SERVER_METADATA_FILE: options.metadataFile, IDENTITY_SERVER_URL: `http://127.0.0.1:${await freePort()}` });
+    }
+    config = loadConfig(env);
+    const logger = createLogger(config, sink);
+    telemetry = options.telemetry ? await startTelemetry(config, logger) : undefined;
     proxy = await startProxy(config, logger, undefined, telemetry);
   } catch (err) {
+    await telemetry?.shutdown();
     if (!options.idp) await idp?.stop();
     if (!options.redis) await redis.stop();
     throw err;
