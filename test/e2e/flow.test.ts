@@ -2,19 +2,8 @@
 // confirm → upstream login → token → tools/list → tools/call → refresh.
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, whoami } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-
-interface WhoAmI {
-  authorization: string | null;
-  headers: Record<string, string>;
-}
-
-async function whoami(client: Client): Promise<WhoAmI> {
-  const result = await client.callTool({ name: 'whoami', arguments: {} });
-  const [content] = result.content as { type: string; text: string }[];
-  return JSON.parse(content!.text) as WhoAmI;
-}
 
 describe('end-to-end OAuth flow with the MCP SDK client', function () {
   this.timeout(60_000);

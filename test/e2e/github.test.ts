@@ -6,20 +6,9 @@
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startGithubStandIn, type GithubStandIn } from '../helpers/github.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, whoami } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-
-interface WhoAmI {
-  authorization: string | null;
-  headers: Record<string, string>;
-}
-
-async function whoami(client: Client): Promise<WhoAmI> {
-  const result = await client.callTool({ name: 'whoami', arguments: {} });
-  const [content] = result.content as { type: string; text: string }[];
-  return JSON.parse(content!.text) as WhoAmI;
-}
 
 /** A stack signing in with the stand-in; the MCP fixture checks each token at GitHub's /user. */
 async function githubStack(github: GithubStandIn, env: Record<string, string> = {}): Promise<Stack> {

@@ -8,21 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { metadataFileOf, startHerokuIdentity, type HerokuIdentity } from '../helpers/heroku-identity.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, whoami } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
-
-interface WhoAmI {
-  authorization: string | null;
-  headers: Record<string, string>;
-}
-
-async function whoami(client: Client): Promise<WhoAmI> {
-  const result = await client.callTool({ name: 'whoami', arguments: {} });
-  const [content] = result.content as { type: string; text: string }[];
-  return JSON.parse(content!.text) as WhoAmI;
-}
 
 describe('signing in with Heroku Identity (IDENTITY_PROVIDER=heroku)', function () {
   this.timeout(60_000);

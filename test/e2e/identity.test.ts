@@ -2,19 +2,9 @@
 // upstream tokens refreshed before they expire.
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, whoami } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { TEST_USER } from '../helpers/upstream-idp.js';
-
-interface Seen {
-  authorization: string;
-  headers: Record<string, string>;
-}
-
-async function whoami(client: Client): Promise<Seen> {
-  const result = await client.callTool({ name: 'whoami', arguments: {} });
-  return JSON.parse((result.content as { text: string }[])[0]!.text) as Seen;
-}
 
 describe('identity for the MCP server', function () {
   this.timeout(60_000);
@@ -66,7 +56,7 @@ describe('identity for the MCP server', function () {
     it('revokes the upstream tokens at the IdP too', async () => {
       const auth = new TestOAuthProvider();
       const client = await connectWithOAuth(stack.mcpUrl, auth);
-      const upstreamToken = (await whoami(client)).authorization.replace(/^Bearer /, '');
+      const upstreamToken = (await whoami(client)).authorization!.replace(/^Bearer /, '');
       await client.close();
       assert.equal(await stack.idp.isAccessTokenValid(upstreamToken), true);
       const { grantId } = JSON.parse((await stack.proxy.store.get(`AccessToken:${auth.savedTokens!.access_token}`))!) as { grantId: string };
@@ -131,7 +121,7 @@ describe('identity for the MCP server', function () {
       const before = stack.idp.refreshGrants();
       const seen = await whoami(client);
       assert.ok(stack.idp.refreshGrants() > before, 'refreshed');
-      assert.equal(await stack.idp.isAccessTokenValid(seen.authorization.replace(/^Bearer /, '')), true);
+      assert.equal(await stack.idp.isAccessTokenValid(seen.authorization!.replace(/^Bearer /, '')), true);
       assert.equal(stack.logs.some((l) => l.includes('MCP server refused')), false);
     });
 
@@ -209,7 +199,7 @@ describe('X-Authorization-Scope', function () {
       stack.logs.some((l) => l.includes('IDENTITY_SCOPE: the identity provider does not list global in its scopes_supported; it may refuse the sign-in (invalid_scope)')),
       stack.logs.join('\n'),
     );
-    assert.ok((await whoami(await signIn(stack))).authorization.startsWith('Bearer '));
+    assert.ok((await whoami(await signIn(stack))).authorization!.startsWith('Bearer '));
   });
 
   it("carries the scope of the client's token at the proxy with MCP_AUTH_PROXY_SCOPE_HEADER=proxy, and nothing with none", async () => {

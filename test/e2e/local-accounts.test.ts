@@ -6,19 +6,8 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import bcrypt from 'bcryptjs';
 import { Secret, TOTP } from 'otpauth';
 import { hashPassword, MAX_FAILURES_PER_ACCOUNT, newTotpSecret } from '../../src/identity/local-sign-in.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, whoami } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-
-interface WhoAmI {
-  authorization: string | null;
-  headers: Record<string, string>;
-}
-
-async function whoami(client: Client): Promise<WhoAmI> {
-  const result = await client.callTool({ name: 'whoami', arguments: {} });
-  const [content] = result.content as { type: string; text: string }[];
-  return JSON.parse(content!.text) as WhoAmI;
-}
 
 const ALICE = { username: 'alice@example.com', password: 'correct horse battery staple' };
 const BOB = { username: 'bob', password: 'bobs own passphrase' };

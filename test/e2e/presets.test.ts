@@ -3,21 +3,10 @@
 // MCP server sees the user's token and headers; each asks for its preset's scopes and parameters.
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, whoami } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack } from '../helpers/stack.js';
 import { startUpstreamIdp, TEST_USER, type UpstreamIdp } from '../helpers/upstream-idp.js';
-
-interface WhoAmI {
-  authorization: string | null;
-  headers: Record<string, string>;
-}
-
-async function whoami(client: Client): Promise<WhoAmI> {
-  const result = await client.callTool({ name: 'whoami', arguments: {} });
-  const [content] = result.content as { type: string; text: string }[];
-  return JSON.parse(content!.text) as WhoAmI;
-}
 
 describe('the OpenID presets, signed in end to end', function () {
   this.timeout(60_000);

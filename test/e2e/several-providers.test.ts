@@ -3,23 +3,11 @@
 // provider (`<block>:<id>`), its grant refreshes at that provider, the MCP server is told which,
 // and IDENTITY_LINK_VERIFIED_EMAILS makes one verified email one account.
 import assert from 'node:assert/strict';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startGithubStandIn, type GithubStandIn } from '../helpers/github.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, whoami } from '../helpers/mcp-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startUpstreamIdp, TEST_USER, type UpstreamIdp } from '../helpers/upstream-idp.js';
-
-interface WhoAmI {
-  authorization: string | null;
-  headers: Record<string, string>;
-}
-
-async function whoami(client: Client): Promise<WhoAmI> {
-  const result = await client.callTool({ name: 'whoami', arguments: {} });
-  const [content] = result.content as { type: string; text: string }[];
-  return JSON.parse(content!.text) as WhoAmI;
-}
 
 describe('several identity providers at once (IDENTITY_PROVIDERS)', function () {
   this.timeout(60_000);

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth, TestOAuthProvider, whoami } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const EXTRA_TOOLS = { MCP_FIXTURE_EXTRA_TOOLS: 'true' };
@@ -98,7 +98,7 @@ describe('the /mcp proxy as a streaming transport', function () {
       sessionId = c.transport.sessionId;
       const echoed = await c.client.callTool({ name: 'echo', arguments: { text: 'in the session' } });
       assert.equal(textOf(echoed), 'in the session');
-      const seen = JSON.parse(textOf(await c.client.callTool({ name: 'whoami', arguments: {} }))) as { headers: Record<string, string> };
+      const seen = await whoami(c.client);
       assert.equal(seen.headers['mcp-session-id'], sessionId);
     });
 
@@ -249,8 +249,7 @@ describe('the /mcp proxy as a streaming transport', function () {
       for (const [name, value] of Object.entries(sent)) assert.equal(seen[name], value, name);
       assert.equal(seen['x-dynamic-client-id'], c.auth.client?.client_id);
       assert.notEqual(seen['x-authorization-scope'], 'evil');
-      const whoami = JSON.parse(textOf(await c.client.callTool({ name: 'whoami', arguments: {} }))) as { headers: Record<string, string> };
-      assert.equal(seen['x-authorization-scope'], whoami.headers['x-authorization-scope']);
+      assert.equal(seen['x-authorization-scope'], (await whoami(c.client)).headers['x-authorization-scope']);
       assert.equal(seen.cookie, undefined);
       const upstreamToken = seen.authorization?.replace(/^Bearer /, '') ?? '';
       assert.ok(upstreamToken);

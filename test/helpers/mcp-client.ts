@@ -136,6 +136,19 @@ export async function connectWithOAuth(mcpUrl: string, auth: TestOAuthProvider, 
   return connected;
 }
 
+/** What the MCP fixture's whoami tool saw: the Authorization header and every request header. */
+export interface WhoAmI {
+  authorization: string | null;
+  headers: Record<string, string>;
+}
+
+/** Calls the MCP fixture's whoami tool: what the proxy sent the MCP server. */
+export async function whoami(client: Client): Promise<WhoAmI> {
+  const result = await client.callTool({ name: 'whoami', arguments: {} });
+  const [content] = result.content as { type: string; text: string }[];
+  return JSON.parse(content!.text) as WhoAmI;
+}
+
 /**
  * A bare JSON-RPC tools/list to /mcp with a bearer token (or none), for tests about the token,
  * not MCP. `init` adds to the request (a signal, more headers).
