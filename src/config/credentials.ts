@@ -5,10 +5,19 @@ import type { SettingSources } from './environment.js';
 import type { ParsedSettings, SettingValues } from './settings.js';
 import type { McpServerCredentials } from './types.js';
 
+/**
+ * The mode in effect: MCP_SERVER_CREDENTIALS, except that local accounts (no upstream token) not
+ * told otherwise send the configured token, or nothing.
+ */
+function modeOf(parsed: ParsedSettings, sources: SettingSources): ParsedSettings['MCP_SERVER_CREDENTIALS'] {
+  if (parsed.IDENTITY_PROVIDER === 'local' && !sources.MCP_SERVER_CREDENTIALS) return parsed.MCP_SERVER_BEARER_TOKEN !== undefined ? 'static' : 'none';
+  return parsed.MCP_SERVER_CREDENTIALS;
+}
+
 /** Contradictions between the credential settings, named by the variables the operator set. */
 export function credentialsProblems(parsed: ParsedSettings, sources: SettingSources): string[] {
   const problems: string[] = [];
-  const mode = parsed.MCP_SERVER_CREDENTIALS;
+  const mode = modeOf(parsed, sources);
   const token = parsed.MCP_SERVER_BEARER_TOKEN;
   const headers = parsed.MCP_SERVER_HEADERS ?? {};
   const tokenName = sources.MCP_SERVER_BEARER_TOKEN ?? 'MCP_SERVER_BEARER_TOKEN';
@@ -19,7 +28,7 @@ export function credentialsProblems(parsed: ParsedSettings, sources: SettingSour
   if (mode === 'static' && token === undefined && Object.keys(headers).length === 0) {
     problems.push('MCP_SERVER_CREDENTIALS: static needs MCP_SERVER_BEARER_TOKEN (or the MCP server\'s own credential header in MCP_SERVER_HEADERS)');
   }
-  if (mode !== undefined && mode !== 'static' && token !== undefined && !(parsed.IDENTITY_PROVIDER === 'local' && !sources.MCP_SERVER_CREDENTIALS)) {
+  if (mode !== undefined && mode !== 'static' && token !== undefined) {
     problems.push(
       `${tokenName}: is sent only with MCP_SERVER_CREDENTIALS=static (it is ${mode}, so the MCP server would get ${mode === 'user' ? "the user's upstream token" : 'no Authorization'} instead); set MCP_SERVER_CREDENTIALS=static or unset ${tokenName}`,
     );
@@ -37,10 +46,7 @@ export function credentialsProblems(parsed: ParsedSettings, sources: SettingSour
 
 export function credentialsOf(v: SettingValues, sources: SettingSources): McpServerCredentials {
   const headers = v.MCP_SERVER_HEADERS ?? {};
-  // Local accounts have no upstream token: unless told otherwise, the configured token or nothing.
-  const localDefault = v.MCP_SERVER_BEARER_TOKEN !== undefined ? 'static' : 'none';
-  const mode = v.IDENTITY_PROVIDER === 'local' && !sources.MCP_SERVER_CREDENTIALS ? localDefault : v.MCP_SERVER_CREDENTIALS;
-  switch (mode) {
+  switch (modeOf(v, sources)) {
     case 'static':
       return { mode: 'static', bearerToken: v.MCP_SERVER_BEARER_TOKEN, headers };
     case 'none':

@@ -4,6 +4,7 @@
 // the block's variables are put in their place and the configuration is read as usual. Problems
 // are then named by the variables the operator set.
 import { IDENTITY_PROVIDERS } from './identity-provider.js';
+import { BLOCK_NAME } from './parsers.js';
 import type { Environment } from './types.js';
 
 /** The settings each block has its own of; everything else is shared. */
@@ -29,7 +30,10 @@ export const BLOCK_SETTINGS = [
 /** Block variables that hold secrets: never given to the MCP server child. */
 export const isSecretBlockVariable = (name: string): boolean => /^IDENTITY_[A-Z0-9_]+_(CLIENT_SECRET|LOCAL_USERS)$/.test(name);
 
-export const BLOCK_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** The block names IDENTITY_PROVIDERS lists, read leniently (for reports and warnings; loading validates). */
+export const blocksOf = (env: Environment): string[] =>
+  (env.IDENTITY_PROVIDERS ?? '').split(',').map((b) => b.trim().toLowerCase()).filter((b) => BLOCK_NAME.test(b));
 
 const prefixOf = (block: string): string => `IDENTITY_${block.toUpperCase().replaceAll('-', '_')}_`;
 

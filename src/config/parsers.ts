@@ -473,10 +473,13 @@ export function localUsers(raw: string): LocalUser[] {
   return users;
 }
 
+/** A block name of IDENTITY_PROVIDERS: a letter, then letters, digits or dashes. */
+export const BLOCK_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
 /** IDENTITY_PROVIDERS: block names, lower-case letters, digits and dashes, each once, at least two. */
 export function blockNames(raw: string): string[] {
   const names = list(raw.toLowerCase());
-  const bad = names.find((name) => !/^[a-z][a-z0-9-]{0,31}$/.test(name));
+  const bad = names.find((name) => !BLOCK_NAME.test(name));
   if (bad !== undefined) throw new Error(`"${bad}" is not a block name (a letter, then letters, digits or dashes, at most 32)`);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
   if (twice !== undefined) throw new Error(`${twice} is given twice`);

@@ -8,7 +8,7 @@ import { SETTINGS, type SettingName } from './settings.js';
 import { isSet, sourceOf } from './environment.js';
 import { describeKey } from '../provider/signing-keys.js';
 import { environmentWarnings } from './warnings.js';
-import { BLOCK_NAME, BLOCK_SETTINGS, blockVariable, isSecretBlockVariable } from './identity-blocks.js';
+import { BLOCK_SETTINGS, blocksOf, blockVariable, isSecretBlockVariable } from './identity-blocks.js';
 
 export type SettingSource = 'environment' | '.env' | 'default' | 'derived' | 'unset';
 
@@ -133,8 +133,7 @@ function presetValues(settings: SettingReport[], config: Config): void {
 
 /** With IDENTITY_PROVIDERS: each block's variables that are set, after the list (secrets masked). */
 function blockSettings(merged: Environment, env: Environment): SettingReport[] {
-  const blocks = (merged.IDENTITY_PROVIDERS ?? '').split(',').map((b) => b.trim().toLowerCase()).filter((b) => BLOCK_NAME.test(b));
-  return blocks.flatMap((block) =>
+  return blocksOf(merged).flatMap((block) =>
     [...BLOCK_SETTINGS, 'IDENTITY_TITLE'].flatMap((setting): SettingReport[] => {
       const name = blockVariable(block, setting);
       const raw = merged[name];

@@ -5,7 +5,7 @@
 import type { Environment } from './types.js';
 import { isSet } from './environment.js';
 import { SETTINGS, variablesOf, type SettingName } from './settings.js';
-import { BLOCK_SETTINGS, blockVariable } from './identity-blocks.js';
+import { BLOCK_SETTINGS, blocksOf, blockVariable } from './identity-blocks.js';
 
 // Variables with these prefixes are ours: an unknown one is most likely a typo.
 const OUR_PREFIXES = ['MCP_AUTH_PROXY_', 'OIDC_PROVIDER_', 'IDENTITY_'];
@@ -42,7 +42,7 @@ const OTEL_EXPORTS = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_
 export function environmentWarnings(env: Environment, { demo = false } = {}): string[] {
   const found: string[] = [];
   // With IDENTITY_PROVIDERS, the blocks' variables are settings, and the single-provider ones are not.
-  const blocks = (env.IDENTITY_PROVIDERS ?? '').split(',').map((b) => b.trim().toLowerCase()).filter(Boolean);
+  const blocks = blocksOf(env);
   const blockVariables = new Set(blocks.flatMap((block) => [...BLOCK_SETTINGS.map((setting) => blockVariable(block, setting)), blockVariable(block, 'IDENTITY_TITLE')]));
   for (const name of Object.keys(env).sort()) {
     if (!isSet(env, name) || blockVariables.has(name)) continue;

@@ -108,25 +108,24 @@ async function pages<T>(apiUrl: URL, path: string, accessToken: string): Promise
   return items;
 }
 
+const apiRoot = (apiUrl: URL): string => apiUrl.href.replace(/\/+$/, '');
+
 /** The path of Link's rel="next", when it stays on the API (RFC 8288). */
 function nextPage(link: string | null, apiUrl: URL): string | undefined {
   const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link ?? '');
   if (!match) return undefined;
   const url = URL.parse(match[1]!);
-  const root = apiUrl.href.replace(/\/+$/, '');
+  const root = apiRoot(apiUrl);
   if (!url || !url.href.startsWith(`${root}/`)) return undefined;
   return url.href.slice(root.length);
 }
 
+/** What every REST API request says about itself (GitHub refuses requests without a User-Agent). */
+const API_HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': API_VERSION, 'user-agent': 'mcp-auth-proxy' };
+
 async function apiGet(apiUrl: URL, pathAndQuery: string, accessToken: string): Promise<Response> {
-  const response = await fetch(`${apiUrl.href.replace(/\/+$/, '')}${pathAndQuery}`, {
-    headers: {
-      accept: 'application/vnd.github+json',
-      authorization: `Bearer ${accessToken}`,
-      'x-github-api-version': API_VERSION,
-      // GitHub refuses API requests without a User-Agent.
-      'user-agent': 'mcp-auth-proxy',
-    },
+  const response = await fetch(`${apiRoot(apiUrl)}${pathAndQuery}`, {
+    headers: { ...API_HEADERS, authorization: `Bearer ${accessToken}` },
     signal: AbortSignal.timeout(API_TIMEOUT_MS),
   });
   if (response.status !== 200) {
@@ -141,15 +140,9 @@ async function apiGet(apiUrl: URL, pathAndQuery: string, accessToken: string): P
  * client's credentials), not RFC 7009. Its refresh token (GitHub Apps) dies with it.
  */
 export async function revokeGithubToken(apiUrl: URL, clientId: string, clientSecret: string, accessToken: string): Promise<void> {
-  const response = await fetch(`${apiUrl.href.replace(/\/+$/, '')}/applications/${encodeURIComponent(clientId)}/token`, {
+  const response = await fetch(`${apiRoot(apiUrl)}/applications/${encodeURIComponent(clientId)}/token`, {
     method: 'DELETE',
-    headers: {
-      accept: 'application/vnd.github+json',
-      authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-      'content-type': 'application/json',
-      'x-github-api-version': API_VERSION,
-      'user-agent': 'mcp-auth-proxy',
-    },
+    headers: { ...API_HEADERS, authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/json' },
     body: JSON.stringify({ access_token: accessToken }),
     signal: AbortSignal.timeout(API_TIMEOUT_MS),
   });
