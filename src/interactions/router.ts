@@ -88,7 +88,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
    * A page saying the IdP cannot be reached (or, `misconfigured`, refuses this server's own
    * credentials), whose button returns to the client with temporarily_unavailable.
    */
-  async function showUnavailable(res: Response, details: Details, { misconfigured = false, idpHost = config.identity.serverUrl.host } = {}): Promise<void> {
+  async function showUnavailable(res: Response, details: Details, { misconfigured = false, idpHost }: { misconfigured?: boolean; idpHost: string }): Promise<void> {
     res.set('Retry-After', '60');
     noteOAuthError(res, 'temporarily_unavailable');
     await sendPage(
