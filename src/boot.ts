@@ -2,6 +2,7 @@
 // and stops them in reverse. Used by main.ts and by the tests.
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { default as Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { throttledLogger } from './logging.js';
@@ -14,6 +15,8 @@ import { IdentityProviders } from './identity/providers.js';
 import { UpstreamTokenVault } from './identity/vault.js';
 import { CallerCache } from './mcp/caller-cache.js';
 import { McpServerSupervisor } from './mcp/supervisor.js';
+import { StdioServerPool } from './mcp/stdio/pool.js';
+import { checkCommand } from './mcp/stdio/command.js';
 import { HttpDrain, type DrainResult } from './http/drain.js';
 import { Readiness } from './http/health.js';
 import { DEFAULT_RECORD_TTL_SECONDS } from './provider/adapter.js';
@@ -31,6 +34,8 @@ import { createPages } from './pages/render.js';
 import { startDemoIdentityProvider } from './demo/start.js';
 import type { DevIdp } from './demo/identity-provider.js';
 
+const PROXY_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export interface StopOptions {
   /** Let in-flight requests and open streams finish for up to this long (default 0: cut them). */
   drainMs?: number;
@@ -42,6 +47,8 @@ export interface RunningProxy {
   store: KeyValueStore;
   /** The MCP server child, when the proxy runs it. */
   mcpServer: McpServerSupervisor | undefined;
+  /** The stdio server processes (MCP_SERVER_TRANSPORT=stdio). */
+  stdioServers: StdioServerPool | undefined;
   /**
    * Resolves with the reason when the MCP server child cannot be kept running (it died with
    * MCP_SERVER_RESTART=exit, or restarts kept failing): the process should then exit non-zero.
@@ -81,6 +88,7 @@ async function openStore(config: Config, logger: Logger): Promise<KeyValueStore>
 export async function startProxy(config: Config, logger: Logger, signal?: AbortSignal, telemetry: Telemetry = NO_TELEMETRY): Promise<RunningProxy> {
   const store = await openStore(config, logger);
   let child: McpServerSupervisor | undefined;
+  let stdioServers: StdioServerPool | undefined;
   let demoIdp: DevIdp | undefined;
   // Its background discovery must stop if a later step fails.
   let startedProviders: IdentityProviders | undefined;
@@ -122,7 +130,13 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     const provider = createProvider({ config, logger, store, accounts, bus, onGrantEnd, metrics, audit, render });
 
     signal?.throwIfAborted();
-    if (config.mcp.child) child = await McpServerSupervisor.start(config.mcp.child, config.mcp.serverUrl, logger, signal);
+    if (config.mcp.child && config.mcp.serverUrl) child = await McpServerSupervisor.start(config.mcp.child, config.mcp.serverUrl, logger, signal);
+    if (config.mcp.stdio) {
+      // Processes start with sessions; a command that cannot run fails the boot (and the release phase) now.
+      checkCommand(config.mcp.stdio);
+      stdioServers = new StdioServerPool(config.mcp.stdio, logger, metrics, { clientInfo: { name: 'mcp-auth-proxy', version: PROXY_VERSION } });
+      if (config.mcp.stdio.isolation === 'shared') await stdioServers.startShared();
+    }
     signal?.throwIfAborted();
 
     const drain = new HttpDrain();
@@ -147,6 +161,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       readiness,
       streams: drain,
       mcpServer: child,
+      stdioServers,
       metrics,
       audit,
       scrape: telemetry.scrape,
@@ -170,6 +185,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
       provider,
       store,
       mcpServer,
+      stdioServers,
       mcpServerFailed: mcpServer?.failed,
       readiness,
       stop(options = {}) {
@@ -178,6 +194,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
           mcpServer?.shuttingDown();
           const result = await drain.drain(server, options.drainMs ?? 0);
           await mcpServer?.stop();
+          await stdioServers?.close();
           providers.stop();
           await demoIdp?.stop();
           await store.close();
@@ -189,6 +206,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
   } catch (err) {
     startedProviders?.stop();
     await child?.stop();
+    await stdioServers?.close();
     await demoIdp?.stop();
     await store.close();
     throw err;

@@ -26,6 +26,8 @@ import { protectedResourceRouter } from './mcp/protected-resource.js';
 import { McpSessionBindings, sessionOwnerCheck } from './mcp/session-binding.js';
 import { bodyLimit, mcpProxy, refuseDotSegments } from './mcp/proxy.js';
 import type { McpServerSupervisor } from './mcp/supervisor.js';
+import { StdioEndpoint } from './mcp/stdio/endpoint.js';
+import type { StdioServerPool } from './mcp/stdio/pool.js';
 import { registrableScopes } from './provider/scopes.js';
 import { defaultScopeFiller } from './provider/default-scope.js';
 import { registrationCors, registrationNormalizer } from './provider/registration.js';
@@ -61,6 +63,8 @@ export interface AppParts {
   streams?: ReleasableStreams;
   /** The MCP server child, when the proxy runs it. */
   mcpServer: McpServerSupervisor | undefined;
+  /** The stdio server processes, with MCP_SERVER_TRANSPORT=stdio. */
+  stdioServers?: StdioServerPool | undefined;
 }
 
 export function createApp(parts: AppParts): Express {
@@ -92,8 +96,9 @@ export function createApp(parts: AppParts): Express {
       ? [rateLimit(parts.store, { name: 'mcp', ...config.rateLimit.mcp, keyOf: (_req, res) => callerOf(res).accountId })]
       : []),
     sessionOwnerCheck(sessions),
-    mcpServerAvailability(parts.mcpServer),
-    mcpProxy({ config, refresher, logger, streams: parts.streams, sessions }),
+    ...(parts.stdioServers
+      ? [new StdioEndpoint({ config, pool: parts.stdioServers, sessions, refresher, logger, streams: parts.streams }).handler()]
+      : [mcpServerAvailability(parts.mcpServer), mcpProxy({ config, refresher, logger, streams: parts.streams, sessions })]),
   );
 
   // The authorization server's hooks (a first fetch of a client metadata document) know who asked.

@@ -10,6 +10,7 @@ import { withDemoDefaults } from './demo.js';
 import { childEnvironment, NEVER_PASSED } from './child-environment.js';
 import { telemetryConfig } from './telemetry.js';
 import { credentialsOf, credentialsProblems } from './credentials.js';
+import { stdioConfig, stdioProblems } from './stdio.js';
 import { blockEnvironment, blockProblem, blockTitle, isBlockProblem } from './identity-blocks.js';
 import { blockNames } from './parsers.js';
 import { defaultServerUrl, ENTRA_MULTI_TENANT, presetAuthorizationParams, presetMetadata, presetOf, presetScopes } from './identity-provider.js';
@@ -110,11 +111,13 @@ function loadSingle(given: Environment): Config {
   if (baseUrl && baseUrl.protocol === 'http:' && !localInsecure) {
     problems.push('BASE_URL: must use https (set LOCAL_INSECURE=true for plain-http local use)');
   }
-  const serverUrl = require('MCP_SERVER_URL', 'is required: where the MCP server listens, e.g. http://localhost:3000/mcp');
+  const stdio = parsed.MCP_SERVER_TRANSPORT === 'stdio';
+  // A stdio server listens nowhere: MCP_SERVER_URL then only gives the public path.
+  const serverUrl = stdio ? parsed.MCP_SERVER_URL : require('MCP_SERVER_URL', 'is required: where the MCP server listens, e.g. http://localhost:3000/mcp');
   if (serverUrl && serverUrl.pathname.replace(/\/+$/, '') === '') {
     problems.push('MCP_SERVER_URL: must have a path (e.g. /mcp): it is also the public mount of the MCP endpoint');
   }
-  if (serverUrl && parsed.PORT !== undefined && pointsAtOwnPort(serverUrl, parsed.PORT, parsed.MCP_AUTH_PROXY_LISTEN_HOST)) {
+  if (!stdio && serverUrl && parsed.PORT !== undefined && pointsAtOwnPort(serverUrl, parsed.PORT, parsed.MCP_AUTH_PROXY_LISTEN_HOST)) {
     problems.push(
       `MCP_SERVER_URL: ${serverUrl.host} is this proxy's own PORT (${parsed.PORT}); the MCP server must listen on another port, ` +
         'e.g. MCP_SERVER_URL=http://localhost:3000/mcp with {"PORT":3000} in MCP_SERVER_RUN_ENV_JSON',
@@ -152,7 +155,7 @@ function loadSingle(given: Environment): Config {
       `MCP_SERVER_RUN_ENV_PASSTHROUGH: ${neverPassed.join(', ')} ${verb} the proxy's own key material, never given to the MCP server`,
     );
   }
-  problems.push(...credentialsProblems(parsed, sources));
+  problems.push(...credentialsProblems(parsed, sources), ...stdioProblems(parsed, sources));
   const telemetry = telemetryConfig(env, parsed, problems, serverUrl);
   const branding = brandingOf(identityUrl ?? new URL('https://identity.invalid'), parsed.BRANDING_TITLE ?? SETTINGS.BRANDING_TITLE.default, parsed.BRANDING_FAVICON);
   const views = parsed.OIDC_PROVIDER_VIEWS_PATH ? checkViewOverrides(parsed.OIDC_PROVIDER_VIEWS_PATH, branding) : { problems: [], warnings: [] };
@@ -166,16 +169,18 @@ function loadSingle(given: Environment): Config {
   // With a metadata file (or a preset's) the IdP's scopes are known now; with discovery, at startup (boot.ts).
   const unlisted = unlistedScopes(identityScopes, identityMetadata);
   const warnings = [...views.warnings, ...(unlisted.length > 0 ? [unlistedScopesWarning(unlisted)] : [])];
-  if (problems.length > 0 || !telemetry || !baseUrl || !serverUrl || !identityUrl || !clientId) {
+  if (problems.length > 0 || !telemetry || !baseUrl || (!serverUrl && !stdio) || !identityUrl || !clientId) {
     throw new ConfigError(problems, demoHint(production, missing));
   }
   // No problem: every setting with a default has its value.
   const v = parsed as SettingValues;
 
   const origin = baseUrl.origin;
-  const mountPath = serverUrl.pathname.replace(/\/+$/, '') || '/';
+  const mountPath = serverUrl ? serverUrl.pathname.replace(/\/+$/, '') || '/' : '/mcp';
   const jwks = v.OIDC_PROVIDER_JWKS ?? generatedJwks();
-  const child = v.MCP_SERVER_RUN_COMMAND
+  const credentials = credentialsOf(v, sources);
+  const child =
+    v.MCP_SERVER_RUN_COMMAND && serverUrl && !stdio
     ? {
         command: v.MCP_SERVER_RUN_COMMAND,
         args: v.MCP_SERVER_RUN_ARGS_JSON ?? [],
@@ -244,10 +249,11 @@ function loadSingle(given: Environment): Config {
         clientId: v.MCP_AUTH_PROXY_CLIENT_ID_HEADER,
       },
       scopeHeader: { source: v.MCP_AUTH_PROXY_SCOPE_HEADER, identityScope: identityScopes.join(' ') },
-      credentials: credentialsOf(v, sources),
+      credentials,
       upstreamRefreshSkewSeconds: v.MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS,
       allowedOrigins: v.MCP_AUTH_PROXY_ALLOWED_ORIGINS ?? [],
       child,
+      stdio: stdioConfig(env, v, credentials.mode === 'user'),
     },
     redis: {
       url: v.MCP_AUTH_PROXY_REDIS_URL?.href,

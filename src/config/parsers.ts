@@ -104,6 +104,13 @@ export function oneOf<const T extends readonly string[]>(choices: T): (raw: stri
   };
 }
 
+/** One environment variable name. */
+export function envName(raw: string): string {
+  const name = raw.trim();
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`"${name}" is not an environment variable name`);
+  return name;
+}
+
 /** Environment variable names, comma-separated. */
 export function envNameList(raw: string): string[] {
   const names = list(raw);

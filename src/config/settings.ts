@@ -50,6 +50,13 @@ export const SETTINGS = {
     deployment: true,
     parse: parse.httpUrl,
   }),
+  MCP_SERVER_TRANSPORT: setting({
+    description:
+      'How the proxy reaches the MCP server: `http` (Streamable HTTP at MCP_SERVER_URL) or `stdio` (the proxy runs MCP_SERVER_RUN_COMMAND once per session, user or for everyone, see MCP_SERVER_STDIO_ISOLATION, and speaks to it over stdin and stdout; MCP_SERVER_URL then only gives the public path, default `/mcp`).',
+    default: 'http',
+    deployment: true,
+    parse: parse.oneOf(['http', 'stdio'] as const),
+  }),
   MCP_SERVER_RUN_COMMAND: setting({
     description: 'Command that starts the MCP server as a child process. Unset: the MCP server runs elsewhere.',
     deployment: true,
@@ -74,7 +81,7 @@ export const SETTINGS = {
     parse: parse.envMapJson,
   }),
   MCP_SERVER_READY_TIMEOUT_MS: setting({
-    description: 'How long the MCP server process may take to accept connections on MCP_SERVER_URL\'s port.',
+    description: 'How long the MCP server process may take to accept connections on MCP_SERVER_URL\'s port (with MCP_SERVER_TRANSPORT=stdio: to answer initialize).',
     default: '30000',
     parse: parse.positiveInt,
   }),
@@ -103,6 +110,33 @@ export const SETTINGS = {
   MCP_SERVER_STOP_TIMEOUT_MS: setting({
     description: 'How long the MCP server process has to exit after SIGTERM before it (and its process group) gets SIGKILL.',
     default: '4000',
+    parse: parse.positiveInt,
+  }),
+  MCP_SERVER_STDIO_ISOLATION: setting({
+    description:
+      'With MCP_SERVER_TRANSPORT=stdio, who shares a server process: `session` (one per MCP session: a stdio server serves one client), `user` (one per signed-in user, shared by their sessions: only for servers that can serve several clients at once) or `shared` (one for everyone: for servers that hold their own credentials; they get no user token).',
+    default: 'session',
+    parse: parse.oneOf(['session', 'user', 'shared'] as const),
+  }),
+  MCP_SERVER_TOKEN_ENV: setting({
+    description:
+      'With MCP_SERVER_TRANSPORT=stdio: the environment variable that gets the user\'s upstream access token in their server process, e.g. `GITHUB_PERSONAL_ACCESS_TOKEN`. Every process also gets MCP_USER_ID and MCP_USER_EMAIL. A refreshed token reaches the server at its next session (a new process).',
+    parse: parse.envName,
+  }),
+  MCP_SERVER_STDIO_MAX_PROCESSES: setting({
+    description: 'With MCP_SERVER_TRANSPORT=stdio: the most server processes this proxy instance runs at once; a new session over it gets 503.',
+    default: '50',
+    parse: parse.positiveInt,
+  }),
+  MCP_SERVER_STDIO_MAX_PROCESSES_PER_USER: setting({
+    description: 'With MCP_SERVER_TRANSPORT=stdio: the most server processes one user has at once; a new session over it gets 429.',
+    default: '5',
+    parse: parse.positiveInt,
+  }),
+  MCP_SERVER_STDIO_IDLE_TIMEOUT_SECONDS: setting({
+    description:
+      'With MCP_SERVER_TRANSPORT=stdio: a server process with no request in flight and no open stream for this long is stopped (its sessions end: clients get 404 and start a new one).',
+    default: '600',
     parse: parse.positiveInt,
   }),
   MCP_AUTH_PROXY_MAX_BODY_BYTES: setting({

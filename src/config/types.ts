@@ -25,6 +25,25 @@ export interface ChildProcessConfig {
   };
 }
 
+/** MCP_SERVER_TRANSPORT=stdio: the server processes the proxy runs (src/mcp/stdio/). */
+export interface StdioServersConfig {
+  command: string;
+  args: string[];
+  cwd: string | undefined;
+  /** Every process's environment before its user's: ours minus the proxy's secrets, plus MCP_SERVER_RUN_ENV_JSON. */
+  env: Record<string, string>;
+  isolation: 'session' | 'user' | 'shared';
+  /** The variable that gets the user's upstream access token (MCP_SERVER_TOKEN_ENV). */
+  tokenEnv: string | undefined;
+  maxProcesses: number;
+  maxProcessesPerUser: number;
+  idleTimeoutMs: number;
+  /** How long a new process may take to answer initialize. */
+  startTimeoutMs: number;
+  /** SIGTERM, then SIGKILL after this long. */
+  stopTimeoutMs: number;
+}
+
 export interface Config {
   production: boolean;
   /**
@@ -38,8 +57,9 @@ export interface Config {
   baseUrl: string;
   localInsecure: boolean;
   mcp: {
-    serverUrl: URL;
-    /** Public path of the MCP endpoint (the path of MCP_SERVER_URL). */
+    /** MCP_SERVER_URL: where the HTTP MCP server listens; undefined for a stdio server. */
+    serverUrl: URL | undefined;
+    /** Public path of the MCP endpoint (the path of MCP_SERVER_URL; `/mcp` for a stdio server without one). */
     mountPath: string;
     /** RFC 8707 resource identifier every access token is bound to. */
     resource: string;
@@ -62,6 +82,8 @@ export interface Config {
     /** Browser origins allowed at /mcp besides our own and loopback; `*` for any. */
     allowedOrigins: string[];
     child: ChildProcessConfig | undefined;
+    /** MCP_SERVER_TRANSPORT=stdio: the proxy runs the server's processes and speaks stdio to them. */
+    stdio: StdioServersConfig | undefined;
   };
   redis: {
     url: string | undefined;

@@ -14,18 +14,6 @@ function inUse(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
 }
 
-/** The SDK is a development dependency: without it (npm ci --omit=dev), say so instead of a crash in the child. */
-function assertSampleServerCanRun(): void {
-  try {
-    import.meta.resolve('@modelcontextprotocol/sdk/server/mcp.js');
-  } catch {
-    throw new Error(
-      'the demo\'s sample MCP server needs the development dependencies (@modelcontextprotocol/sdk): run `npm install` ' +
-        '(not --omit=dev), or configure the proxy for real (cp .env-template .env)',
-    );
-  }
-}
-
 /** Whatever listens on the child's port would be taken for the sample server: it must be free. */
 async function assertPortFree(port: number): Promise<void> {
   const probe = createServer();
@@ -36,8 +24,8 @@ async function assertPortFree(port: number): Promise<void> {
 }
 
 export async function startDemoIdentityProvider(config: Config, onError: (err: unknown) => void): Promise<DevIdp> {
-  assertSampleServerCanRun();
-  await assertPortFree(Number(config.mcp.serverUrl.port));
+  // With a stdio server of the operator's (start -- <command>), the sample server does not run.
+  if (config.mcp.child && config.mcp.serverUrl) await assertPortFree(Number(config.mcp.serverUrl.port));
   const port = Number(config.identity.serverUrl.port);
   try {
     return await startDevIdp({

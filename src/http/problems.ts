@@ -81,6 +81,22 @@ export const problems = {
   /** As the MCP SDK's server answers a session it does not know: ids learnt elsewhere look alike. */
   sessionNotFound: () => new Problem(404, 'session_not_found', 'Session not found', { jsonRpcCode: -32001 }),
   serverError: () => new Problem(500, 'server_error', 'An unexpected error occurred'),
+  /** MCP_SERVER_STDIO_MAX_PROCESSES: every process this instance may run is in use. */
+  stdioCapacity: (max: number, retryAfterSeconds: number) =>
+    new Problem(503, 'temporarily_unavailable', `This server runs at most ${max} MCP server processes and all are in use; retry later`, {
+      retryAfterSeconds,
+      jsonRpcCode: -32000,
+    }),
+  /** MCP_SERVER_STDIO_MAX_PROCESSES_PER_USER. */
+  stdioUserCapacity: (max: number, retryAfterSeconds: number) =>
+    new Problem(429, 'too_many_requests', `You already have ${max} MCP server processes (sessions) open; end one (or wait for an idle one to stop) and retry`, {
+      retryAfterSeconds,
+      jsonRpcCode: -32000,
+    }),
+  /** A stdio server process that would not start or answer initialize in time. */
+  stdioStartFailed: (description: string) => new Problem(502, 'bad_gateway', description, { jsonRpcCode: -32000 }),
+  /** 2026-07-28's stateless requests have no GET stream and nothing to DELETE. */
+  methodNotAllowed: (method: string) => new Problem(405, 'invalid_request', `${method} needs an Mcp-Session-Id (start a session with initialize)`, { jsonRpcCode: -32000 }),
   /** Our error page for an authorization request in another response mode than query. */
   responseModeNotQuery: () =>
     new Problem(400, 'invalid_request', 'This server answers authorization requests only with response_mode=query.', { title: 'Sign-in could not continue' }),

@@ -23,8 +23,10 @@ export interface McpProxyOptions {
 }
 
 export function mcpProxy({ config, refresher, logger, streams, sessions }: McpProxyOptions): RequestHandler {
+  const target = config.mcp.serverUrl;
+  if (!target) throw new Error('forwarding /mcp needs MCP_SERVER_URL (MCP_SERVER_TRANSPORT=http)');
   const forwarder = new McpForwarder<Response>({
-    target: config.mcp.serverUrl,
+    target,
     maxBodyBytes: config.mcp.maxBodyBytes,
     refreshSkewMs: config.mcp.upstreamRefreshSkewSeconds * 1000,
     forwarded: {

@@ -1,7 +1,7 @@
 // Our metrics, recorded through the OpenTelemetry metrics API: logins, consents, tokens issued,
 // upstream refreshes, denials and proxied /mcp requests. Without a meter every method is a
 // no-op. Attribute sets are built once and reused: recording allocates nothing per request.
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Counter, Histogram, Meter, UpDownCounter } from '@opentelemetry/api';
 
 export type LoginOutcome = 'success' | 'refused_by_idp' | 'denied_by_policy' | 'failed' | 'user_changed' | 'expired';
 export type ConsentAction = 'shown' | 'remembered' | 'confirmed' | 'cancelled';
@@ -26,7 +26,13 @@ export const METRIC_NAMES = {
   upstreamRefreshes: 'mcp_auth_proxy.upstream.refreshes',
   denials: 'mcp_auth_proxy.denials',
   mcpRequestDuration: 'mcp_auth_proxy.mcp.request.duration',
+  stdioProcesses: 'mcp_auth_proxy.stdio.processes',
+  stdioStartDuration: 'mcp_auth_proxy.stdio.start.duration',
+  stdioExits: 'mcp_auth_proxy.stdio.exits',
 } as const;
+
+/** How a stdio server process ended: stopped by us (idle, session end, shutdown) or on its own. */
+export type StdioExit = 'stopped' | 'crashed' | 'start_failed';
 
 export class ProxyMetrics {
   /** False when nothing is exported: callers may skip the work of measuring. */
@@ -37,6 +43,9 @@ export class ProxyMetrics {
   readonly #upstreamRefreshes: Counter | undefined;
   readonly #denials: Counter | undefined;
   readonly #mcpDuration: Histogram | undefined;
+  readonly #stdioProcesses: UpDownCounter | undefined;
+  readonly #stdioStart: Histogram | undefined;
+  readonly #stdioExits: Counter | undefined;
   readonly #attributes = new Map<string, Attributes>();
   readonly #requestAttributes = new Map<string, Map<number, Attributes>>();
 
@@ -57,6 +66,26 @@ export class ProxyMetrics {
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
+    this.#stdioProcesses = meter.createUpDownCounter(METRIC_NAMES.stdioProcesses, { description: 'stdio MCP server processes alive' });
+    this.#stdioStart = meter.createHistogram(METRIC_NAMES.stdioStartDuration, {
+      description: 'stdio MCP server processes: time from spawn to the answer to initialize',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.#stdioExits = meter.createCounter(METRIC_NAMES.stdioExits, { description: 'stdio MCP server processes ended, by how (stopped, crashed, start_failed)' });
+  }
+
+  stdioProcessSpawned(): void {
+    this.#stdioProcesses?.add(1);
+  }
+
+  stdioProcessStarted(seconds: number): void {
+    this.#stdioStart?.record(seconds);
+  }
+
+  stdioProcessEnded(how: StdioExit): void {
+    this.#stdioProcesses?.add(-1);
+    this.#stdioExits?.add(1, this.#attributesOf('exit', how));
   }
 
   login(outcome: LoginOutcome): void {

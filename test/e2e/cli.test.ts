@@ -47,7 +47,7 @@ describe('mcp-auth-proxy command line against a running proxy', function () {
     env = {
       BASE_URL: stack.baseUrl,
       LOCAL_INSECURE: 'true',
-      MCP_SERVER_URL: stack.config.mcp.serverUrl.href,
+      MCP_SERVER_URL: stack.config.mcp.serverUrl!.href,
       IDENTITY_SERVER_URL: stack.idp.issuer,
       IDENTITY_CLIENT_ID: stack.idp.clientId,
       IDENTITY_CLIENT_SECRET: stack.idp.clientSecret,

@@ -6,6 +6,7 @@ import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { Browser, type Page } from './browser.js';
 import type { RouterHop } from './router-hop.js';
 import { TEST_USER } from './upstream-idp.js';
@@ -114,13 +115,22 @@ export class TestOAuthProvider implements OAuthClientProvider {
 export interface ConnectOptions {
   /** How the client reaches the server: through the router in front of an https BASE_URL. */
   fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
+  /** What the client offers the server (sampling, elicitation, roots). */
+  capabilities?: ClientCapabilities;
+  /** Called on the client before it connects: request and notification handlers. */
+  setUp?: (client: Client) => void;
 }
 
 /** Connects an SDK client through the full OAuth flow (401 → discovery → DCR → authorize → token). */
 export async function connectWithOAuth(mcpUrl: string, auth: TestOAuthProvider, options: ConnectOptions = {}): Promise<Client> {
   const transportOptions = { authProvider: auth, ...(options.fetch ? { fetch: options.fetch } : {}) };
   const first = new StreamableHTTPClientTransport(new URL(mcpUrl), transportOptions);
-  const client = new Client({ name: 'e2e', version: '1.0.0' });
+  const newClient = () => {
+    const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
+    options.setUp?.(client);
+    return client;
+  };
+  const client = newClient();
   try {
     await client.connect(first);
     return client;
@@ -131,7 +141,7 @@ export async function connectWithOAuth(mcpUrl: string, auth: TestOAuthProvider, 
   if (!code) throw new Error(`no authorization code: ${auth.callback?.href}`);
   await first.finishAuth(code);
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), transportOptions);
-  const connected = new Client({ name: 'e2e', version: '1.0.0' });
+  const connected = newClient();
   await connected.connect(transport);
   return connected;
 }

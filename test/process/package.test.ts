@@ -72,7 +72,9 @@ describe('the Heroku buildpack package: npm run package (SLOW: builds the artifa
     for (const dependency of ['express', 'oidc-provider', 'openid-client', 'ioredis', 'ejs', 'pino']) {
       assert.ok(await exists(join(dir, 'node_modules', dependency, 'package.json')), `node_modules/${dependency} is missing`);
     }
-    for (const devDependency of ['typescript', 'mocha', 'tsx', '@modelcontextprotocol/sdk', 'playwright-core']) {
+    // The MCP SDK is the stdio bridge's (and the demo's sample server's): a production dependency.
+    assert.ok(await exists(join(dir, 'node_modules', '@modelcontextprotocol', 'sdk', 'package.json')), 'node_modules/@modelcontextprotocol/sdk is missing');
+    for (const devDependency of ['typescript', 'mocha', 'tsx', '@modelcontextprotocol/inspector', 'playwright-core']) {
       assert.equal(await exists(join(dir, 'node_modules', devDependency)), false, `node_modules/${devDependency} is a development dependency`);
     }
     const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { type: string; main: string; scripts: Record<string, string> };
@@ -136,11 +138,16 @@ describe('the Heroku buildpack package: npm run package (SLOW: builds the artifa
     assert.equal(await portAccepts(mcpPort), false, 'the MCP server outlived the proxy');
   });
 
-  it('nothing configured outside production: the demo says it needs the development dependencies', async () => {
+  it('nothing configured outside production: the demo runs from the package (its sample server needs only production dependencies)', async () => {
     const port = await freePort();
-    const result = await spawnProcess(process.execPath, ['mcp-auth-proxy/index.js'], { cwd: app, env: { ...baseEnvironment(), PORT: String(port) } }).exited;
-    assert.notEqual(result.code, 0);
-    assert.match(result.stderr, /the demo's sample MCP server needs the development dependencies/);
+    const demo = spawnProcess(process.execPath, ['mcp-auth-proxy/index.js'], { cwd: app, env: { ...baseEnvironment(), PORT: String(port) } });
+    await Promise.race([
+      demo.waitForOutput(/MCP auth proxy listening/),
+      demo.exited.then((r) => assert.fail(`the demo exited (code ${r.code})\n${r.stdout}\n${r.stderr}`)),
+    ]);
+    assert.equal(await portAccepts(port + 2), true, 'the sample MCP server listens');
+    demo.proc.kill('SIGTERM');
+    assert.equal((await demo.exited).code, 0);
     assert.equal(await portAccepts(port + 1), false, 'the demo IdP still listens');
   });
 });

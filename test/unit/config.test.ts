@@ -67,7 +67,7 @@ describe('config', () => {
       assert.equal(config.listenHost, undefined);
       assert.equal(config.baseUrl, 'https://proxy.example.com');
       assert.equal(config.localInsecure, false);
-      assert.equal(config.mcp.serverUrl.href, 'http://localhost:3000/mcp');
+      assert.equal(config.mcp.serverUrl!.href, 'http://localhost:3000/mcp');
       assert.equal(config.mcp.mountPath, '/mcp');
       assert.equal(config.mcp.resource, 'https://proxy.example.com/mcp');
       assert.equal(config.mcp.resourceMetadataUrl, 'https://proxy.example.com/.well-known/oauth-protected-resource/mcp');
@@ -249,7 +249,7 @@ describe('config', () => {
       assert.deepEqual(refused({ PORT: '80', MCP_SERVER_URL: 'http://localhost/mcp' }).length, 1);
       assert.deepEqual(refused({ PORT: '8080', MCP_AUTH_PROXY_LISTEN_HOST: '10.0.0.5', MCP_SERVER_URL: 'http://10.0.0.5:8080/mcp' }).length, 1);
       // Another host, or another port, is fine.
-      assert.equal(load({ MCP_SERVER_URL: 'http://mcp.internal:3001/mcp' }).mcp.serverUrl.port, '3001');
+      assert.equal(load({ MCP_SERVER_URL: 'http://mcp.internal:3001/mcp' }).mcp.serverUrl!.port, '3001');
       assert.equal(load({ PORT: '5000', MCP_SERVER_URL: 'http://localhost:3000/mcp' }).port, 5000);
     });
   });
@@ -265,7 +265,7 @@ describe('config', () => {
       assert.equal(config.baseUrl, 'http://localhost:3001');
       assert.equal(config.localInsecure, true);
       assert.equal(config.listenHost, '127.0.0.1');
-      assert.equal(config.mcp.serverUrl.href, 'http://127.0.0.1:3003/mcp');
+      assert.equal(config.mcp.serverUrl!.href, 'http://127.0.0.1:3003/mcp');
       assert.equal(config.mcp.resource, 'http://localhost:3001/mcp');
       assert.equal(config.identity.serverUrl.href, 'http://127.0.0.1:3002/');
       assert.equal(config.identity.clientId, 'mcp-auth-proxy-demo');
@@ -293,7 +293,7 @@ describe('config', () => {
       assert.equal(config.demo, true);
       assert.equal(config.baseUrl, 'http://localhost:4100');
       assert.equal(config.identity.serverUrl.href, 'http://127.0.0.1:4101/');
-      assert.equal(config.mcp.serverUrl.href, 'http://127.0.0.1:4102/mcp');
+      assert.equal(config.mcp.serverUrl!.href, 'http://127.0.0.1:4102/mcp');
       assert.equal(config.logLevel, 'debug');
       assert.equal(config.listenHost, '0.0.0.0');
       assert.equal(config.redis.url, 'redis://127.0.0.1:6390');

@@ -1,0 +1,240 @@
+// MCP_SERVER_TRANSPORT=stdio end to end: real stdio servers from the npm registry
+// (@modelcontextprotocol/server-everything, server-filesystem) behind the proxy, reached by the
+// real MCP SDK client through the whole OAuth flow.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, LoggingMessageNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { OTHER_USER, TEST_USER } from '../helpers/upstream-idp.js';
+import { until } from '../helpers/wait.js';
+
+const require = createRequire(import.meta.url);
+const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const FILESYSTEM = require.resolve('@modelcontextprotocol/server-filesystem/dist/index.js');
+const MCP_ACCEPT = 'application/json, text/event-stream';
+
+function stdioEnv(args: string[], more: Record<string, string> = {}): Record<string, string> {
+  return {
+    MCP_SERVER_TRANSPORT: 'stdio',
+    MCP_SERVER_RUN_COMMAND: process.execPath,
+    MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(args),
+    ...more,
+  };
+}
+
+function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
+  const [content] = result.content as { type: string; text: string }[];
+  assert.equal(content?.type, 'text');
+  return content.text;
+}
+
+function pool(stack: Stack) {
+  const servers = stack.proxy.stdioServers;
+  assert.ok(servers, 'the proxy runs stdio servers');
+  return servers;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function signedIn(user: { username: string; password: string }): TestOAuthProvider {
+  const auth = new TestOAuthProvider();
+  auth.credentials = { username: user.username, password: user.password };
+  return auth;
+}
+
+/** Leaves as a well-behaved client does: DELETE the session (its process stops), then close. */
+async function disconnect(client: Client): Promise<void> {
+  await (client.transport as StreamableHTTPClientTransport).terminateSession().catch(() => {});
+  await client.close();
+}
+
+/** server-everything's get-env: the environment its process was started with. */
+async function envOf(client: Client): Promise<Record<string, string>> {
+  return JSON.parse(textOf(await client.callTool({ name: 'get-env', arguments: {} }))) as Record<string, string>;
+}
+
+describe('stdio MCP servers (server-everything, session isolation)', function () {
+  this.timeout(60_000);
+  let stack: Stack;
+
+  before(async () => {
+    stack = await startStack({ env: stdioEnv([EVERYTHING, 'stdio'], { MCP_SERVER_TOKEN_ENV: 'UPSTREAM_ACCESS_TOKEN' }) });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('initializes, lists and calls tools through the proxy', async () => {
+    const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+    try {
+      assert.match(client.getServerVersion()?.name ?? '', /everything/i);
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((t) => t.name === 'echo'));
+      assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { message: 'through stdio' } })), 'Echo: through stdio');
+    } finally {
+      await disconnect(client);
+    }
+  });
+
+  it('streams progress notifications to the request that asked for them', async () => {
+    const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+    try {
+      const progress: number[] = [];
+      const result = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      });
+      assert.match(textOf(result), /Long running operation completed/);
+      assert.deepEqual(progress, [1, 2, 3]);
+    } finally {
+      await disconnect(client);
+    }
+  });
+
+  it('carries a sampling request to the client and its answer back', async () => {
+    const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider(), {
+      capabilities: { sampling: {} },
+      setUp: (c) =>
+        c.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
+          role: 'assistant',
+          model: 'test-model',
+          content: { type: 'text', text: `sampled: ${JSON.stringify(request.params.messages[0]?.content)}` },
+        })),
+    });
+    try {
+      const result = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'a haiku', maxTokens: 20 } });
+      assert.match(textOf(result), /sampled: .*a haiku/s);
+      assert.match(textOf(result), /test-model/);
+    } finally {
+      await disconnect(client);
+    }
+  });
+
+  it('delivers what the server sends on its own on the GET stream', async () => {
+    const messages: string[] = [];
+    const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider(), {
+      setUp: (c) => c.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void messages.push(String(n.params.data))),
+    });
+    try {
+      await client.callTool({ name: 'toggle-simulated-logging', arguments: {} });
+      // The first message may ride on the call's own stream; the next comes when no request is open.
+      const during = messages.length;
+      await until(() => messages.length > during, 'a log message on the GET stream', 15_000);
+    } finally {
+      await disconnect(client);
+    }
+  });
+
+  it('runs a process per session, each with its own user\'s token and identity, never the proxy\'s secrets', async () => {
+    const alice = await connectWithOAuth(stack.mcpUrl, signedIn(TEST_USER));
+    const bob = await connectWithOAuth(stack.mcpUrl, signedIn(OTHER_USER));
+    try {
+      const [aliceEnv, bobEnv] = [await envOf(alice), await envOf(bob)];
+      assert.equal(aliceEnv.MCP_USER_ID, TEST_USER.sub);
+      assert.equal(aliceEnv.MCP_USER_EMAIL, TEST_USER.email);
+      assert.equal(bobEnv.MCP_USER_ID, OTHER_USER.sub);
+      assert.notEqual(aliceEnv.UPSTREAM_ACCESS_TOKEN, bobEnv.UPSTREAM_ACCESS_TOKEN);
+      // Each is that user's own upstream token: the IdP says whose.
+      for (const [env, user] of [[aliceEnv, TEST_USER], [bobEnv, OTHER_USER]] as const) {
+        const me = await fetch(`${stack.idp.issuer}/me`, { headers: { authorization: `Bearer ${env.UPSTREAM_ACCESS_TOKEN}` } });
+        assert.equal(me.status, 200);
+        assert.equal(((await me.json()) as { sub: string }).sub, user.sub);
+      }
+      for (const secret of ['IDENTITY_CLIENT_SECRET', 'MCP_AUTH_PROXY_REDIS_URL', 'OIDC_PROVIDER_JWKS', 'PORT']) assert.equal(aliceEnv[secret], undefined, secret);
+      assert.equal(pool(stack).size >= 2, true);
+      // Nothing of the token reaches the logs, whatever the server prints.
+      assert.ok(!stack.logs.some((line) => line.includes(aliceEnv.UPSTREAM_ACCESS_TOKEN!)));
+    } finally {
+      await disconnect(alice);
+      await disconnect(bob);
+    }
+  });
+
+  it('ends the session\'s process at DELETE; the session id is then unknown', async () => {
+    const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+    const transport = client.transport as StreamableHTTPClientTransport;
+    const before = new Set(pool(stack).pids());
+    await client.listTools();
+    const sessionId = transport.sessionId!;
+    const own = pool(stack).pids().filter((pid) => !before.has(pid));
+    await transport.terminateSession();
+    await until(() => own.every((pid) => !alive(pid)), 'the session\'s process exits');
+    await client.close();
+    const res = await fetch(stack.mcpUrl, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await tokenFor(stack)}`, 'content-type': 'application/json', accept: MCP_ACCEPT, 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    assert.equal(res.status, 404);
+  });
+
+  it('answers a killed process\'s requests with a JSON-RPC error, then 404; a new session works', async () => {
+    const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+    try {
+      const call = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 } }, undefined, { onprogress: () => {} });
+      // Its process is the one with a request in flight: the newest.
+      const pid = pool(stack).pids().at(-1)!;
+      process.kill(-pid, 'SIGKILL');
+      await assert.rejects(call, (err: Error) => err instanceof McpError && /MCP server process was killed by SIGKILL/.test(err.message));
+      await assert.rejects(client.listTools(), /404|Session not found/);
+    } finally {
+      await client.close();
+    }
+    const fresh = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+    try {
+      assert.ok((await fresh.listTools()).tools.length > 0);
+    } finally {
+      await disconnect(fresh);
+    }
+  });
+});
+
+let cachedToken: string | undefined;
+async function tokenFor(stack: Stack): Promise<string> {
+  if (cachedToken) return cachedToken;
+  const auth = new TestOAuthProvider();
+  const client = await connectWithOAuth(stack.mcpUrl, auth);
+  await client.close();
+  cachedToken = auth.savedTokens!.access_token;
+  return cachedToken;
+}
+
+describe('stdio MCP servers (server-filesystem on a temporary directory)', function () {
+  this.timeout(60_000);
+  let stack: Stack;
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mcp-fs-'));
+    await writeFile(join(dir, 'hello.txt'), 'hello from the filesystem server');
+    stack = await startStack({ env: stdioEnv([FILESYSTEM, dir]) });
+  });
+  after(async () => {
+    await stack?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a file in the allowed directory and refuses one outside it', async () => {
+    const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+    try {
+      const read = await client.callTool({ name: 'read_text_file', arguments: { path: join(dir, 'hello.txt') } });
+      assert.equal(textOf(read), 'hello from the filesystem server');
+      const outside = await client.callTool({ name: 'read_text_file', arguments: { path: '/etc/hostname' } });
+      assert.equal(outside.isError, true);
+    } finally {
+      await disconnect(client);
+    }
+  });
+});
