@@ -15,11 +15,13 @@ export const MCP_HEADERS: Record<string, string> = {
 };
 
 export interface Target {
-  name: 'proxy' | 'direct' | 'baseline' | 'proxyB';
+  name: 'proxy' | 'direct' | 'baseline' | 'proxyB' | 'stdio';
   url: string;
   headers: Record<string, string>;
   /** The process that serves this path in front of the MCP server (none for direct). */
   pid?: number;
+  /** ECHO_BODY unless given; `[<id>]` in it becomes a fresh id per request (a session needs distinct ids in flight). */
+  body?: string;
 }
 
 export interface PhaseResult {
@@ -57,7 +59,8 @@ export async function runLoad(target: Target, connections: number, seconds: numb
         url: target.url,
         method: 'POST',
         headers: target.headers,
-        body: ECHO_BODY,
+        body: target.body ?? ECHO_BODY,
+        idReplacement: target.body?.includes('[<id>]') ?? false,
         connections,
         pipelining: 1,
         duration: seconds,
@@ -132,7 +135,7 @@ export async function phaseOnce(target: Target, connections: number, seconds: nu
 
 /** One request, to check the path works before loading it. */
 export async function checkOnce(target: Target): Promise<void> {
-  const res = await fetch(target.url, { method: 'POST', headers: target.headers, body: ECHO_BODY });
+  const res = await fetch(target.url, { method: 'POST', headers: target.headers, body: target.body ?? ECHO_BODY });
   const text = await res.text();
   if (res.status !== 200 || !text.includes('hello')) {
     throw new Error(`${target.name}: POST ${target.url} answered ${res.status} ${res.headers.get('content-type')}: ${text.slice(0, 300)}`);

@@ -45,6 +45,25 @@ export function childPids(pid: number): number[] {
   return [...found];
 }
 
+/**
+ * The processes of process group pgid (from the pgrp field of /proc/<n>/stat): a stdio MCP server
+ * leads a group of its own, and a wrapper (npx, sh) would leave the real server below it there.
+ */
+export function groupPids(pgid: number): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // After the comm: state ppid pgrp ...
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) found.push(Number(name));
+    } catch {
+      // the process went away
+    }
+  }
+  return found;
+}
+
 const CLK_TCK = 100; // getconf CLK_TCK on Linux
 
 function cpuTicksOf(pid: number): number {

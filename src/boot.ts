@@ -134,7 +134,10 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     if (config.mcp.stdio) {
       // Processes start with sessions; a command that cannot run fails the boot (and the release phase) now.
       checkCommand(config.mcp.stdio);
-      stdioServers = new StdioServerPool(config.mcp.stdio, logger, metrics, { clientInfo: { name: 'mcp-auth-proxy', version: PROXY_VERSION } });
+      stdioServers = new StdioServerPool(config.mcp.stdio, logger, metrics, {
+        clientInfo: { name: 'mcp-auth-proxy', version: PROXY_VERSION },
+        refreshSkewMs: config.mcp.upstreamRefreshSkewSeconds * 1000,
+      });
       if (config.mcp.stdio.isolation === 'shared') await stdioServers.startShared();
     }
     signal?.throwIfAborted();

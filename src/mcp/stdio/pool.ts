@@ -21,8 +21,9 @@ const CAPACITY_RETRY_AFTER_SECONDS = 30;
 export interface ProcessOwner {
   accountId: string;
   email: string | undefined;
-  /** The upstream access token it was given (MCP_SERVER_TOKEN_ENV). */
+  /** The upstream access token it was given (MCP_SERVER_TOKEN_ENV), and when that expires (epoch seconds). */
   token: string | undefined;
+  expiresAt: number | undefined;
 }
 
 interface Entry {
@@ -35,6 +36,8 @@ interface Entry {
 
 export interface PoolOptions {
   now?: () => number;
+  /** A process whose token expires within this long is replaced at the next session (MCP_AUTH_PROXY_UPSTREAM_REFRESH_SKEW_SECONDS). */
+  refreshSkewMs: number;
   clientInfo: { name: string; version: string };
 }
 
@@ -114,8 +117,9 @@ export class StdioServerPool {
     const owner = key === 'shared' || !caller ? undefined : this.#ownerOf(caller);
     const existing = this.#byKey.get(key);
     if (existing && existing.channel.ended === undefined) {
-      // Its token is the one it started with: a refreshed one needs a new process.
-      if (existing.owner?.token === owner?.token) return existing.channel;
+      // It keeps the token it started with: once that nears expiry, the caller's (refreshed) one
+      // needs a new process. Another valid token of the same user (another client) changes nothing.
+      if (existing.owner?.token === owner?.token || !this.#expiring(existing.owner)) return existing.channel;
       this.#retire(existing);
     }
     const entry = this.#spawn(key, owner);
@@ -124,7 +128,12 @@ export class StdioServerPool {
   }
 
   #ownerOf(caller: McpCaller): ProcessOwner {
-    return { accountId: caller.accountId, email: caller.email, token: this.#config.tokenEnv ? caller.upstream.accessToken : undefined };
+    const token = this.#config.tokenEnv ? caller.upstream.accessToken : undefined;
+    return { accountId: caller.accountId, email: caller.email, token, expiresAt: token ? caller.upstream.expiresAt : undefined };
+  }
+
+  #expiring(owner: ProcessOwner | undefined): boolean {
+    return owner?.expiresAt !== undefined && owner.expiresAt * 1000 - this.#options.refreshSkewMs <= this.#now();
   }
 
   #spawn(key: string | undefined, owner: ProcessOwner | undefined): Entry {
