@@ -26,6 +26,11 @@ export interface Options {
   proxyEnv: Record<string, string>;
   settle: number;
   compareRoot?: string;
+  /** The stdio line (bench/stdio.ts) after the HTTP measurements; stdioOnly: instead of them. */
+  stdio: boolean;
+  stdioOnly: boolean;
+  stdioStarts: number;
+  stdioSessions: number;
 }
 
 const USAGE =
@@ -33,7 +38,8 @@ const USAGE =
   '                            [--sse-delay ms] [--sse-samples n] [--profile] [--inspect] [--baseline] [--no-build]\n' +
   '                            [--proxy-root DIR] [--compare-root DIR] [--proxy-node-args "--max-semi-space-size=4 ..."]\n' +
   '                            [--proxy-env NAME=VALUE]...\n' +
-  '                            [--max-wait-quiet s] [--quiet-pct %] [--phase-wait s] [--retry-pct %] [--settle s]\n';
+  '                            [--max-wait-quiet s] [--quiet-pct %] [--phase-wait s] [--retry-pct %] [--settle s]\n' +
+  '                            [--stdio | --stdio-only] [--stdio-starts n] [--stdio-sessions n]\n';
 
 function defaults(): Options {
   return {
@@ -56,6 +62,10 @@ function defaults(): Options {
     retryPct: 30,
     proxyEnv: {},
     settle: 15,
+    stdio: false,
+    stdioOnly: false,
+    stdioStarts: 20,
+    stdioSessions: 5,
   };
 }
 
@@ -100,6 +110,11 @@ export function parseArgs(argv: string[]): Options {
       case '--settle': o.settle = num(flag, value(), 3, 600); break;
       case '--compare-root': o.compareRoot = String(value()); break;
       case '--retry-pct': o.retryPct = num(flag, value(), 0, 1000); break;
+      case '--stdio': o.stdio = true; break;
+      case '--stdio-only': o.stdio = o.stdioOnly = true; break;
+      case '--stdio-starts': o.stdioStarts = Math.round(num(flag, value(), 1, 500)); break;
+      // Below MCP_SERVER_STDIO_MAX_PROCESSES (50): they are open at once.
+      case '--stdio-sessions': o.stdioSessions = Math.round(num(flag, value(), 1, 40)); break;
       case '--help':
       case '-h':
         process.stdout.write(USAGE);

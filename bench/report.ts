@@ -4,7 +4,8 @@ import type { PhaseResult, Target } from './load.js';
 import type { HeapProbe, IdleMb } from './memory.js';
 import type { Options } from './options.js';
 import type { SseResult } from './sse.js';
-import { fmt, mean, table } from './stats.js';
+import { fmt, mean, median, percentile, table } from './stats.js';
+import type { CallRow, StdioResult } from './stdio.js';
 
 export interface SoakResult {
   result: PhaseResult;
@@ -26,6 +27,8 @@ export interface Measurements {
   sse?: SseResult;
   soak?: SoakResult;
   heapProbes: HeapProbe[];
+  /** --stdio. */
+  stdio?: StdioResult;
 }
 
 /** One line of the proxy-vs-direct table, and the two numbers the targets are about. */
@@ -53,6 +56,19 @@ export function buildReport(opts: Options, m: Measurements): string {
     '',
     'Targets:',
     table(['target', 'measured', ''], targetChecks(m, summaryRows).map(([name, value, ok]) => [name, value, ok ? 'PASS' : 'MISS'])),
+    ...(m.stdio ? ['', ...stdioSection(opts, m.stdio)] : []),
+  ].join('\n');
+}
+
+/** --stdio-only: the stdio section alone. */
+export function buildStdioReport(opts: Options, m: { version: string; cpus: number; stdio: StdioResult }): string {
+  return [
+    '',
+    `== stdio results (${new Date().toISOString()}, node ${process.version}, proxy build ${m.version}) ==`,
+    ...(opts.proxyNodeArgs.length > 0 ? [`proxy node flags: ${opts.proxyNodeArgs.join(' ')}`] : []),
+    `CPU% columns: % of one core (${m.cpus} cores in all)`,
+    '',
+    ...stdioSection(opts, m.stdio),
   ].join('\n');
 }
 
@@ -217,4 +233,69 @@ function targetChecks(m: Measurements, summaryRows: Comparison[]): Check[] {
   checks.push(['RSS idle after OAuth <= 90 MB', `${fmt(m.idleAfterOAuth.proxy, 1)} MB`, m.idleAfterOAuth.proxy <= 90]);
   checks.push(['RSS peak under c=32 <= 160 MB', `${fmt(peak, 1)} MB`, peak <= 160]);
   return checks;
+}
+
+function stdioSection(opts: Options, s: StdioResult): string[] {
+  const spread = (ms: number[]) => {
+    const sorted = Float64Array.from(ms).sort();
+    return [fmt(percentile(sorted, 50), 1), fmt(percentile(sorted, 90), 1), fmt(sorted[0] ?? NaN, 1), fmt(sorted[sorted.length - 1] ?? NaN, 1)];
+  };
+  const mem = s.memory;
+  const mb = (x: number) => `${fmt(x, 1)} MB`;
+  const perSession = (f: keyof IdleMb) => (mem.proxyOpen[f] - mem.proxyIdle[f]) / mem.sessions;
+  const range = (xs: number[]) => `${fmt(Math.min(...xs), 1)}..${fmt(Math.max(...xs), 1)}`;
+  return [
+    `stdio MCP servers: MCP_SERVER_TRANSPORT=stdio, isolation session, ${s.server} (node, stdio), one process per session:`,
+    '',
+    `Session start (${s.starts.proxy.length} of each, interleaved; each session DELETEd and its process gone before the next):`,
+    table(
+      ['path', 'median ms', 'p90 ms', 'min ms', 'max ms'],
+      [
+        ['proxy: POST initialize -> answer (spawn + initialize)', ...spread(s.starts.proxy)],
+        ['direct: spawn -> initialize answered on stdout', ...spread(s.starts.direct)],
+      ],
+    ),
+    `added by the proxy (medians): ${fmt(median(s.starts.proxy) - median(s.starts.direct), 1)} ms`,
+    '',
+    `tools/call echo over one open session (${opts.duration} s phases, interleaved; http proxy = the HTTP line above, its stateless fixture server):`,
+    table(
+      ['path', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'requests', 'CPU% proxy', 'server', 'other', 'proxy CPU ms/req'],
+      s.calls.map((r) => [
+        `${r.path} c=${r.connections}`,
+        fmt(r.rps, 0),
+        fmt(r.p50),
+        fmt(r.p99),
+        r.errors,
+        r.total,
+        r.cpuProxy === undefined ? '' : fmt(r.cpuProxy, 0),
+        fmt(r.cpuServer, 0),
+        fmt(r.cpuOther, 0),
+        r.proxyMsPerReq === undefined ? '' : fmt(r.proxyMsPerReq, 3),
+      ]),
+    ),
+    ...[...new Set(s.calls.map((r) => r.connections))].map((c) => stdioComparison(s.calls, c)),
+    '',
+    `Memory, idle (VmRSS; RssAnon = without the shared file-backed pages such as the node binary):`,
+    table(
+      ['what', 'VmRSS', 'RssAnon'],
+      [
+        [`stdio server process (its group) after initialize, median of ${mem.sessions}`, mb(median(mem.serverRssMb)), mb(median(mem.serverAnonMb))],
+        ['  range', range(mem.serverRssMb), range(mem.serverAnonMb)],
+        ['stdio proxy, no session open', mb(mem.proxyIdle.proxy), mb(mem.proxyIdle.anon)],
+        [`stdio proxy, ${mem.sessions} sessions open`, mb(mem.proxyOpen.proxy), mb(mem.proxyOpen.anon)],
+        ['stdio proxy growth per open session', mb(perSession('proxy')), mb(perSession('anon'))],
+      ],
+    ),
+  ];
+}
+
+/** At concurrency c: what the proxy adds to a stdio call, and stdio against the HTTP line. */
+function stdioComparison(calls: CallRow[], c: number): string {
+  const at = (path: CallRow['path']) => calls.find((r) => r.path === path && r.connections === c);
+  const [http, stdio, direct] = [at('http proxy'), at('stdio proxy'), at('stdio direct')];
+  if (!http || !stdio || !direct) return '';
+  return (
+    `c=${c}: stdio through the proxy adds ${fmt(stdio.p50 - direct.p50, 2)} ms p50 to a direct stdio call (${fmt(stdio.rps / direct.rps, 2)} of its req/s); ` +
+    `against the HTTP line: ${fmt(stdio.rps / http.rps, 2)} of its req/s, proxy CPU ${fmt(stdio.proxyMsPerReq ?? NaN, 3)} vs ${fmt(http.proxyMsPerReq ?? NaN, 3)} ms/req`
+  );
 }

@@ -1,8 +1,9 @@
 // Benchmark of the /mcp proxy path: throughput and latency through the proxy vs straight to the
-// MCP server (interleaved), time to the first SSE headers, and the proxy process's memory.
+// MCP server (interleaved), time to the first SSE headers, and the proxy process's memory; with
+// --stdio (or --stdio-only), what stdio MCP servers cost (bench/stdio.ts).
 //
 //   npx tsx bench/run.ts [--duration 10] [--soak 60] [--rounds 2] [--log-level warn]
-//                        [--sse-delay 250] [--profile] [--no-build] [--proxy-root DIR]
+//                        [--sse-delay 250] [--profile] [--no-build] [--proxy-root DIR] [--stdio]
 //
 // The proxy runs in its own process (`node bin/mcp-auth-proxy.js start`, the compiled build) and
 // spawns the MCP fixture server as its child, exactly as in production; only the load generator,
@@ -14,6 +15,7 @@ import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connectWithOAuth, TestOAuthProvider } from '../test/helpers/mcp-client.js';
 import { freePort, waitForPort } from '../test/helpers/ports.js';
+import type { Env } from '../test/helpers/processes.js';
 import { proxyEnvironment, type ProxyEnvironment } from '../test/helpers/proxy-environment.js';
 import { startRedis } from '../test/helpers/redis.js';
 import { startUpstreamIdp } from '../test/helpers/upstream-idp.js';
@@ -25,8 +27,9 @@ import { HeapProbes, peakMb, quarterMeansMb, RssSampler, type IdleMb } from './m
 import { parseArgs, ROOT, type Options } from './options.js';
 import { childPids, waitForQuiet } from './proc.js';
 import { spawnBaseline, spawnProxy, stopProxy, waitForProxy, type ProxyProcess } from './processes.js';
-import { buildReport, type Measurements, type SoakResult } from './report.js';
+import { buildReport, buildStdioReport, type Measurements, type SoakResult } from './report.js';
 import { findSseProbe, measureSse, type SseResult } from './sse.js';
+import { measureStdio, type StdioResult } from './stdio.js';
 import { fmt, log, sleep } from './stats.js';
 import { formatSummary, summarizeProfile, type CpuProfile } from './summarize-profile.js';
 
@@ -43,6 +46,8 @@ interface Run {
 
 /** The parts up and checked: the proxy under test, its memory watchers, and the paths to load. */
 interface Stack {
+  /** The proxy's environment (the stdio proxy of --stdio starts from it). */
+  env: Env;
   proxy: ProxyProcess;
   childPid: number | undefined;
   inspector: InspectorSession | undefined;
@@ -67,9 +72,11 @@ async function main(): Promise<void> {
     const cpus = availableParallelism();
     log(`node ${process.version}, ${cpus} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; proxy build: ${version}`);
     const stack = await startStack(run);
-    const measured = await measure(run, stack);
-    profileFile = measured.profileFile;
-    writeReport(run, buildReport(opts, { version, cpus, ...measured }));
+    const measured = opts.stdioOnly ? undefined : await measure(run, stack);
+    profileFile = measured?.profileFile;
+    const stdio = opts.stdio ? await stdioLine(run, stack) : undefined;
+    if (measured) writeReport(run, buildReport(opts, { version, cpus, ...measured, stdio }));
+    else if (stdio) writeReport(run, buildStdioReport(opts, { version, cpus, stdio }));
   } finally {
     await run.cleanups.close();
   }
@@ -114,7 +121,7 @@ async function startStack(run: Run): Promise<Stack> {
   if (opts.baseline) targets.push(await startBaseline(run, environment.mcpPort));
   if (opts.compareRoot) targets.splice(1, 0, await startCompared(run, opts.compareRoot, environment, proxyTarget.headers));
   for (const t of targets) await checkOnce(t);
-  return { proxy, childPid, inspector, sampler, heap: new HeapProbes(inspector, proxy.pid), startedMb, proxyTarget, directTarget, targets };
+  return { env: environment.env, proxy, childPid, inspector, sampler, heap: new HeapProbes(inspector, proxy.pid), startedMb, proxyTarget, directTarget, targets };
 }
 
 /** The proxy under test, listening, with its MCP server child's pid and (with --inspect) its inspector. */
@@ -261,6 +268,18 @@ async function soakPhase(opts: Options, stack: Stack): Promise<SoakResult> {
   const idleAfter = await sampler.idleMb(opts.settle * 1000, 'idle-after-soak', 3000);
   await stack.heap.add('idle after the soak');
   return { result: { ...result, label: 'soak-proxy-c32' }, quarters: quarterMeansMb(during, soakStart, soakEnd), idleAfter, peak: peakMb(during) };
+}
+
+/** --stdio: a stdio proxy next to this one, measured against its HTTP path (bench/stdio.ts). */
+function stdioLine(run: Run, stack: Stack): Promise<StdioResult> {
+  return measureStdio({
+    opts: run.opts,
+    cleanups: run.cleanups,
+    env: stack.env,
+    logFile: join(RESULTS, `proxy-stdio-${run.stamp}.log`),
+    http: stack.proxyTarget,
+    httpSampler: stack.sampler,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, LoggingMessageNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { OTHER_USER, TEST_USER } from '../helpers/upstream-idp.js';
 import { until } from '../helpers/wait.js';
@@ -71,7 +72,10 @@ describe('stdio MCP servers (server-everything, session isolation)', function ()
   let stack: Stack;
 
   before(async () => {
-    stack = await startStack({ env: stdioEnv([EVERYTHING, 'stdio'], { MCP_SERVER_TOKEN_ENV: 'UPSTREAM_ACCESS_TOKEN' }) });
+    stack = await startStack({
+      telemetry: true,
+      env: stdioEnv([EVERYTHING, 'stdio'], { MCP_SERVER_TOKEN_ENV: 'UPSTREAM_ACCESS_TOKEN', MCP_AUTH_PROXY_METRICS_PATH: '/metrics' }),
+    });
   });
   after(async () => {
     await stack?.stop();
@@ -199,14 +203,25 @@ describe('stdio MCP servers (server-everything, session isolation)', function ()
       await disconnect(fresh);
     }
   });
+
+  it('counts processes alive, their start time and how they ended', async () => {
+    await until(() => pool(stack).size === 0, 'every session\'s process has stopped');
+    const samples = parsePrometheus(await (await fetch(`${stack.baseUrl}/metrics`)).text());
+    assert.equal(sampleValue(samples, 'mcp_auth_proxy_stdio_processes'), 0);
+    // The kill above is the one crash; every other process was stopped by its session's end.
+    assert.equal(sampleValue(samples, 'mcp_auth_proxy_stdio_exits_total', { exit: 'crashed' }), 1);
+    const stopped = sampleValue(samples, 'mcp_auth_proxy_stdio_exits_total', { exit: 'stopped' });
+    const started = sampleValue(samples, 'mcp_auth_proxy_stdio_start_duration_count');
+    assert.ok(stopped >= 8, `stopped: ${stopped}`);
+    assert.equal(started, stopped + 1);
+  });
 });
 
 let cachedToken: string | undefined;
 async function tokenFor(stack: Stack): Promise<string> {
   if (cachedToken) return cachedToken;
   const auth = new TestOAuthProvider();
-  const client = await connectWithOAuth(stack.mcpUrl, auth);
-  await client.close();
+  await disconnect(await connectWithOAuth(stack.mcpUrl, auth));
   cachedToken = auth.savedTokens!.access_token;
   return cachedToken;
 }
