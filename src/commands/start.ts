@@ -6,23 +6,35 @@ const CONFIGURATION = `Configuration comes from the environment and a .env file 
 variables win); \`<cli> config\` shows it and every problem in it.`;
 
 export const start: Command = {
-  help: `Usage: <cli> [start]
+  help: `Usage: <cli> [start] [-- <command> [<argument>...]]
 
 Runs the proxy: connects to Redis, loads the identity provider's metadata (while the IdP does not
 answer, it starts anyway and retries in the background), starts the MCP server child
 (MCP_SERVER_RUN_COMMAND), and listens on PORT until SIGTERM or SIGINT.
+
+After --, a stdio MCP server to put behind the proxy, run once per MCP session (the same as
+MCP_SERVER_TRANSPORT=stdio with MCP_SERVER_RUN_COMMAND and MCP_SERVER_RUN_ARGS_JSON), e.g.
+  <cli> start -- npx -y @modelcontextprotocol/server-everything
+With nothing else configured, the local demo's sign-in stands in front of it.
 ${CONFIGURATION}
 
 Exit status: 0 stopped by a signal; 1 bad configuration, failed startup, or the MCP server exited.
 `,
   options: {},
   async run({ positionals }, io) {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const { main } = await import('../main.js');
-    await main({ ...io.env });
+    await main({ ...io.env, ...stdioServerOf(positionals) });
     return undefined;
   },
 };
+
+/** The settings `-- <command> [<argument>...]` stands for (they win over the environment's). */
+function stdioServerOf(positionals: string[]): Record<string, string> {
+  if (positionals.length === 0) return {};
+  const [command, ...args] = positionals;
+  if (!command) throw new UsageError('expected a command after --');
+  return { MCP_SERVER_TRANSPORT: 'stdio', MCP_SERVER_RUN_COMMAND: command, MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(args) };
+}
 
 export const verify: Command = {
   help: `Usage: <cli> verify

@@ -51,6 +51,8 @@ export function withDemoDefaults(env: Environment, problems: string[]): Environm
     problems.push('PORT: the demo also listens on PORT+1 (its identity provider) and PORT+2 (its MCP server); choose a PORT below 65534');
     port = 3001;
   }
-  const standIns = Object.entries(demoEnvironment(port)).filter(([name]) => !isSet(env, name));
+  // With a stdio server of one's own, the demo stands in for the identity provider only.
+  const ownStdioServer = env.MCP_SERVER_TRANSPORT?.trim().toLowerCase() === 'stdio';
+  const standIns = Object.entries(demoEnvironment(port)).filter(([name]) => !isSet(env, name) && !(ownStdioServer && name.startsWith('MCP_SERVER_RUN_')));
   return { ...env, ...Object.fromEntries(standIns) };
 }

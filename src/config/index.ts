@@ -42,6 +42,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** The MCP server's own settings: with MCP_SERVER_TRANSPORT=stdio they may go with the demo. */
+const STDIO_SERVER_SETTINGS = new Set<string>(['MCP_SERVER_TRANSPORT', 'MCP_SERVER_RUN_COMMAND', 'MCP_SERVER_RUN_ARGS_JSON', 'MCP_SERVER_RUN_DIR', 'MCP_SERVER_RUN_ENV_JSON']);
+
 /** The settings that say where things are; with none of them set (outside production), the demo runs. */
 export const DEPLOYMENT_SETTINGS = (Object.keys(SETTINGS) as SettingName[]).filter((name) => 'deployment' in SETTINGS[name]);
 
@@ -93,7 +96,9 @@ export function loadConfig(given: Environment): Config {
 function loadSingle(given: Environment): Config {
   const problems: string[] = [];
   const production = given.NODE_ENV === 'production';
-  const demo = !production && !DEPLOYMENT_SETTINGS.some((name) => isSet(given, name));
+  // A stdio server of one's own (`start -- <command>`) runs behind the demo's sign-in as well.
+  const ownStdioServer = given.MCP_SERVER_TRANSPORT?.trim().toLowerCase() === 'stdio';
+  const demo = !production && !DEPLOYMENT_SETTINGS.some((name) => isSet(given, name) && !(ownStdioServer && STDIO_SERVER_SETTINGS.has(name)));
   const env = demo ? withDemoDefaults(given, problems) : given;
   const sources: SettingSources = {};
   const parsed = readSettings(env, problems, sources);

@@ -20,8 +20,15 @@ export function demoBanner(config: Config): string {
     `    password:  ${DEMO_ACCOUNT.password}`,
     '',
     '  Everything is in memory and the keys are generated for this process: a restart',
-    '  signs everyone out. Behind the proxy runs a sample MCP server (tools: whoami, echo,',
-    '  time); whoami shows what it receives: the user\'s upstream token and identity headers.',
+    ...(config.mcp.stdio
+      ? [
+          `  signs everyone out. Behind the proxy runs your stdio MCP server (${config.mcp.stdio.command}),`,
+          `  one process per MCP session (MCP_SERVER_STDIO_ISOLATION=${config.mcp.stdio.isolation}).`,
+        ]
+      : [
+          '  signs everyone out. Behind the proxy runs a sample MCP server (tools: whoami, echo,',
+          '  time); whoami shows what it receives: the user\'s upstream token and identity headers.',
+        ]),
     '',
     '  To run for real: cp .env-template .env, fill in BASE_URL, MCP_SERVER_* and',
     '  IDENTITY_* (see README.md), then npm start again.',

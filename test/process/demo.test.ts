@@ -111,6 +111,36 @@ describe('the local demo: `npm start` with nothing configured (process)', functi
     assert.equal(isAlive(-demo.proc.pid!), false, 'a process of the demo outlived it');
   });
 
+  it('`start -- <stdio server>`: the demo\'s sign-in in front of a stdio MCP server from npm, a process per session', async () => {
+    const port = await freePortRun(3);
+    const everything = fileURLToPath(import.meta.resolve('@modelcontextprotocol/server-everything/dist/index.js'));
+    const proxy = spawnProcess(process.execPath, ['bin/mcp-auth-proxy.js', 'start', '--', process.execPath, everything, 'stdio'], {
+      cwd: project,
+      env: { ...baseEnvironment(), PORT: String(port) },
+      detached: true,
+    });
+    const [, mcpUrl] = await proxy.waitForOutput(/MCP server URL:\s+(\S+)/);
+    const [, username, password] = await proxy.waitForOutput(/username:\s+(\S+)\n\s+password:\s+(\S+)/);
+    assert.match(proxy.stdout(), /Behind the proxy runs your stdio MCP server/);
+    // No sample server: nothing listens on its port.
+    assert.equal(await portAccepts(port + 2), false);
+
+    const auth = new TestOAuthProvider();
+    auth.credentials = { username: username!, password: password! };
+    const client = await connectWithOAuth(mcpUrl!, auth);
+    try {
+      assert.match(client.getServerVersion()?.name ?? '', /everything/i);
+      const result = await client.callTool({ name: 'get-env', arguments: {} });
+      const env = JSON.parse(text(result)) as Record<string, string>;
+      assert.equal(env.MCP_USER_ID, 'demo-user');
+    } finally {
+      await client.close();
+    }
+    interruptGroup(proxy);
+    await proxy.exited;
+    assert.equal(isAlive(-proxy.proc.pid!), false, 'a process of the proxy (a stdio server) outlived it');
+  });
+
   it('stops the sample MCP server and the demo IdP when the proxy alone gets SIGTERM (as on Heroku), and exits 0', async () => {
     const port = await freePortRun(3);
     const proxy = spawnProcess(process.execPath, ['bin/mcp-auth-proxy.js', 'start'], {
