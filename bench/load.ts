@@ -20,8 +20,10 @@ export interface Target {
   headers: Record<string, string>;
   /** The process that serves this path in front of the MCP server (none for direct). */
   pid?: number;
-  /** ECHO_BODY unless given; `[<id>]` in it becomes a fresh id per request (a session needs distinct ids in flight). */
+  /** ECHO_BODY unless given. */
   body?: string;
+  /** Give each request a JSON-RPC id of its own: a session may not have two requests with one id in flight. */
+  uniqueIds?: boolean;
 }
 
 export interface PhaseResult {
@@ -52,6 +54,8 @@ export async function runLoad(target: Target, connections: number, seconds: numb
   // autocannon's own histogram has 1 ms resolution; keep every response time (fractional ms).
   const latencies: number[] = [];
   let ok = 0;
+  const body = target.body ?? ECHO_BODY;
+  const requests = target.uniqueIds ? withUniqueIds(body) : undefined;
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -59,8 +63,8 @@ export async function runLoad(target: Target, connections: number, seconds: numb
         url: target.url,
         method: 'POST',
         headers: target.headers,
-        body: target.body ?? ECHO_BODY,
-        idReplacement: target.body?.includes('[<id>]') ?? false,
+        body,
+        ...(requests ? { requests } : {}),
         connections,
         pipelining: 1,
         duration: seconds,
@@ -78,6 +82,17 @@ export async function runLoad(target: Target, connections: number, seconds: numb
   });
   const elapsed = (performance.now() - started) / 1000;
   return { result, latencies: Float64Array.from(latencies).sort(), ok, elapsed };
+}
+
+/**
+ * autocannon requests whose body is `body` with a JSON-RPC id of its own each, rebuilt per request
+ * (autocannon's idReplacement announces one Content-Length for ids whose length varies: the
+ * server then waits for bytes that never come).
+ */
+function withUniqueIds(body: string): autocannon.Request[] {
+  const message = JSON.parse(body) as Record<string, unknown>;
+  let nextId = 0;
+  return [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify({ ...message, id: ++nextId }) }) }];
 }
 
 export interface QuietPolicy {

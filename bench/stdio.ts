@@ -26,8 +26,8 @@ import { fmt, log, median, percentile, sleep } from './stats.js';
 const EVERYTHING = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const SERVER_ARGS = [EVERYTHING, 'stdio'];
 const ECHO = { name: 'echo', arguments: { message: 'hello' } };
-/** `[<id>]`: autocannon gives each request an id of its own (a session's requests in flight need distinct ids). */
-const STDIO_ECHO_BODY = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: ECHO });
+/** server-everything's echo takes `message` (the HTTP fixture's takes `text`). */
+const STDIO_ECHO_BODY = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: ECHO });
 const INITIALIZE_PARAMS = { protocolVersion: MCP_HEADERS['mcp-protocol-version'], capabilities: {}, clientInfo: { name: 'mcp-auth-proxy-bench', version: '1.0.0' } };
 const CONCURRENCY = [1, 8];
 
@@ -225,7 +225,7 @@ async function perCall(ctx: StdioContext, sessions: ProxySessions, url: string):
   const session = await sessions.open();
   const direct = await startDirect(process.execPath, SERVER_ARGS, INITIALIZE_PARAMS);
   try {
-    const stdio: Target = { name: 'stdio', url, headers: sessions.headers(session.id), pid: sessions.proxyPid, body: STDIO_ECHO_BODY };
+    const stdio: Target = { name: 'stdio', url, headers: sessions.headers(session.id), pid: sessions.proxyPid, body: STDIO_ECHO_BODY, uniqueIds: true };
     await checkOnce(stdio);
     // Its CPU columns: the stdio proxy and this session's server process.
     const stdioSampler = new RssSampler(sessions.proxyPid, session.pid);
