@@ -242,7 +242,7 @@ function stdioSection(opts: Options, s: StdioResult): string[] {
   };
   const mem = s.memory;
   const mb = (x: number) => `${fmt(x, 1)} MB`;
-  const perSession = (f: keyof IdleMb) => (mem.proxyOpen[f] - mem.proxyIdle[f]) / mem.sessions;
+  const perSessionKb = (f: 'usedMb' | 'rssMb') => `${fmt(((mem.proxyOpen[f] - mem.proxyIdle[f]) * 1024) / mem.sessions, 0)} kB`;
   const range = (xs: number[]) => `${fmt(Math.min(...xs), 1)}..${fmt(Math.max(...xs), 1)}`;
   return [
     `stdio MCP servers: MCP_SERVER_TRANSPORT=stdio, isolation session, ${s.server} (node, stdio), one process per session:`,
@@ -275,15 +275,22 @@ function stdioSection(opts: Options, s: StdioResult): string[] {
     ),
     ...[...new Set(s.calls.map((r) => r.connections))].map((c) => stdioComparison(s.calls, c)),
     '',
-    `Memory, idle (VmRSS; RssAnon = without the shared file-backed pages such as the node binary):`,
+    `Memory of a stdio server process, ${mem.sessions} sessions open and idle (its process group; RssAnon = without the shared file-backed pages such as the node binary):`,
     table(
       ['what', 'VmRSS', 'RssAnon'],
       [
-        [`stdio server process (its group) after initialize, median of ${mem.sessions}`, mb(median(mem.serverRssMb)), mb(median(mem.serverAnonMb))],
+        [`one server process after initialize, median of ${mem.sessions}`, mb(median(mem.serverRssMb)), mb(median(mem.serverAnonMb))],
         ['  range', range(mem.serverRssMb), range(mem.serverAnonMb)],
-        ['stdio proxy, no session open', mb(mem.proxyIdle.proxy), mb(mem.proxyIdle.anon)],
-        [`stdio proxy, ${mem.sessions} sessions open`, mb(mem.proxyOpen.proxy), mb(mem.proxyOpen.anon)],
-        ['stdio proxy growth per open session', mb(perSession('proxy')), mb(perSession('anon'))],
+      ],
+    ),
+    '',
+    'Memory of the stdio proxy (a proxy of its own with the inspector, read after a forced full GC):',
+    table(
+      ['when', 'V8 heap used', 'VmRSS'],
+      [
+        [mem.proxyIdle.label, mb(mem.proxyIdle.usedMb), mb(mem.proxyIdle.rssMb)],
+        [mem.proxyOpen.label, mb(mem.proxyOpen.usedMb), mb(mem.proxyOpen.rssMb)],
+        ['growth per open session', perSessionKb('usedMb'), perSessionKb('rssMb')],
       ],
     ),
   ];

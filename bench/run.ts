@@ -276,7 +276,7 @@ function stdioLine(run: Run, stack: Stack): Promise<StdioResult> {
     opts: run.opts,
     cleanups: run.cleanups,
     env: stack.env,
-    logFile: join(RESULTS, `proxy-stdio-${run.stamp}.log`),
+    logPrefix: join(RESULTS, `proxy-stdio-${run.stamp}`),
     http: stack.proxyTarget,
     httpSampler: stack.sampler,
   });

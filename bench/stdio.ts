@@ -1,11 +1,13 @@
-// The stdio line (--stdio, --stdio-only): what MCP_SERVER_TRANSPORT=stdio costs. A second proxy
+// The stdio line (--stdio, --stdio-only): what MCP_SERVER_TRANSPORT=stdio costs. A stdio proxy
 // runs @modelcontextprotocol/server-everything (stdio) once per MCP session (isolation `session`,
 // the default) and shares the first proxy's BASE_URL, Redis and keys, so the bearer token of the
-// OAuth flow is valid there too. Measured in this order (memory first, while the proxy has made
-// little garbage that would blur a per-session figure):
-// 1. the RSS of a server process after initialize, and the proxy's RSS per open session;
-// 2. the time to start a session: POST initialize without a session id -> its answer, i.e. a spawn
-//    and the server's answer to initialize; each session is DELETEd and its process waited out;
+// OAuth flow is valid there too. Measured:
+// 1. memory, on a stdio proxy of its own started with the inspector (a forced full GC before each
+//    reading: otherwise one collection moves RSS by more than many sessions do): the RSS of a
+//    server process after initialize, and the proxy's heap and RSS per open session;
+// 2. on a plain stdio proxy, the time to start a session: POST initialize without a session id ->
+//    its answer, i.e. a spawn and the server's answer to initialize; each session is DELETEd and
+//    its process waited out, so none accumulate;
 // 3. tools/call echo over one established session, interleaved with the HTTP proxy and with the
 //    same server spoken to directly over stdio (stdio-direct.ts).
 import { readFileSync } from 'node:fs';
@@ -16,7 +18,8 @@ import { freePort } from '../test/helpers/ports.js';
 import type { Env } from '../test/helpers/processes.js';
 import type { Cleanups } from './cleanups.js';
 import { checkOnce, MCP_HEADERS, phase, runLoad, type PhaseResult, type QuietPolicy, type Target } from './load.js';
-import { RssSampler, type IdleMb } from './memory.js';
+import { InspectorSession } from './inspector.js';
+import { HeapProbes, RssSampler, type HeapProbe } from './memory.js';
 import { ROOT, type Options } from './options.js';
 import { anonKb, childPids, cpuBetween, cpuSnapshot, groupPids, rssKb, waitForQuiet } from './proc.js';
 import { spawnProxy, stopProxy, waitForProxy, type ProxyProcess } from './processes.js';
@@ -52,9 +55,9 @@ export interface StdioMemory {
   /** VmRSS and RssAnon of each server's process group, with its session open and idle. */
   serverRssMb: number[];
   serverAnonMb: number[];
-  /** The stdio proxy idle with no session, then with `sessions` open (`child` unused). */
-  proxyIdle: IdleMb;
-  proxyOpen: IdleMb;
+  /** The stdio proxy after a forced full GC: with no session, then with `sessions` open. */
+  proxyIdle: HeapProbe;
+  proxyOpen: HeapProbe;
 }
 
 export interface StdioResult {
@@ -71,26 +74,32 @@ export interface StdioContext {
   cleanups: Cleanups;
   /** The first proxy's environment: the stdio proxy changes only its port and its MCP server. */
   env: Env;
-  logFile: string;
+  /** Its log files: this, then `-memory.log` or `.log`. */
+  logPrefix: string;
   /** The HTTP proxy path, whose bearer token the stdio proxy accepts too, and its sampler (its CPU columns). */
   http: Target;
   httpSampler: RssSampler;
 }
 
 export async function measureStdio(ctx: StdioContext): Promise<StdioResult> {
-  const { proxy, url } = await startStdioProxy(ctx);
-  const sessions = new ProxySessions(url, ctx.http.headers.authorization ?? '', proxy.pid);
-  // Warm-up: the proxy's first session loads code, and the server's files reach the page cache.
-  await sessions.close(await sessions.open());
-  const memory = await memoryPerSession(sessions, ctx.opts.stdioSessions);
+  const memory = await memoryPerSession(ctx);
+  const { sessions } = await startStdioProxy(ctx, false);
+  await warmUp(sessions);
   const starts = await startTimes(sessions, ctx.opts);
-  const calls = await perCall(ctx, sessions, url);
+  const calls = await perCall(ctx, sessions);
   const { version } = JSON.parse(readFileSync(join(dirname(EVERYTHING), '..', 'package.json'), 'utf8')) as { version: string };
   return { server: `@modelcontextprotocol/server-everything ${version}`, starts, calls, memory };
 }
 
-/** The stdio proxy, listening; stopped (with every server it runs) by the cleanups. */
-async function startStdioProxy(ctx: StdioContext): Promise<{ proxy: ProxyProcess; url: string }> {
+interface StdioProxy {
+  proxy: ProxyProcess;
+  sessions: ProxySessions;
+  inspector: InspectorSession | undefined;
+  stop(): Promise<void>;
+}
+
+/** A stdio proxy, listening (with `inspect`, its inspector connected); the cleanups stop it (and every server it runs) if stop() was not called. */
+async function startStdioProxy(ctx: StdioContext, inspect: boolean): Promise<StdioProxy> {
   const { opts } = ctx;
   const port = await freePort();
   const env: Env = {
@@ -104,11 +113,31 @@ async function startStdioProxy(ctx: StdioContext): Promise<{ proxy: ProxyProcess
   };
   // The HTTP fixture's settings.
   delete env.MCP_SERVER_RUN_ENV_JSON;
-  const proxy = spawnProxy(opts.proxyRoot, env, opts.proxyNodeArgs, ctx.logFile);
-  ctx.cleanups.push(() => stopStdioProxy(proxy));
+  const logFile = `${ctx.logPrefix}${inspect ? '-memory' : ''}.log`;
+  const proxy = spawnProxy(opts.proxyRoot, env, [...opts.proxyNodeArgs, ...(inspect ? ['--inspect=127.0.0.1:0'] : [])], logFile);
+  let inspector: InspectorSession | undefined;
+  // The inspector closed first, or the proxy waits for the debugger at exit.
+  const stop = async () => {
+    inspector?.close();
+    await stopStdioProxy(proxy);
+  };
+  ctx.cleanups.push(stop);
   await waitForProxy(proxy, port, 'the stdio proxy');
-  log(`stdio proxy pid ${proxy.pid} on 127.0.0.1:${port}, running ${relative(ROOT, EVERYTHING)} stdio per session (log: ${relative(ROOT, ctx.logFile)})`);
-  return { proxy, url: `http://127.0.0.1:${port}/mcp` };
+  if (inspect) {
+    const wsUrl = await Promise.race([proxy.inspectorUrl, sleep(10_000).then(() => undefined)]);
+    if (!wsUrl) throw new Error('the stdio proxy printed no inspector URL');
+    inspector = await InspectorSession.open(wsUrl);
+  }
+  log(
+    `stdio proxy pid ${proxy.pid} on 127.0.0.1:${port}${inspect ? ' (inspector connected, for the memory figures)' : ''}, ` +
+      `running ${relative(ROOT, EVERYTHING)} stdio per session (log: ${relative(ROOT, logFile)})`,
+  );
+  return { proxy, sessions: new ProxySessions(`http://127.0.0.1:${port}/mcp`, ctx.http.headers.authorization ?? '', proxy.pid), inspector, stop };
+}
+
+/** The proxy's first session loads code, and brings the server's files into the page cache: not measured. */
+async function warmUp(sessions: ProxySessions): Promise<void> {
+  await sessions.close(await sessions.open());
 }
 
 async function stopStdioProxy(proxy: ProxyProcess): Promise<void> {
@@ -180,26 +209,31 @@ class ProxySessions {
 
 const sumKb = (pids: number[], read: (pid: number) => number | undefined) => pids.reduce((sum, pid) => sum + (read(pid) ?? 0), 0);
 
-/** Proxy RSS idle without a session and with `count` open; each server's RSS (its process group) meanwhile. */
-async function memoryPerSession(sessions: ProxySessions, count: number): Promise<StdioMemory> {
-  const sampler = new RssSampler(sessions.proxyPid, undefined);
-  sampler.start();
-  try {
-    const proxyIdle = await sampler.idleMb(4000, 'stdio-idle', 3000);
-    const open: ProxySession[] = [];
-    for (let i = 0; i < count; i++) open.push(await sessions.open());
-    const proxyOpen = await sampler.idleMb(4000, 'stdio-open', 3000);
-    const serverRssMb = open.map((s) => sumKb(groupPids(s.pid), rssKb) / 1024);
-    const serverAnonMb = open.map((s) => sumKb(groupPids(s.pid), anonKb) / 1024);
-    for (const s of open) await sessions.close(s);
-    log(
-      `stdio memory: server process ${fmt(median(serverRssMb), 1)} MB VmRSS (${fmt(median(serverAnonMb), 1)} MB RssAnon); proxy ` +
-        `${fmt(proxyIdle.proxy, 1)} MB idle, ${fmt(proxyOpen.proxy, 1)} MB with ${count} sessions open`,
-    );
-    return { sessions: count, serverRssMb, serverAnonMb, proxyIdle, proxyOpen };
-  } finally {
-    sampler.stop();
-  }
+/**
+ * On a stdio proxy of its own, with its inspector: heap and RSS after a forced full GC with no
+ * session and with --stdio-sessions open; each server's RSS (its process group) meanwhile.
+ */
+async function memoryPerSession(ctx: StdioContext): Promise<StdioMemory> {
+  const count = ctx.opts.stdioSessions;
+  const { proxy, sessions, inspector, stop } = await startStdioProxy(ctx, true);
+  const heap = new HeapProbes(inspector, proxy.pid);
+  await warmUp(sessions);
+  await heap.add('stdio proxy, no session open');
+  const open: ProxySession[] = [];
+  for (let i = 0; i < count; i++) open.push(await sessions.open());
+  // Servers settle after initialize (their heap grows a little more) before they are read.
+  await sleep(2000);
+  await heap.add(`stdio proxy, ${count} sessions open`);
+  const serverRssMb = open.map((s) => sumKb(groupPids(s.pid), rssKb) / 1024);
+  const serverAnonMb = open.map((s) => sumKb(groupPids(s.pid), anonKb) / 1024);
+  for (const s of open) await sessions.close(s);
+  await stop();
+  const [proxyIdle, proxyOpen] = heap.probes as [HeapProbe, HeapProbe];
+  log(
+    `stdio memory: server process ${fmt(median(serverRssMb), 1)} MB VmRSS (${fmt(median(serverAnonMb), 1)} MB RssAnon); proxy heap ` +
+      `+${fmt(((proxyOpen.usedMb - proxyIdle.usedMb) * 1024) / count, 0)} kB and RSS +${fmt(((proxyOpen.rssMb - proxyIdle.rssMb) * 1024) / count, 0)} kB per open session`,
+  );
+  return { sessions: count, serverRssMb, serverAnonMb, proxyIdle, proxyOpen };
 }
 
 /** Session starts through the proxy and direct spawns, one of each in turn (both see the same machine). */
@@ -220,12 +254,12 @@ async function startTimes(sessions: ProxySessions, opts: Options): Promise<Stdio
 }
 
 /** tools/call echo over one open session, the HTTP proxy and the server spoken to directly, interleaved at each concurrency. */
-async function perCall(ctx: StdioContext, sessions: ProxySessions, url: string): Promise<CallRow[]> {
+async function perCall(ctx: StdioContext, sessions: ProxySessions): Promise<CallRow[]> {
   const { opts } = ctx;
   const session = await sessions.open();
   const direct = await startDirect(process.execPath, SERVER_ARGS, INITIALIZE_PARAMS);
   try {
-    const stdio: Target = { name: 'stdio', url, headers: sessions.headers(session.id), pid: sessions.proxyPid, body: STDIO_ECHO_BODY, uniqueIds: true };
+    const stdio: Target = { name: 'stdio', url: sessions.url, headers: sessions.headers(session.id), pid: sessions.proxyPid, body: STDIO_ECHO_BODY, uniqueIds: true };
     await checkOnce(stdio);
     // Its CPU columns: the stdio proxy and this session's server process.
     const stdioSampler = new RssSampler(sessions.proxyPid, session.pid);

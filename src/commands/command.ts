@@ -41,7 +41,10 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export interface ParsedArgs {
   values: Record<string, string | boolean | undefined>;
+  /** Every argument that is not an option (after `--` too). */
   positionals: string[];
+  /** Everything after `--`, as given (a command line of its own: `start -- <command> …`); absent without `--`. */
+  rest?: string[];
 }
 
 export interface Command {
@@ -63,8 +66,9 @@ export class UsageError extends Error {
 /** Strict parsing: unknown options, missing option values and bad combinations are usage errors. */
 export function parseCommandLine(argv: readonly string[], options: Options): ParsedArgs {
   try {
+    const dashes = argv.indexOf('--');
     const { values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
-    return { values: { ...values } as ParsedArgs['values'], positionals };
+    return { values: { ...values } as ParsedArgs['values'], positionals, ...(dashes < 0 ? {} : { rest: argv.slice(dashes + 1) }) };
   } catch (err) {
     // parseArgs' messages already name the option; drop its advice about "--" for positionals.
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));

@@ -21,17 +21,18 @@ ${CONFIGURATION}
 Exit status: 0 stopped by a signal; 1 bad configuration, failed startup, or the MCP server exited.
 `,
   options: {},
-  async run({ positionals }, io) {
+  async run({ positionals, rest }, io) {
+    if (positionals.length > (rest?.length ?? 0)) throw new UsageError(`unexpected argument "${positionals[0]}" (a stdio MCP server's command goes after --)`);
     const { main } = await import('../main.js');
-    await main({ ...io.env, ...stdioServerOf(positionals) });
+    await main({ ...io.env, ...stdioServerOf(rest) });
     return undefined;
   },
 };
 
 /** The settings `-- <command> [<argument>...]` stands for (they win over the environment's). */
-function stdioServerOf(positionals: string[]): Record<string, string> {
-  if (positionals.length === 0) return {};
-  const [command, ...args] = positionals;
+function stdioServerOf(rest: string[] | undefined): Record<string, string> {
+  if (rest === undefined) return {};
+  const [command, ...args] = rest;
   if (!command) throw new UsageError('expected a command after --');
   return { MCP_SERVER_TRANSPORT: 'stdio', MCP_SERVER_RUN_COMMAND: command, MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(args) };
 }

@@ -47,7 +47,10 @@ describe('command line', () => {
       [['frobnicate'], /unknown command "frobnicate"; commands: start, verify, config/],
       [['help', 'frobnicate'], /unknown command "frobnicate"/],
       [['--bogus'], /^mcp-auth-proxy start: Unknown option '--bogus'/],
-      [['start', 'now'], /^mcp-auth-proxy start: unexpected argument "now"/],
+      [['start', 'now'], /^mcp-auth-proxy start: unexpected argument "now" \(a stdio MCP server's command goes after --\)/],
+      [['start', '--'], /^mcp-auth-proxy start: expected a command after --/],
+      [['config', '--', 'npx'], /^mcp-auth-proxy config: unexpected argument "npx"/],
+      [['start', 'now', '--', 'npx'], /^mcp-auth-proxy start: unexpected argument "now"/],
       [['verify', '--port', '1'], /^mcp-auth-proxy verify: Unknown option '--port'/],
       [['config', 'extra'], /^mcp-auth-proxy config: unexpected argument "extra"/],
       [['jwks', '--type'], /^mcp-auth-proxy jwks: Option '--type <value>' argument missing/],
@@ -106,6 +109,7 @@ describe('command line', () => {
       });
       assert.deepEqual(parseCommandLine(['--user=alice@example.com'], options).values, { user: 'alice@example.com' });
       assert.deepEqual(parseCommandLine(['--', '--json'], options).positionals, ['--json'], '-- ends the options');
+      assert.deepEqual(parseCommandLine(['a', '--', 'npx', '-y', 'server'], options).rest, ['npx', '-y', 'server'], 'what follows -- is kept apart');
     });
 
     it('turns every parse failure into a UsageError', () => {
