@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DEMO_ACCOUNT } from '../../src/demo/defaults.js';
 import { freePort, freePortRun, waitForPort } from '../helpers/ports.js';
@@ -19,7 +20,34 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SERVER_ID = 'mcp-auth-proxy-demo';
 
-describe('MCP Inspector web UI against the demo, in headless Chromium (README: npm start, then Inspector)', function () {
+interface Setup {
+  title: string;
+  /** The demo's command line after `npm start --`. */
+  args: string[];
+  /** Tools Inspector must list, and the one to call: its name, its text argument, what the result shows. */
+  tools: string[];
+  call: { tool: string; argument: string; shows: (text: string) => RegExp };
+}
+
+const EVERYTHING = fileURLToPath(import.meta.resolve('@modelcontextprotocol/server-everything/dist/index.js'));
+
+const SETUPS: Setup[] = [
+  {
+    title: 'the demo (README: npm start, then Inspector)',
+    args: [],
+    tools: ['whoami', 'echo', 'time'],
+    call: { tool: 'echo', argument: 'text', shows: (text) => new RegExp(text) },
+  },
+  {
+    // docs/stdio-servers.md: a stdio server from npm behind the demo's sign-in.
+    title: 'a stdio server behind the demo (start -- <server-everything> stdio)',
+    args: ['--', '--', process.execPath, EVERYTHING, 'stdio'],
+    tools: ['echo', 'get-env', 'get-sum'],
+    call: { tool: 'echo', argument: 'message', shows: (text) => new RegExp(`Echo: ${text}`) },
+  },
+];
+
+for (const setup of SETUPS) describe(`MCP Inspector web UI against ${setup.title}, in headless Chromium`, function () {
   this.timeout(120_000);
   let home: string;
   let demo: RunningProcess;
@@ -34,7 +62,7 @@ describe('MCP Inspector web UI against the demo, in headless Chromium (README: n
     await buildOnce();
     home = await mkdtemp(join(tmpdir(), 'inspector-home-'));
     port = await freePortRun(3);
-    demo = spawnProcess('npm', ['start'], { cwd: ROOT, env: { ...baseEnvironment(), PORT: String(port) }, detached: true });
+    demo = spawnProcess('npm', ['start', ...setup.args], { cwd: ROOT, env: { ...baseEnvironment(), PORT: String(port) }, detached: true });
     await demo.waitForOutput(/MCP Inspector/);
     const [uiPort, sandboxPort, appPort] = [await freePort(), await freePort(), await freePort()];
     ui = `http://localhost:${uiPort}`;
@@ -108,14 +136,14 @@ describe('MCP Inspector web UI against the demo, in headless Chromium (README: n
     await page.getByRole('banner').getByText('Tools', { exact: true }).click();
     const tools = page.getByTestId('tools-screen');
     await tools.waitFor();
-    for (const name of ['whoami', 'echo', 'time']) await tools.getByRole('button', { name: new RegExp(`\\b${name}\\b`) }).waitFor();
+    for (const name of setup.tools) await tools.getByRole('button', { name: new RegExp(`\\b${name}\\b`) }).waitFor();
 
-    await tools.getByRole('button', { name: /\becho\b/ }).click();
-    await page.getByRole('textbox', { name: 'text' }).fill('hello through the proxy');
+    await tools.getByRole('button', { name: new RegExp(`\\b${setup.call.tool}\\b`) }).click();
+    await page.getByRole('textbox', { name: setup.call.argument }).fill('hello through the proxy');
     await page.getByRole('button', { name: 'Execute Tool' }).click();
     await page.getByRole('heading', { name: 'Results' }).waitFor();
-    assert.match(await page.getByRole('main').innerText(), /hello through the proxy/);
-    await shot(page, 'inspector-tool-result');
+    assert.match(await page.getByRole('main').innerText(), setup.call.shows('hello through the proxy'));
+    await shot(page, `inspector-tool-result${setup.args.length ? '-stdio' : ''}`);
     await page.close();
   });
 });

@@ -9,6 +9,7 @@ import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { OTHER_USER, TEST_USER } from '../helpers/upstream-idp.js';
 import { until } from '../helpers/wait.js';
+import { privateJwks } from '../helpers/keys.js';
 
 const require = createRequire(import.meta.url);
 const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -297,5 +298,37 @@ describe('stdio MCP servers: idle timeout, startup deadline, commands that canno
     await stack.stop();
     assert.deepEqual(pids.filter(alive), []);
     await Promise.all(clients.map((c) => c.close()));
+  });
+});
+
+describe('stdio MCP servers: two instances on one Redis', function () {
+  this.timeout(60_000);
+
+  it('a session lives on the instance that runs its process: the other answers 404, a new session there works', async () => {
+    const jwks = privateJwks();
+    const a = await startStack({ env: stdioEnv({ OIDC_PROVIDER_JWKS: jwks }) });
+    const b = await startStack({ env: stdioEnv({ OIDC_PROVIDER_JWKS: jwks, BASE_URL: a.baseUrl }), redis: a.redis, idp: a.idp });
+    try {
+      const token = await accessToken(a);
+      const { res } = await post(a, token, INITIALIZE);
+      const sessionId = res.headers.get('mcp-session-id')!;
+      const call = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+      const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+      assert.equal((await post(a, token, call, headers)).res.status, 200);
+      // b knows whose session it is (Redis), but not its process.
+      const elsewhere = await post(b, token, call, headers);
+      assert.equal(elsewhere.res.status, 404);
+      assert.deepEqual(elsewhere.messages[0]?.error, { code: -32001, message: 'Session not found' });
+      // The client starts a new session there, which works.
+      const again = await post(b, token, INITIALIZE);
+      assert.equal(again.res.status, 200);
+      assert.ok(again.res.headers.get('mcp-session-id'));
+      assert.equal(b.proxy.stdioServers!.size, 1);
+      // Stateless requests need no session: any instance answers them.
+      assert.equal((await post(b, token, call, { 'mcp-method': 'tools/list' })).res.status, 200);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, LoggingMessageNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, LoggingMessageNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -121,6 +121,30 @@ describe('stdio MCP servers (server-everything, session isolation)', function ()
       const result = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'a haiku', maxTokens: 20 } });
       assert.match(textOf(result), /sampled: .*a haiku/s);
       assert.match(textOf(result), /test-model/);
+    } finally {
+      await disconnect(client);
+    }
+  });
+
+  it('carries elicitation and roots requests to the client (roots asked as soon as the session starts)', async () => {
+    let rootsAsked = 0;
+    const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider(), {
+      capabilities: { elicitation: {}, roots: { listChanged: true } },
+      setUp: (c) => {
+        c.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Alice Liddell', check: true } }));
+        c.setRequestHandler(ListRootsRequestSchema, async () => {
+          rootsAsked += 1;
+          return { roots: [{ uri: 'file:///srv/wonderland', name: 'wonderland' }] };
+        });
+      },
+    });
+    try {
+      // server-everything asks for the roots right after initialized, before any request of the
+      // client's: the question waits for the GET stream instead of being lost.
+      await until(() => rootsAsked > 0, 'the server asks the client for its roots');
+      assert.match(textOf(await client.callTool({ name: 'get-roots-list', arguments: {} })), /file:\/\/\/srv\/wonderland/);
+      const elicited = await client.callTool({ name: 'trigger-elicitation-request', arguments: {} });
+      assert.match(JSON.stringify(elicited.content), /Alice Liddell/);
     } finally {
       await disconnect(client);
     }

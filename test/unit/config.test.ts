@@ -334,7 +334,7 @@ describe('config', () => {
         // Exactly the settings that turn the demo off (MCP_SERVER_RUN_ENV_PASSTHROUGH, say, does not).
         assert.match(
           error.message,
-          /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_RUN_COMMAND, MCP_SERVER_RUN_ARGS_JSON, MCP_SERVER_RUN_DIR, MCP_SERVER_RUN_ENV_JSON, IDENTITY_PROVIDERS, IDENTITY_PROVIDER, IDENTITY_LOCAL_USERS, IDENTITY_SERVER_URL, IDENTITY_CLIENT_ID, IDENTITY_CLIENT_SECRET, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/,
+          /\nSet the variables above \(see \.env-template\), or none of BASE_URL, MCP_SERVER_URL, MCP_SERVER_TRANSPORT, MCP_SERVER_RUN_COMMAND, MCP_SERVER_RUN_ARGS_JSON, MCP_SERVER_RUN_DIR, MCP_SERVER_RUN_ENV_JSON, IDENTITY_PROVIDERS, IDENTITY_PROVIDER, IDENTITY_LOCAL_USERS, IDENTITY_SERVER_URL, IDENTITY_CLIENT_ID, IDENTITY_CLIENT_SECRET, IDENTITY_SERVER_METADATA_FILE to run the local demo\.$/,
         );
       }
     });

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../config/types.js';
 import type { ReleasableStreams } from '../../http/drain.js';
 import { Problem, problems, sendProblem } from '../../http/problems.js';
@@ -21,7 +21,8 @@ import { callerOf, type McpCaller } from '../caller.js';
 import { sendChallenge } from '../challenge.js';
 import type { UpstreamTokenRefresher } from '../forwarder.js';
 import { SESSION_HEADER, type McpSessionBindings } from '../session-binding.js';
-import type { Attachment, SessionLink } from './channel.js';
+import type { Attachment } from './channel.js';
+import { TransportLink } from './link.js';
 import type { StdioServerPool } from './pool.js';
 
 /** Retry-After of a 503 while the identity provider cannot refresh. */
@@ -40,6 +41,7 @@ export interface StdioEndpointOptions {
 interface LiveSession {
   transport: StreamableHTTPServerTransport;
   attachment: Attachment;
+  link: TransportLink;
 }
 
 export class StdioEndpoint {
@@ -76,7 +78,7 @@ export class StdioEndpoint {
       // The owner was checked before (sessionOwnerCheck); a session of another instance is unknown here.
       const live = this.#live.get(sessionId);
       if (!live) return sendProblem(res, problems.sessionNotFound());
-      return this.#serve(live.transport, live.attachment, req, res);
+      return this.#serve(live, req, res);
     }
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
@@ -108,10 +110,12 @@ export class StdioEndpoint {
       throw err;
     }
     const transport = this.#transport(sessionId);
-    const attachment = channel.attach(this.#link(transport, sessionId));
+    const link = this.#link(transport, sessionId);
+    const attachment = channel.attach(link);
     transport.onmessage = (message) => attachment.receive(message);
-    this.#live.set(sessionId, { transport, attachment });
-    await this.#serve(transport, attachment, req, res, body);
+    const live = { transport, attachment, link };
+    this.#live.set(sessionId, live);
+    await this.#serve(live, req, res, body);
     // The SDK refused the initialize (e.g. a bad Accept header): no session, no process.
     if (transport.sessionId === undefined) {
       this.#forget(sessionId, true);
@@ -128,20 +132,22 @@ export class StdioEndpoint {
       throw problems.stdioStartFailed((err as Error).message);
     }
     const transport = this.#transport(undefined);
-    const attachment = channel.attach(this.#link(transport, undefined));
+    const link = this.#link(transport, undefined);
+    const attachment = channel.attach(link);
     transport.onmessage = (message) => attachment.receive(message);
     res.once('close', () => {
       attachment.detach();
       void transport.close();
     });
-    await this.#serve(transport, attachment, req, res, body);
+    await this.#serve({ transport, attachment, link }, req, res, body);
   }
 
-  async #serve(transport: StreamableHTTPServerTransport, attachment: Attachment, req: IncomingMessage, res: Response, body?: unknown): Promise<void> {
+  async #serve({ transport, attachment, link }: LiveSession, req: IncomingMessage, res: Response, body?: unknown): Promise<void> {
     // An open GET stream means a client is there: the process is not idle.
     if (req.method === 'GET') {
       attachment.held += 1;
       res.once('close', () => (attachment.held -= 1));
+      link.watchStream(res);
       this.#options.streams?.releasable(res, () => transport.closeStandaloneSSEStream());
     }
     await transport.handleRequest(req, res as ServerResponse, body);
@@ -158,19 +164,13 @@ export class StdioEndpoint {
     return transport;
   }
 
-  #link(transport: StreamableHTTPServerTransport, sessionId: string | undefined): SessionLink {
-    return {
-      deliver: (message: JSONRPCMessage, relatedRequestId?: RequestId) => {
-        // A stream the client has left cannot take it: nothing else to do.
-        transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId }).catch(() => {});
-      },
-      gone: (reason: string) => {
-        this.#log.info({ reason }, 'MCP session ended with its server process');
-        if (sessionId !== undefined) this.#forget(sessionId, true);
-        // After the errors just written have gone out.
-        setImmediate(() => void transport.close());
-      },
-    };
+  #link(transport: StreamableHTTPServerTransport, sessionId: string | undefined): TransportLink {
+    return new TransportLink(transport, (reason) => {
+      this.#log.info({ reason }, 'MCP session ended with its server process');
+      if (sessionId !== undefined) this.#forget(sessionId, true);
+      // After the errors just written have gone out.
+      setImmediate(() => void transport.close());
+    });
   }
 
   #forget(sessionId: string, unbind: boolean): void {
