@@ -45,34 +45,10 @@ describe('real client programs', function () {
   });
 
   it('mcp-remote completes its OAuth flow and proxies tools over stdio', async () => {
-    const callbackPort = await freePort();
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [MCP_REMOTE, stack.mcpUrl, String(callbackPort), '--allow-http'],
-      env: env(),
-      stderr: 'pipe',
-    });
-    let stderr = '';
-    const authorizeUrl = new Promise<string>((resolve) => {
-      transport.stderr?.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const match = /Please authorize this client by visiting:\s+(\S+)/.exec(stderr);
-        if (match) resolve(match[1]!);
-      });
-    });
-    const client = new Client({ name: 'via-mcp-remote', version: '1.0.0' });
-    const connected = client.connect(transport);
+    const { client, stderr } = await throughMcpRemote(stack, env());
     try {
-      // Play the user: consent, upstream sign-in, and the redirect to mcp-remote's callback server.
-      const browser = new Browser();
-      const consent = await browser.open(await authorizeUrl);
-      assert.equal(consent.status, 200, stderr);
-      const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' } });
-      const done = await browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password } });
-      assert.match(done.url, new RegExp(`^http://(localhost|127\\.0\\.0\\.1):${callbackPort}/`), stderr);
-      await connected;
       const { tools } = await client.listTools();
-      assert.ok(tools.some((t) => t.name === 'whoami'), stderr);
+      assert.ok(tools.some((t) => t.name === 'whoami'), stderr());
       const echoed = await client.callTool({ name: 'echo', arguments: { text: 'via mcp-remote' } });
       assert.deepEqual(echoed.content, [{ type: 'text', text: 'via mcp-remote' }]);
     } finally {
@@ -97,5 +73,73 @@ describe('real client programs', function () {
       content: { text: string }[];
     };
     assert.equal(called.content[0]?.text, 'inspected');
+  });
+});
+
+/**
+ * mcp-remote as a person runs it (`npx mcp-remote <url>`): an SDK client on its stdio, the person
+ * played through consent, upstream sign-in and the redirect to mcp-remote's callback server.
+ */
+async function throughMcpRemote(stack: Stack, env: Record<string, string>): Promise<{ client: Client; stderr: () => string }> {
+  const callbackPort = await freePort();
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MCP_REMOTE, stack.mcpUrl, String(callbackPort), '--allow-http'],
+    env,
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  const authorizeUrl = new Promise<string>((resolve) => {
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /Please authorize this client by visiting:\s+(\S+)/.exec(stderr);
+      if (match) resolve(match[1]!);
+    });
+  });
+  const client = new Client({ name: 'via-mcp-remote', version: '1.0.0' });
+  const connected = client.connect(transport);
+  try {
+    const browser = new Browser();
+    const consent = await browser.open(await authorizeUrl);
+    assert.equal(consent.status, 200, stderr);
+    const login = await browser.submit(consent, { actionIncludes: '/confirm', button: { name: 'action', value: 'confirm' } });
+    const done = await browser.submit(login, { fields: { username: TEST_USER.username, password: TEST_USER.password } });
+    assert.match(done.url, new RegExp(`^http://(localhost|127\\.0\\.0\\.1):${callbackPort}/`), stderr);
+    await connected;
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return { client, stderr: () => stderr };
+}
+
+describe('mcp-remote in front of a stdio MCP server (MCP_SERVER_TRANSPORT=stdio, server-everything)', function () {
+  this.timeout(90_000);
+  let stack: Stack;
+  let configDir: string;
+
+  before(async () => {
+    const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
+    stack = await startStack({
+      env: { MCP_SERVER_TRANSPORT: 'stdio', MCP_SERVER_RUN_COMMAND: process.execPath, MCP_SERVER_RUN_ARGS_JSON: JSON.stringify([everything, 'stdio']) },
+    });
+    configDir = await mkdtemp(join(tmpdir(), 'mcp-remote-stdio-'));
+  });
+  after(async () => {
+    await stack?.stop();
+    await rm(configDir, { recursive: true, force: true });
+  });
+
+  it('stdio on both ends: mcp-remote (stdio to its client) to the proxy to a stdio server process', async () => {
+    const env = { PATH: process.env.PATH ?? '', HOME: configDir, MCP_REMOTE_CONFIG_DIR: configDir, BROWSER: '/bin/true', DISPLAY: '' };
+    const { client, stderr } = await throughMcpRemote(stack, env);
+    try {
+      assert.match(client.getServerVersion()?.name ?? '', /everything/i, stderr());
+      const echoed = await client.callTool({ name: 'echo', arguments: { message: 'stdio to stdio' } });
+      assert.deepEqual(echoed.content, [{ type: 'text', text: 'Echo: stdio to stdio' }]);
+      assert.ok(stack.proxy.stdioServers!.size >= 1);
+    } finally {
+      await client.close();
+    }
   });
 });
