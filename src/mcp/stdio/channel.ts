@@ -86,6 +86,17 @@ export class Attachment {
     this.channel.fromClient(this, message as Message);
   }
 
+  /** A stream of the client's opened (GET): the process is not idle while it is open. */
+  hold(): void {
+    this.held += 1;
+  }
+
+  /** That stream closed: idle time counts from now. */
+  release(): void {
+    this.held -= 1;
+    this.channel.touch(this);
+  }
+
   /** The session ended (DELETE, closed, expired). */
   detach(): void {
     this.channel.detach(this);
@@ -178,7 +189,7 @@ export class ProcessChannel {
 
   fromClient(session: Attachment, message: Message): void {
     if (!this.#sessions.has(session)) return;
-    this.#touch(session);
+    this.touch(session);
     if (isRequest(message)) return this.#clientRequest(session, message);
     if (isNotification(message)) return this.#clientNotification(session, message);
     // A response to a server-to-client request: only from the session that was asked.
@@ -338,7 +349,7 @@ export class ProcessChannel {
     if (pending.progressToken) this.#progress.delete(pending.progressToken);
   }
 
-  #touch(session: Attachment): void {
+  touch(session: Attachment): void {
     const now = this.#now();
     session.lastActive = now;
     this.lastActive = now;

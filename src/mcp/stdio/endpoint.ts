@@ -145,8 +145,8 @@ export class StdioEndpoint {
   async #serve({ transport, attachment, link }: LiveSession, req: IncomingMessage, res: Response, body?: unknown): Promise<void> {
     // An open GET stream means a client is there: the process is not idle.
     if (req.method === 'GET') {
-      attachment.held += 1;
-      res.once('close', () => (attachment.held -= 1));
+      attachment.hold();
+      res.once('close', () => attachment.release());
       link.watchStream(res);
       this.#options.streams?.releasable(res, () => transport.closeStandaloneSSEStream());
     }

@@ -16,6 +16,13 @@ import { StdioServerProcess } from './process.js';
 
 /** Retry-After when the limits refuse a session: an idle process may have stopped by then. */
 const CAPACITY_RETRY_AFTER_SECONDS = 30;
+/**
+ * A user's process with nothing in flight, no open stream and no message for this long makes
+ * room for their new session when they are at their limit: most clients leave without ending
+ * their session (the MCP SDK's close() sends no DELETE), and a restarted client is still the
+ * same person.
+ */
+export const EVICTABLE_AFTER_MS = 30_000;
 
 /** Who a process serves; undefined: everyone (`shared`). */
 export interface ProcessOwner {
@@ -29,6 +36,8 @@ export interface ProcessOwner {
 interface Entry {
   /** Set while new sessions may reuse it (user, shared, stateless requests). */
   key: string | undefined;
+  /** Being stopped: it no longer counts against the limits. */
+  stopping: boolean;
   owner: ProcessOwner | undefined;
   process: StdioServerProcess;
   channel: ProcessChannel;
@@ -139,11 +148,14 @@ export class StdioServerPool {
   #spawn(key: string | undefined, owner: ProcessOwner | undefined): Entry {
     if (this.#closing) throw problems.unavailable('The proxy is shutting down', 5);
     const config = this.#config;
-    if (this.#entries.size >= config.maxProcesses) {
+    const running = [...this.#entries].filter((e) => !e.stopping);
+    const own = owner ? running.filter((e) => e.owner?.accountId === owner.accountId) : [];
+    if (owner && own.length >= config.maxProcessesPerUser) this.#evictIdle(own);
+    if (running.filter((e) => !e.stopping).length >= config.maxProcesses) {
       this.#log.warn({ max: config.maxProcesses }, 'MCP_SERVER_STDIO_MAX_PROCESSES reached: a new session was refused');
       throw problems.stdioCapacity(config.maxProcesses, CAPACITY_RETRY_AFTER_SECONDS);
     }
-    if (owner && [...this.#entries].filter((e) => e.owner?.accountId === owner.accountId).length >= config.maxProcessesPerUser) {
+    if (owner && own.filter((e) => !e.stopping).length >= config.maxProcessesPerUser) {
       throw problems.stdioUserCapacity(config.maxProcessesPerUser, CAPACITY_RETRY_AFTER_SECONDS);
     }
     const env = { ...config.env };
@@ -162,7 +174,7 @@ export class StdioServerPool {
       secrets: owner?.token ? [owner.token] : [],
       log: this.#log,
     });
-    const entry: Entry = { key, owner, process, channel: undefined as unknown as ProcessChannel };
+    const entry: Entry = { key, owner, stopping: false, process, channel: undefined as unknown as ProcessChannel };
     entry.channel = new ProcessChannel(process, {
       shared: config.isolation !== 'session',
       now: this.#now,
@@ -205,7 +217,20 @@ export class StdioServerPool {
     if (entry.channel.sessions === 0) void this.#stop(entry, 'The MCP server process was replaced');
   }
 
+  /** Stops the longest-idle of these processes, if one has been idle long enough to go. */
+  #evictIdle(entries: Entry[]): void {
+    const now = this.#now();
+    const idle = entries
+      .filter((e) => !e.channel.busy && now - e.channel.lastActive >= EVICTABLE_AFTER_MS)
+      .sort((a, b) => a.channel.lastActive - b.channel.lastActive)[0];
+    if (!idle) return;
+    this.#log.info({ pid: idle.process.pid }, 'stdio MCP server process idle while its user started another session: stopping it');
+    void this.#stop(idle, 'The MCP server process was stopped to make room for a new session of the same user');
+  }
+
   async #stop(entry: Entry, reason: string): Promise<void> {
+    entry.stopping = true;
+    if (entry.key !== undefined && this.#byKey.get(entry.key) === entry) this.#byKey.delete(entry.key);
     entry.channel.end(reason);
     await entry.process.stop();
   }
