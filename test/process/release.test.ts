@@ -109,6 +109,23 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
     }
   });
 
+  it('`verify` with a stdio MCP server shared by everyone: starts it, initializes it, stops it, exits 0', async () => {
+    const everything = join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+    const { env } = await goodSetup({
+      NODE_ENV: 'production',
+      OIDC_PROVIDER_JWKS: privateJwks(),
+      MCP_SERVER_TRANSPORT: 'stdio',
+      MCP_SERVER_STDIO_ISOLATION: 'shared',
+      MCP_SERVER_RUN_COMMAND: process.execPath,
+      MCP_SERVER_RUN_ARGS_JSON: JSON.stringify([everything, 'stdio']),
+    });
+    const result = await runProxy(['verify'], env);
+    assert.equal(result.code, 0, `stderr:\n${result.stderr}`);
+    assert.equal(result.stdout.split('\n').filter((line) => line === RELEASE_LINE).length, 1, result.stdout);
+    const lines = jsonLines(result.stdout).filter((line) => line.child === 'mcp-server');
+    assert.ok(lines.some((line) => line.msg === 'stdio MCP server process started'), result.stdout);
+  });
+
   describe('bad configuration', () => {
     const cases: { name: string; variable: string; env: () => Promise<Env> }[] = [
       {
@@ -184,6 +201,17 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
         name: 'an MCP server that exits at once',
         variable: 'MCP_SERVER_RUN_COMMAND',
         env: async () => (await goodSetup({ MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(['-e', 'process.exit(3)']) })).env,
+      },
+      {
+        name: 'a stdio MCP server command that is not there',
+        variable: 'MCP_SERVER_RUN_COMMAND: no-such-stdio-server was not found',
+        env: async () => (await goodSetup({ MCP_SERVER_TRANSPORT: 'stdio', MCP_SERVER_RUN_COMMAND: 'no-such-stdio-server' })).env,
+      },
+      {
+        name: 'a shared stdio MCP server that exits at once',
+        variable: 'MCP_SERVER_RUN_COMMAND: The MCP server process exited with code 3',
+        env: async () =>
+          (await goodSetup({ MCP_SERVER_TRANSPORT: 'stdio', MCP_SERVER_STDIO_ISOLATION: 'shared', MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(['-e', 'process.exit(3)']) })).env,
       },
     ];
     for (const { name, variable, env } of cases) {
