@@ -2,38 +2,15 @@
 // refreshed token reaching a new process, the limits, the idle timeout, the startup deadline,
 // commands that cannot run, and shutdown. server-everything from the npm registry throughout.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
+import { connectWithOAuth } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { OTHER_USER, TEST_USER } from '../helpers/upstream-idp.js';
 import { until } from '../helpers/wait.js';
 import { privateJwks } from '../helpers/keys.js';
+import { disconnect, envOf, isRunning, signedIn, stdioEnv } from '../helpers/stdio.js';
 
-const require = createRequire(import.meta.url);
-const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const MCP_ACCEPT = 'application/json, text/event-stream';
-
-function stdioEnv(more: Record<string, string> = {}, args = [EVERYTHING, 'stdio']): Record<string, string> {
-  return { MCP_SERVER_TRANSPORT: 'stdio', MCP_SERVER_RUN_COMMAND: process.execPath, MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(args), ...more };
-}
-
-function signedIn(user: { username: string; password: string } = TEST_USER): TestOAuthProvider {
-  const auth = new TestOAuthProvider();
-  auth.credentials = { username: user.username, password: user.password };
-  return auth;
-}
-
-async function disconnect(client: Client): Promise<void> {
-  await (client.transport as StreamableHTTPClientTransport).terminateSession().catch(() => {});
-  await client.close();
-}
-
-async function envOf(client: Client): Promise<Record<string, string>> {
-  const result = await client.callTool({ name: 'get-env', arguments: {} });
-  return JSON.parse((result.content as { text: string }[])[0]!.text) as Record<string, string>;
-}
 
 /** An access token of the proxy's for `user` (the OAuth flow through the SDK client). */
 async function accessToken(stack: Stack, user = TEST_USER): Promise<string> {
@@ -64,15 +41,6 @@ const INITIALIZE = {
   id: 1,
   method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 };
 
 describe('stdio MCP servers: isolation by user, stateless requests and token refresh', function () {
@@ -296,7 +264,7 @@ describe('stdio MCP servers: idle timeout, startup deadline, commands that canno
     const pids = stack.proxy.stdioServers!.pids();
     assert.equal(pids.length, 2);
     await stack.stop();
-    assert.deepEqual(pids.filter(alive), []);
+    assert.deepEqual(pids.filter(isRunning), []);
     await Promise.all(clients.map((c) => c.close()));
   });
 });

@@ -3,10 +3,8 @@
 // real MCP SDK client through the whole OAuth flow.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, LoggingMessageNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
@@ -14,57 +12,14 @@ import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { OTHER_USER, TEST_USER } from '../helpers/upstream-idp.js';
 import { until } from '../helpers/wait.js';
+import { disconnect, envOf, FILESYSTEM, isRunning, signedIn, stdioEnv, textOf } from '../helpers/stdio.js';
 
-const require = createRequire(import.meta.url);
-const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
-const FILESYSTEM = require.resolve('@modelcontextprotocol/server-filesystem/dist/index.js');
 const MCP_ACCEPT = 'application/json, text/event-stream';
-
-function stdioEnv(args: string[], more: Record<string, string> = {}): Record<string, string> {
-  return {
-    MCP_SERVER_TRANSPORT: 'stdio',
-    MCP_SERVER_RUN_COMMAND: process.execPath,
-    MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(args),
-    ...more,
-  };
-}
-
-function textOf(result: Awaited<ReturnType<Client['callTool']>>): string {
-  const [content] = result.content as { type: string; text: string }[];
-  assert.equal(content?.type, 'text');
-  return content.text;
-}
 
 function pool(stack: Stack) {
   const servers = stack.proxy.stdioServers;
   assert.ok(servers, 'the proxy runs stdio servers');
   return servers;
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-function signedIn(user: { username: string; password: string }): TestOAuthProvider {
-  const auth = new TestOAuthProvider();
-  auth.credentials = { username: user.username, password: user.password };
-  return auth;
-}
-
-/** Leaves as a well-behaved client does: DELETE the session (its process stops), then close. */
-async function disconnect(client: Client): Promise<void> {
-  await (client.transport as StreamableHTTPClientTransport).terminateSession().catch(() => {});
-  await client.close();
-}
-
-/** server-everything's get-env: the environment its process was started with. */
-async function envOf(client: Client): Promise<Record<string, string>> {
-  return JSON.parse(textOf(await client.callTool({ name: 'get-env', arguments: {} }))) as Record<string, string>;
 }
 
 describe('stdio MCP servers (server-everything, session isolation)', function () {
@@ -74,7 +29,7 @@ describe('stdio MCP servers (server-everything, session isolation)', function ()
   before(async () => {
     stack = await startStack({
       telemetry: true,
-      env: stdioEnv([EVERYTHING, 'stdio'], { MCP_SERVER_TOKEN_ENV: 'UPSTREAM_ACCESS_TOKEN', MCP_AUTH_PROXY_METRICS_PATH: '/metrics' }),
+      env: stdioEnv({ MCP_SERVER_TOKEN_ENV: 'UPSTREAM_ACCESS_TOKEN', MCP_AUTH_PROXY_METRICS_PATH: '/metrics' }),
     });
   });
   after(async () => {
@@ -198,7 +153,7 @@ describe('stdio MCP servers (server-everything, session isolation)', function ()
     const sessionId = transport.sessionId!;
     const own = pool(stack).pids().filter((pid) => !before.has(pid));
     await transport.terminateSession();
-    await until(() => own.every((pid) => !alive(pid)), 'the session\'s process exits');
+    await until(() => own.every((pid) => !isRunning(pid)), 'the session\'s process exits');
     await client.close();
     const res = await fetch(stack.mcpUrl, {
       method: 'POST',
@@ -258,7 +213,7 @@ describe('stdio MCP servers (server-filesystem on a temporary directory)', funct
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mcp-fs-'));
     await writeFile(join(dir, 'hello.txt'), 'hello from the filesystem server');
-    stack = await startStack({ env: stdioEnv([FILESYSTEM, dir]) });
+    stack = await startStack({ env: stdioEnv({}, [FILESYSTEM, dir]) });
   });
   after(async () => {
     await stack?.stop();
