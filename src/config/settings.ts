@@ -124,8 +124,9 @@ export const SETTINGS = {
     parse: parse.envName,
   }),
   MCP_SERVER_STDIO_MAX_PROCESSES: setting({
-    description: 'With MCP_SERVER_TRANSPORT=stdio: the most server processes this proxy instance runs at once; a new session over it gets 503.',
-    default: '50',
+    description:
+      'With MCP_SERVER_TRANSPORT=stdio: the most server processes this proxy instance runs at once; a new session over it gets 503. Each process is a whole program (a Node server takes about 30 MB of its own): 10 fit a 512 MB dyno beside the proxy.',
+    default: '10',
     parse: parse.positiveInt,
   }),
   MCP_SERVER_STDIO_MAX_PROCESSES_PER_USER: setting({

@@ -47,7 +47,7 @@ describe('configuration: stdio MCP servers', () => {
         env: undefined,
         isolation: 'session',
         tokenEnv: undefined,
-        maxProcesses: 50,
+        maxProcesses: 10,
         maxProcessesPerUser: 5,
         idleTimeoutMs: 600_000,
         startTimeoutMs: 30_000,
