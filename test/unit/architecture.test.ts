@@ -72,6 +72,7 @@ const FORBIDDEN: Record<string, string[]> = {
   mcp: ['interactions', 'pages', 'commands', 'demo', '(entry)'],
   interactions: ['mcp', 'commands', 'demo', '(entry)'],
   demo: ['storage', 'grants', 'identity', 'provider', 'interactions', 'mcp', 'commands', '(entry)'],
+  policy: ['logging', 'storage', 'config', 'telemetry', 'pages', 'http', 'grants', 'identity', 'provider', 'interactions', 'mcp', 'commands', 'demo', '(entry)'],
 };
 
 /** Imports from an area into one it must not import. */
