@@ -15,7 +15,7 @@ It does not connect to anything: \`<cli> verify\` boots everything for that.
 
 Options:
   --json      One JSON object: {"settings": [{name, value, source, from?, secret, description}],
-              "problems": [...], "warnings": [...]}.
+              "problems": [...], "warnings": [...], "policy"?: [...]}.
   -h, --help  Show this help.
 
 Exit status: 0 no problems (warnings allowed); 1 problems found.
@@ -31,12 +31,13 @@ Example (Heroku): heroku run <cli> config
   },
 };
 
-export function formatReport({ settings, problems, warnings }: ConfigReport): string {
+export function formatReport({ settings, problems, warnings, policy }: ConfigReport): string {
   const width = Math.max(...settings.map((s) => s.name.length));
   const lines = settings.map((s) => {
     const source = s.from ? `${s.source}, as ${s.from}` : s.source;
     return `${s.name.padEnd(width)}  ${s.value ?? '(unset)'}  [${source}]`;
   });
+  if (policy) lines.push('', 'Policy in effect (MCP_AUTH_PROXY_POLICY; deny wins, then allow, then the default):', ...policy.map((line) => `  ${line}`));
   lines.push('');
   if (problems.length === 0) lines.push('No problems found.');
   else lines.push(`${problems.length} problem(s) found; the proxy will not start:`, ...problems.map((p) => `  - ${p}`));

@@ -259,6 +259,7 @@ function loadSingle(given: Environment): Config {
       allowedOrigins: v.MCP_AUTH_PROXY_ALLOWED_ORIGINS ?? [],
       child,
       stdio: stdioConfig(env, v, credentials.mode === 'user'),
+      policy: v.MCP_AUTH_PROXY_POLICY,
     },
     redis: {
       url: v.MCP_AUTH_PROXY_REDIS_URL?.href,

@@ -4,6 +4,7 @@ import { createPrivateKey, createPublicKey, sign, verify, X509Certificate, type 
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { normalizeHost } from '../http/hosts.js';
+import { PolicyError, readPolicy, type Policy } from '../policy/policy.js';
 
 export const text = (raw: string): string => raw;
 
@@ -102,6 +103,16 @@ export function oneOf<const T extends readonly string[]>(choices: T): (raw: stri
     if (choice === undefined) throw new Error(`must be one of ${choices.join(', ')}, got "${raw}"`);
     return choice;
   };
+}
+
+/** MCP_AUTH_PROXY_POLICY: every problem of the policy in one message. */
+export function policy(raw: string): Policy {
+  try {
+    return readPolicy(raw);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new Error(err.problems.join('; '));
+    throw err;
+  }
 }
 
 /** One environment variable name. */

@@ -8,6 +8,7 @@ import { SETTINGS, type SettingName } from './settings.js';
 import { isSet, sourceOf } from './environment.js';
 import { describeKey } from '../provider/signing-keys.js';
 import { environmentWarnings } from './warnings.js';
+import { describePolicy } from '../policy/policy.js';
 import { BLOCK_SETTINGS, blocksOf, blockVariable, isSecretBlockVariable } from './identity-blocks.js';
 
 export type SettingSource = 'environment' | '.env' | 'default' | 'derived' | 'unset';
@@ -30,6 +31,8 @@ export interface ConfigReport {
   problems: string[];
   /** Allowed, but worth knowing. */
   warnings: string[];
+  /** MCP_AUTH_PROXY_POLICY in effect: its default, then one line per rule. */
+  policy?: string[];
 }
 
 // What an unset setting without a default means; the others are simply unset.
@@ -103,6 +106,7 @@ export function reportConfiguration(env: Environment, fileEnv: Environment): Con
   settings.splice(settings.findIndex((s) => s.name === 'IDENTITY_PROVIDERS') + 1, 0, ...blockSettings(merged, env));
 
   let problems: string[] = [];
+  let policy: string[] | undefined;
   const notes: string[] = [];
   let demo = false;
   try {
@@ -115,11 +119,12 @@ export function reportConfiguration(env: Environment, fileEnv: Environment): Con
     const title = settings.find((s) => s.name === 'BRANDING_TITLE');
     if (title && config.branding.heroku) title.value = `${config.branding.title} (Heroku Identity)`;
     if (config.identity.providerName !== 'oidc') presetValues(settings, config);
+    if (config.mcp.policy) policy = describePolicy(config.mcp.policy);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems = err.problems;
   }
-  return { settings, problems, warnings: [...notes, ...environmentWarnings(merged, { demo })] };
+  return { settings, problems, warnings: [...notes, ...environmentWarnings(merged, { demo })], ...(policy ? { policy } : {}) };
 }
 
 /** What a preset (IDENTITY_PROVIDER) put in place of a default or an unset server URL. */

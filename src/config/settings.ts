@@ -447,6 +447,11 @@ export const SETTINGS = {
     parse: parse.nonNegativeInt,
   }),
   MCP_AUTH_PROXY_MCP_WINDOW_MS: setting({ description: 'Window of the /mcp per-user limit.', default: '60000', parse: parse.positiveInt }),
+  MCP_AUTH_PROXY_POLICY: setting({
+    description:
+      'Who may call which MCP method, tool, prompt or resource: inline JSON, or the path of a .json, .yaml or .yml file, e.g. `{"default":"allow","rules":[{"effect":"deny","tools":["delete_*"],"domains":["contractor.example"]}]}`. Rules allow or deny `methods`, `tools`, `prompts`, `resources` (names or globs) for `users`, `emails`, `domains`, `groups`, `clients` (none: everyone); deny wins; `default` decides the rest. Unset: everything is allowed and /mcp is not read.',
+    parse: parse.policy,
+  }),
   MCP_AUTH_PROXY_VERIFY_RELEASE: setting({
     description: '`true`: boot everything, print `Verified release launches. Exit status 0`, exit 0.',
     default: 'false',

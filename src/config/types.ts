@@ -3,6 +3,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { AccessPolicy } from '../identity/access-policy.js';
 import type { LocalUser, ServerMetadata } from './parsers.js';
+import type { Policy } from '../policy/policy.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -84,6 +85,8 @@ export interface Config {
     child: ChildProcessConfig | undefined;
     /** MCP_SERVER_TRANSPORT=stdio: the proxy runs the server's processes and speaks stdio to them. */
     stdio: StdioServersConfig | undefined;
+    /** MCP_AUTH_PROXY_POLICY: who may call what; undefined: everything, and /mcp is not read. */
+    policy: Policy | undefined;
   };
   redis: {
     url: string | undefined;

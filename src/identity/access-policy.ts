@@ -23,6 +23,12 @@ export type AccessDecision = { allowed: true } | { allowed: false; reason: strin
 export const isRestricted = (policy: AccessPolicy): boolean =>
   policy.emails.length + policy.domains.length + policy.groups.length + policy.githubUsers.length + policy.githubOrgs.length + policy.googleDomains.length + policy.entraTenants.length > 0;
 
+/** The user's groups: the IDENTITY_GROUPS_CLAIM claim (a list of strings, or one string). */
+export function groupsOf(profile: Record<string, unknown>, claim: string): string[] {
+  const raw = profile[claim];
+  return Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
+}
+
 export function checkAccess(policy: AccessPolicy, profile: Record<string, unknown>): AccessDecision {
   if (policy.emails.length + policy.domains.length > 0) {
     const email = typeof profile.email === 'string' ? profile.email.toLowerCase() : undefined;
@@ -34,8 +40,7 @@ export function checkAccess(policy: AccessPolicy, profile: Record<string, unknow
     }
   }
   if (policy.groups.length > 0) {
-    const raw = profile[policy.groupsClaim];
-    const groups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
+    const groups = groupsOf(profile, policy.groupsClaim);
     if (!groups.some((group) => policy.groups.includes(group))) return { allowed: false, reason: 'not in an allowed group' };
   }
   if (policy.githubUsers.length + policy.githubOrgs.length > 0 && !githubAllowed(policy, profile)) {

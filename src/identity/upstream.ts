@@ -27,7 +27,7 @@ export interface AuthorizationChecks {
 export interface UpstreamIdentityResult {
   subject: string;
   /** What we keep of the user (shown, passed to the MCP server). */
-  claims: { email?: string; email_verified?: boolean; name?: string };
+  claims: { email?: string; email_verified?: boolean; name?: string; groups?: string[] };
   /** Every claim the IdP gave (ID token over userinfo), for the access policy; not stored. */
   profile: Record<string, unknown>;
   tokens: UpstreamTokens;

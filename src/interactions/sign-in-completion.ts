@@ -7,7 +7,7 @@ import type { default as Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { AccountStore } from '../identity/accounts.js';
-import { checkAccess } from '../identity/access-policy.js';
+import { checkAccess, groupsOf } from '../identity/access-policy.js';
 import type { UpstreamIdentityResult } from '../identity/upstream.js';
 import type { IdentityProviders, SignInProvider } from '../identity/providers.js';
 import type { UpstreamTokenVault } from '../identity/vault.js';
@@ -76,7 +76,9 @@ export class SignInCompletion {
     const grantId = await this.#saveGrant(request, accountId);
     try {
       await this.parts.vault.save(grantId, tokens, config.provider.grantTtl);
-      await this.parts.accounts.save(accountId, identity.claims);
+      // The groups are kept for MCP_AUTH_PROXY_POLICY's group rules.
+      const groups = groupsOf(identity.profile, signInProvider.settings.access.groupsClaim);
+      await this.parts.accounts.save(accountId, groups.length > 0 ? { ...identity.claims, groups } : identity.claims);
     } catch (err) {
       // Never leave a grant without its upstream tokens, nor upstream tokens without a grant.
       logger.error({ err, grantId }, 'sign-in could not be saved; grant removed');

@@ -57,11 +57,13 @@ export function bearerAuth({ config, provider, vault, accounts, cache }: BearerD
     const upstream = token.grantId ? await vault.load(token.grantId) : undefined;
     if (!upstream || !token.grantId) return sendChallenge(res, config, 'invalid_token', 'The grant of this token was revoked');
 
+    const account = await accounts.find(token.accountId!);
     const caller: McpCaller = {
       grantId: token.grantId,
       clientId: token.clientId!,
       accountId: token.accountId!,
-      email: (await accounts.find(token.accountId!)).email,
+      email: account.email,
+      groups: account.groups ?? [],
       scope: token.scope ?? '',
       upstream,
     };

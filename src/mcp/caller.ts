@@ -8,6 +8,8 @@ export interface McpCaller {
   clientId: string;
   accountId: string;
   email: string | undefined;
+  /** The groups the IdP gave at sign-in (IDENTITY_GROUPS_CLAIM), for MCP_AUTH_PROXY_POLICY. */
+  groups: readonly string[];
   scope: string;
   upstream: UpstreamTokens;
 }

@@ -47,6 +47,13 @@ export interface Forwarded<Res extends ServerResponse = ServerResponse> {
   caller: McpCaller;
   path: string;
   clientIp: string | undefined;
+  /** The body, already read (and perhaps rewritten) by the policy: sent instead of reading `req`. */
+  body?: Buffer;
+  /**
+   * Writes the response from the MCP server's (head and body) instead of passing it as it is: the
+   * policy's filtering. The MCP server is then asked for an uncompressed body.
+   */
+  respond?: (upstreamRes: IncomingMessage, res: Res) => void;
 }
 
 const headerValue = (value: string | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -69,7 +76,7 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
   }
 
   /** Resolves once the response is complete, handed over as a stream, or answered with an error. */
-  forward({ req, res, caller, path, clientIp }: Forwarded<Res>): Promise<void> {
+  forward({ req, res, caller, path, clientIp, body, respond }: Forwarded<Res>): Promise<void> {
     const { maxBodyBytes, refreshSkewMs, forwarded, refresher, sessions, streams, challenge } = this.#options;
     const target = this.#options.target;
     const upstreamPath = path === '/' || path.startsWith('/?') ? this.#targetPath + path.slice(1) : this.#targetPath + path;
@@ -108,9 +115,13 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
           upstreamRes.destroy();
           return done();
         }
+        upstreamRes.on('error', () => res.destroy());
+        if (respond) {
+          respond(upstreamRes, res);
+          return done();
+        }
         copyResponseHead(upstreamRes, res);
         upstreamRes.pipe(res);
-        upstreamRes.on('error', () => res.destroy());
         if (streams && standalone && String(upstreamRes.headers['content-type']).startsWith('text/event-stream')) {
           // End it cleanly (not cut): the client reconnects, to another instance.
           streams.releasable(res, () => {
@@ -129,6 +140,8 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
 
       const send = (upstream: UpstreamTokens, replay: boolean) => {
         const headers = upstreamRequestHeaders(req.headers, caller, upstream, forwarded, clientIp);
+        if (body) headers['content-length'] = String(body.length);
+        if (respond) headers['accept-encoding'] = 'identity';
         const upstreamReq = this.#request(
           { protocol: target.protocol, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: target.port, method: req.method, path: upstreamPath, headers, agent: this.#agent },
           (upstreamRes) => {
@@ -173,7 +186,7 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
           const timeout = err.code === 'ETIMEDOUT' || err.code === 'ESOCKETTIMEDOUT';
           fail(timeout ? problems.mcpServerTimeout() : problems.mcpServerUnavailable());
         });
-        if (replay) upstreamReq.end(Buffer.concat(chunks, received));
+        if (replay || body) upstreamReq.end(Buffer.concat(chunks, received));
         else if (bodyDone) upstreamReq.end();
       };
 
@@ -198,8 +211,14 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
         send(fresh, true);
       };
 
+      if (body) {
+        // Read (and perhaps rewritten) before: nothing more will come.
+        chunks.push(body);
+        received = body.length;
+        bodyDone = true;
+      }
       // Stream the request body as it arrives, keeping a copy for a replay after a 401.
-      req.on('data', (chunk: Buffer) => {
+      if (!body) req.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > maxBodyBytes) {
           req.removeAllListeners('data');
@@ -210,7 +229,7 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
         chunks.push(chunk);
         if (!retried && current && !current.destroyed) current.write(chunk);
       });
-      req.on('end', () => {
+      if (!body) req.on('end', () => {
         bodyDone = true;
         if (!retried && current && !current.destroyed) current.end();
       });

@@ -103,11 +103,12 @@ export function upstreamRequestHeaders(
  */
 const isProxyOwned = (name: string): boolean => name.startsWith('access-control-') || name === 'x-powered-by';
 
-export function copyResponseHead(from: IncomingMessage, to: ServerResponse): void {
+/** `except`: headers left for the caller to set (a rewritten body's length and type). */
+export function copyResponseHead(from: IncomingMessage, to: ServerResponse, except: readonly string[] = []): void {
   const listed = connectionTokens(from.headers);
   to.statusCode = from.statusCode ?? 502;
   for (const [name, value] of Object.entries(from.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name) || isProxyOwned(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name) || isProxyOwned(name) || except.includes(name)) continue;
     // Vary: ours (Origin) and the server's both hold.
     if (name === 'vary' && to.hasHeader('vary')) {
       const tokens = [String(to.getHeader('vary')), ...[value].flat()].flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);

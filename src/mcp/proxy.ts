@@ -5,7 +5,10 @@ import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { ReleasableStreams } from '../http/drain.js';
-import { problems, sendProblem } from '../http/problems.js';
+import { Problem, problems, sendProblem } from '../http/problems.js';
+import { readBody } from '../http/read-body.js';
+import { PolicyGate, subjectOf } from './policy-gate.js';
+import { declaredTarget, planFor, writeJson } from './policy-http.js';
 import type { UpstreamTokenRefresher } from './forwarder.js';
 import { McpForwarder } from './forwarder.js';
 import { callerOf } from './caller.js';
@@ -41,8 +44,21 @@ export function mcpProxy({ config, refresher, logger, streams, sessions }: McpPr
     logger,
     challenge: (res, description) => sendChallenge(res, config, 'invalid_token', description),
   });
+  const gate = config.mcp.policy ? new PolicyGate(config.mcp.policy) : undefined;
   // req.url is relative to the mount: "/" is the endpoint itself, "/x" a sub-path.
-  return (req, res) => forwarder.forward({ req, res, caller: callerOf(res), path: req.url, clientIp: req.ip });
+  if (!gate) return (req, res) => forwarder.forward({ req, res, caller: callerOf(res), path: req.url, clientIp: req.ip });
+  // With a policy, a POST's body is read first: what it asks for decides whether it goes on.
+  return async (req, res) => {
+    const caller = callerOf(res);
+    const forwarded = { req, res, caller, path: req.url, clientIp: req.ip };
+    if (req.method !== 'POST') return forwarder.forward(forwarded);
+    const body = await readBody(req, config.mcp.maxBodyBytes);
+    if (body instanceof Problem) return sendProblem(res, body);
+    const plan = planFor(gate, subjectOf(caller), body, declaredTarget(req));
+    if (plan.kind === 'answer') return writeJson(res, 200, plan.body);
+    if (plan.kind === 'forward') return forwarder.forward({ ...forwarded, body });
+    return forwarder.forward({ ...forwarded, body: plan.body, respond: plan.respond });
+  };
 }
 
 /** Rejects bodies whose declared length is over the cap before any work is done. */

@@ -4,7 +4,7 @@ import type { McpCaller } from '../../src/mcp/caller.js';
 import { InvalidationBus } from '../../src/storage/invalidation.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 
-const caller = (grantId: string): McpCaller => ({ grantId, clientId: 'c', accountId: 'a', email: undefined, scope: '', upstream: { accessToken: 'u' } });
+const caller = (grantId: string): McpCaller => ({ grantId, clientId: 'c', accountId: 'a', email: undefined, groups: [], scope: '', upstream: { accessToken: 'u' } });
 
 describe('CallerCache', () => {
   let store: MemoryStore;

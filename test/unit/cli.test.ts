@@ -7,7 +7,7 @@ import { parseCommandLine, positiveIntegerOption, UsageError } from '../../src/c
 import { cli } from '../helpers/command-io.js';
 import { invocationOf } from '../../src/cli.js';
 
-const COMMAND_NAMES = ['start', 'verify', 'config', 'jwks', 'hash-password', 'grants', 'revoke', 'vault-reencrypt'];
+const COMMAND_NAMES = ['start', 'verify', 'config', 'jwks', 'hash-password', 'grants', 'revoke', 'policy', 'vault-reencrypt'];
 
 describe('command line', () => {
   describe('help', () => {

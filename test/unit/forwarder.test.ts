@@ -28,6 +28,7 @@ const caller: McpCaller = {
   clientId: 'client-1',
   accountId: 'user-1',
   email: 'user@example.test',
+  groups: [],
   scope: 'mcp',
   upstream: { accessToken: 'stale-upstream', refreshToken: 'upstream-refresh' },
 };

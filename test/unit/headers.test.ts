@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { McpCaller } from '../../src/mcp/caller.js';
 import { upstreamRequestHeaders, type ForwardedIdentity } from '../../src/mcp/headers.js';
 
-const caller: McpCaller = { grantId: 'g', clientId: 'c', accountId: 'corp:42', email: undefined, scope: 'mcp', upstream: { accessToken: 'up', provider: 'corp' } };
+const caller: McpCaller = { grantId: 'g', clientId: 'c', accountId: 'corp:42', email: undefined, groups: [], scope: 'mcp', upstream: { accessToken: 'up', provider: 'corp' } };
 const forwarded = (send: boolean): ForwardedIdentity => ({
   identity: { send, userId: 'x-mcp-user-id', userEmail: 'x-mcp-user-email', clientId: 'x-mcp-client-id' },
   scope: { source: 'none', identityScope: '' },

@@ -29,6 +29,7 @@ const caller = (accountId: string): McpCaller => ({
   clientId: 'client',
   accountId,
   email: undefined,
+  groups: [],
   scope: 'openid',
   upstream: { accessToken: `token-${accountId}`, tokenType: 'Bearer' } as McpCaller['upstream'],
 });

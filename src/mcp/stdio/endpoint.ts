@@ -12,10 +12,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../config/types.js';
 import type { ReleasableStreams } from '../../http/drain.js';
 import { Problem, problems, sendProblem } from '../../http/problems.js';
+import { readBody } from '../../http/read-body.js';
 import { throttledLogger } from '../../logging.js';
 import { callerOf, type McpCaller } from '../caller.js';
 import { sendChallenge } from '../challenge.js';
@@ -23,6 +24,7 @@ import type { UpstreamTokenRefresher } from '../forwarder.js';
 import { SESSION_HEADER, type McpSessionBindings } from '../session-binding.js';
 import type { Attachment } from './channel.js';
 import { TransportLink } from './link.js';
+import { PolicyGate, subjectOf } from '../policy-gate.js';
 import type { StdioServerPool } from './pool.js';
 
 /** Retry-After of a 503 while the identity provider cannot refresh. */
@@ -49,9 +51,11 @@ export class StdioEndpoint {
   readonly #live = new Map<string, LiveSession>();
   readonly #log: Logger;
   readonly #warnEvery: ReturnType<typeof throttledLogger>;
+  readonly #gate: PolicyGate | undefined;
 
   constructor(options: StdioEndpointOptions) {
     this.#options = options;
+    this.#gate = options.config.mcp.policy ? new PolicyGate(options.config.mcp.policy) : undefined;
     this.#log = options.logger;
     this.#warnEvery = throttledLogger(options.logger);
   }
@@ -112,7 +116,7 @@ export class StdioEndpoint {
     const transport = this.#transport(sessionId);
     const link = this.#link(transport, sessionId);
     const attachment = channel.attach(link);
-    transport.onmessage = (message) => attachment.receive(message);
+    transport.onmessage = this.#receiver(attachment, link, caller);
     const live = { transport, attachment, link };
     this.#live.set(sessionId, live);
     await this.#serve(live, req, res, body);
@@ -134,7 +138,7 @@ export class StdioEndpoint {
     const transport = this.#transport(undefined);
     const link = this.#link(transport, undefined);
     const attachment = channel.attach(link);
-    transport.onmessage = (message) => attachment.receive(message);
+    transport.onmessage = this.#receiver(attachment, link, caller);
     res.once('close', () => {
       attachment.detach();
       void transport.close();
@@ -162,6 +166,22 @@ export class StdioEndpoint {
     });
     if (sessionId !== undefined) transport.onclose = () => this.#forget(sessionId, false);
     return transport;
+  }
+
+  /**
+   * What the client sends, on its way to the process: with MCP_AUTH_PROXY_POLICY, a denied request
+   * is answered here and never reaches the server, and list results are filtered on their way back.
+   */
+  #receiver(attachment: Attachment, link: TransportLink, caller: McpCaller): (message: JSONRPCMessage) => void {
+    const gate = this.#gate;
+    if (!gate) return (message) => attachment.receive(message);
+    const subject = subjectOf(caller);
+    return (message) => {
+      const checked = gate.check([message], subject);
+      for (const denial of checked.denials) link.deliver(denial as JSONRPCMessage);
+      for (const [key, kind] of checked.lists) link.rewriteAnswer(key, (answer) => gate.filter(answer, kind, subject) as JSONRPCMessage);
+      for (const allowed of checked.allowed) attachment.receive(allowed as JSONRPCMessage);
+    };
   }
 
   #link(transport: StreamableHTTPServerTransport, sessionId: string | undefined): TransportLink {
@@ -234,15 +254,10 @@ function dropUnknownProtocolVersion(req: IncomingMessage): void {
 
 /** The request body as JSON, at most `maxBytes`; a Problem in the transport's own shape otherwise. */
 async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) return problems.bodyTooLarge(maxBytes);
-    chunks.push(chunk);
-  }
+  const body = await readBody(req, maxBytes);
+  if (body instanceof Problem) return body;
   try {
-    return JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     return new Problem(400, 'invalid_request', 'Parse error: Invalid JSON', { jsonRpcCode: -32700 });
   }

@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { SessionLink } from './channel.js';
+import { idKey } from '../policy-gate.js';
 
 /** Messages kept for a GET stream that is not open yet; beyond, the oldest go. */
 const MAX_WAITING = 100;
@@ -18,6 +19,8 @@ export class TransportLink implements SessionLink {
   readonly #onGone: (reason: string) => void;
   #streams = 0;
   #waiting: JSONRPCMessage[] = [];
+  /** Answers to rewrite before the client sees them (list results the policy filters), by request id. */
+  readonly #rewrites = new Map<string, (message: JSONRPCMessage) => JSONRPCMessage>();
   /** Messages dropped because too many waited (for the log). */
   dropped = 0;
 
@@ -26,7 +29,19 @@ export class TransportLink implements SessionLink {
     this.#onGone = onGone;
   }
 
-  deliver(message: JSONRPCMessage, relatedRequestId?: RequestId): void {
+  /** The answer to this request (by idKey) is rewritten on its way to the client. */
+  rewriteAnswer(key: string, rewrite: (message: JSONRPCMessage) => JSONRPCMessage): void {
+    this.#rewrites.set(key, rewrite);
+  }
+
+  deliver(given: JSONRPCMessage, relatedRequestId?: RequestId): void {
+    let message = given;
+    if (isResponse(message) && this.#rewrites.size > 0) {
+      const key = idKey((message as { id: RequestId }).id);
+      const rewrite = this.#rewrites.get(key);
+      this.#rewrites.delete(key);
+      if (rewrite) message = rewrite(message);
+    }
     // Stateless requests (no session) have no GET stream to wait for.
     const forTheStream = relatedRequestId === undefined && !isResponse(message) && this.#transport.sessionId !== undefined;
     if (forTheStream && this.#streams === 0) {
