@@ -123,6 +123,8 @@ export class SseRewriter extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#pending += chunk.toString('utf8');
+    // One event larger than what is filtered: cut rather than held without bound.
+    if (this.#pending.length > MAX_REWRITTEN_BYTES) return callback(new Error('an SSE event of the MCP server is larger than the proxy filters'));
     let end: number;
     // An event ends at a blank line (LF or CRLF).
     while ((end = this.#pending.search(/\r?\n\r?\n/)) >= 0) {

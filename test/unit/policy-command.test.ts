@@ -52,3 +52,37 @@ describe('command line: policy', () => {
     assert.equal((await cli(['policy', 'check'], { MCP_AUTH_PROXY_POLICY: POLICY })).code, 2);
   });
 });
+
+describe('command line: config with a policy', () => {
+  const BASE = {
+    BASE_URL: 'https://proxy.example.com',
+    MCP_SERVER_URL: 'http://localhost:3000/mcp',
+    IDENTITY_SERVER_URL: 'https://idp.example.com',
+    IDENTITY_CLIENT_ID: 'abc',
+  };
+
+  it('prints the policy in effect after the settings', async () => {
+    const { code, stdout } = await cli(['config'], { ...BASE, MCP_AUTH_PROXY_POLICY: POLICY });
+    assert.equal(code, 0);
+    assert.ok(
+      stdout.includes(
+        [
+          'Policy in effect (MCP_AUTH_PROXY_POLICY; deny wins, then allow, then the default):',
+          '  default: allow (from inline)',
+          '  rule 1: deny tools whoami for users tester',
+          '  rule 2 (contractors): deny tools merge_* for groups contractors',
+          '  rule 3: allow tools merge_docs for domains example.com',
+        ].join('\n'),
+      ),
+      stdout,
+    );
+    const json = JSON.parse((await cli(['config', '--json'], { ...BASE, MCP_AUTH_PROXY_POLICY: POLICY })).stdout) as { policy: string[] };
+    assert.equal(json.policy.length, 4);
+  });
+
+  it('an invalid policy is a problem that stops the proxy, naming the rule', async () => {
+    const { code, stdout } = await cli(['config'], { ...BASE, MCP_AUTH_PROXY_POLICY: '{"rules":[{"effect":"deny","tool":["x"]}]}' });
+    assert.equal(code, 1);
+    assert.match(stdout, /- MCP_AUTH_PROXY_POLICY: rule 1: unknown key "tool" \(did you mean "tools"\?\)/);
+  });
+});
