@@ -22,6 +22,7 @@ import { callerOf } from './mcp/caller.js';
 import type { CallerCache } from './mcp/caller-cache.js';
 import { mcpServerAvailability } from './mcp/availability.js';
 import { originCheck } from './mcp/origin.js';
+import { ConcurrencyLimiter } from './mcp/concurrency.js';
 import { protectedResourceRouter } from './mcp/protected-resource.js';
 import { McpSessionBindings, sessionOwnerCheck } from './mcp/session-binding.js';
 import { bodyLimit, mcpProxy, refuseDotSegments } from './mcp/proxy.js';
@@ -95,6 +96,8 @@ export function createApp(parts: AppParts): Express {
     ...(config.rateLimit.mcp.max > 0
       ? [rateLimit(parts.store, { name: 'mcp', ...config.rateLimit.mcp, keyOf: (_req, res) => callerOf(res).accountId })]
       : []),
+    // In flight at once, per user across instances; off unless configured.
+    ...(config.rateLimit.mcpConcurrent > 0 ? [new ConcurrencyLimiter(parts.store, config.rateLimit.mcpConcurrent, logger).middleware()] : []),
     sessionOwnerCheck(sessions),
     ...(parts.stdioServers
       ? [new StdioEndpoint({ config, pool: parts.stdioServers, sessions, refresher, logger, streams: parts.streams }).handler()]

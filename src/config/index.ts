@@ -299,6 +299,7 @@ function loadSingle(given: Environment): Config {
       windowMs: v.MAX_REQUESTS_WINDOW,
       registration: { max: v.MCP_AUTH_PROXY_REGISTRATION_MAX, windowMs: v.MCP_AUTH_PROXY_REGISTRATION_WINDOW_MS },
       mcp: { max: v.MCP_AUTH_PROXY_MCP_MAX_REQUESTS, windowMs: v.MCP_AUTH_PROXY_MCP_WINDOW_MS },
+      mcpConcurrent: v.MCP_AUTH_PROXY_MCP_MAX_CONCURRENT,
     },
     verifyRelease: v.MCP_AUTH_PROXY_VERIFY_RELEASE,
     drainTimeoutMs: v.MCP_AUTH_PROXY_DRAIN_TIMEOUT_MS,

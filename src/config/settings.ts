@@ -446,6 +446,12 @@ export const SETTINGS = {
     default: '0',
     parse: parse.nonNegativeInt,
   }),
+  MCP_AUTH_PROXY_MCP_MAX_CONCURRENT: setting({
+    description:
+      '/mcp requests one user may have in flight at once, across instances (counted in Redis); over it: 429 with Retry-After and a JSON-RPC error. Open GET event streams are counted apart, with the same cap. 0 (default): unlimited (each counted request costs Redis round trips).',
+    default: '0',
+    parse: parse.nonNegativeInt,
+  }),
   MCP_AUTH_PROXY_MCP_WINDOW_MS: setting({ description: 'Window of the /mcp per-user limit.', default: '60000', parse: parse.positiveInt }),
   MCP_AUTH_PROXY_POLICY: setting({
     description:

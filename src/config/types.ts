@@ -130,6 +130,8 @@ export interface Config {
     registration: { max: number; windowMs: number };
     /** Per user at /mcp; max 0 is unlimited. */
     mcp: { max: number; windowMs: number };
+    /** In-flight /mcp requests (and, apart, GET streams) per user across instances; 0 is unlimited. */
+    mcpConcurrent: number;
   };
   verifyRelease: boolean;
   /** How long a SIGTERM lets in-flight requests and streams finish before they are cut. */

@@ -69,6 +69,12 @@ export const problems = {
   bodyTooLarge: (maxBytes: number) => new Problem(413, 'payload_too_large', `Request bodies are limited to ${maxBytes} bytes`),
   tooManyRequests: (retryAfterSeconds: number) =>
     new Problem(429, 'too_many_requests', `Too many requests; retry in ${retryAfterSeconds} s`, { retryAfterSeconds }),
+  /** MCP_AUTH_PROXY_MCP_MAX_CONCURRENT: the caller has that many requests (or streams) open. */
+  tooManyConcurrent: (max: number, what: 'requests' | 'streams') =>
+    new Problem(429, 'too_many_requests', `At most ${max} of your ${what === 'requests' ? 'MCP requests' : 'MCP event streams (GET)'} may be open at once; retry when one has ended`, {
+      retryAfterSeconds: 1,
+      jsonRpcCode: -32000,
+    }),
   forbiddenOrigin: (origin: string) => new Problem(403, 'forbidden_origin', `Origin ${origin} is not allowed`),
   unavailable: (description: string, retryAfterSeconds?: number) =>
     new Problem(503, 'temporarily_unavailable', description, retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),

@@ -66,6 +66,8 @@ export const keys = {
   mcpSession: (sessionId: string): string => `mcp-session:${sha256(sessionId)}`,
   fetchCache: (url: string): string => `fetch-cache:${sha256(url)}`,
   rateLimit: (name: string, who: string, window: number): string => `ratelimit:${name}:${who}:${window}`,
+  /** A user's /mcp requests (or GET streams) in flight on every instance, as leases. */
+  mcpInFlight: (kind: 'requests' | 'streams', accountId: string): string => `mcp-in-flight:${kind}:${base64url(accountId)}`,
   readinessProbe: 'readiness-probe',
   herokuClientsSwept: 'heroku-clients-swept',
 } as const;
