@@ -34,6 +34,7 @@ import { defaultScopeFiller } from './provider/default-scope.js';
 import { registrationCors, registrationNormalizer } from './provider/registration.js';
 import type { KeyValueStore } from './storage/store.js';
 import type { AuditLog } from './telemetry/audit.js';
+import { ToolCallAudit } from './telemetry/tool-audit.js';
 import { metricsEndpoint } from './telemetry/metrics-endpoint.js';
 import type { ProxyMetrics } from './telemetry/metrics.js';
 import { requestMetrics } from './telemetry/request-metrics.js';
@@ -84,6 +85,7 @@ export function createApp(parts: AppParts): Express {
   app.use(protectedResourceRouter(config));
   // Sessions live at most as long as a grant (a new sign-in of the same person keeps them).
   const sessions = new McpSessionBindings(parts.store, config.provider.grantTtl);
+  const toolAudit = config.mcp.toolAudit.enabled ? new ToolCallAudit(logger, metrics, config.mcp.toolAudit.withArguments) : undefined;
   // The MCP endpoint: no body parser, no page headers; bytes and streams pass as they are.
   app.use(
     config.mcp.mountPath,
@@ -100,8 +102,8 @@ export function createApp(parts: AppParts): Express {
     ...(config.rateLimit.mcpConcurrent > 0 ? [new ConcurrencyLimiter(parts.store, config.rateLimit.mcpConcurrent, logger).middleware()] : []),
     sessionOwnerCheck(sessions),
     ...(parts.stdioServers
-      ? [new StdioEndpoint({ config, pool: parts.stdioServers, sessions, refresher, logger, streams: parts.streams }).handler()]
-      : [mcpServerAvailability(parts.mcpServer), mcpProxy({ config, refresher, logger, streams: parts.streams, sessions })]),
+      ? [new StdioEndpoint({ config, pool: parts.stdioServers, sessions, refresher, logger, streams: parts.streams, toolAudit }).handler()]
+      : [mcpServerAvailability(parts.mcpServer), mcpProxy({ config, refresher, logger, streams: parts.streams, sessions, toolAudit })]),
   );
 
   // The authorization server's hooks (a first fetch of a client metadata document) know who asked.

@@ -260,6 +260,10 @@ function loadSingle(given: Environment): Config {
       child,
       stdio: stdioConfig(env, v, credentials.mode === 'user'),
       policy: v.MCP_AUTH_PROXY_POLICY,
+      toolAudit: {
+        enabled: v.MCP_AUTH_PROXY_AUDIT_TOOL_CALLS === 'true' || (v.MCP_AUTH_PROXY_AUDIT_TOOL_CALLS === 'auto' && (v.MCP_AUTH_PROXY_POLICY !== undefined || stdio)),
+        withArguments: v.MCP_AUTH_PROXY_AUDIT_ARGUMENTS,
+      },
     },
     redis: {
       url: v.MCP_AUTH_PROXY_REDIS_URL?.href,

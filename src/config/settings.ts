@@ -458,6 +458,18 @@ export const SETTINGS = {
       'Who may call which MCP method, tool, prompt or resource: inline JSON, or the path of a .json, .yaml or .yml file, e.g. `{"default":"allow","rules":[{"effect":"deny","tools":["delete_*"],"domains":["contractor.example"]}]}`. Rules allow or deny `methods`, `tools`, `prompts`, `resources` (names or globs) for `users`, `emails`, `domains`, `groups`, `clients` (none: everyone); deny wins; `default` decides the rest. Unset: everything is allowed and /mcp is not read.',
     parse: parse.policy,
   }),
+  MCP_AUTH_PROXY_AUDIT_TOOL_CALLS: setting({
+    description:
+      'One audit line (`"audit":"tool.call"`) and metrics per tools/call: who, which client and session, which tool, allowed or denied, duration, outcome. `auto` (default): on with MCP_AUTH_PROXY_POLICY or a stdio server, where requests are read anyway; `true`: also for an HTTP server without a policy (each /mcp POST body is then read); `false`: off.',
+    default: 'auto',
+    parse: parse.oneOf(['auto', 'true', 'false'] as const),
+  }),
+  MCP_AUTH_PROXY_AUDIT_ARGUMENTS: setting({
+    description:
+      '`true`: tool-call audit lines also carry the arguments and the result, with fields named like secrets (token, password, key …) redacted, strings cut at 256 characters and each at most 4 KB. Off by default: arguments and results may hold personal data.',
+    default: 'false',
+    parse: parse.bool,
+  }),
   MCP_AUTH_PROXY_VERIFY_RELEASE: setting({
     description: '`true`: boot everything, print `Verified release launches. Exit status 0`, exit 0.',
     default: 'false',

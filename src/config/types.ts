@@ -87,6 +87,8 @@ export interface Config {
     stdio: StdioServersConfig | undefined;
     /** MCP_AUTH_PROXY_POLICY: who may call what; undefined: everything, and /mcp is not read. */
     policy: Policy | undefined;
+    /** The audit of tool calls (MCP_AUTH_PROXY_AUDIT_TOOL_CALLS resolved), with arguments or not. */
+    toolAudit: { enabled: boolean; withArguments: boolean };
   };
   redis: {
     url: string | undefined;

@@ -19,6 +19,13 @@ const ITEM_NAME: Readonly<Record<NamedKind, string>> = { tools: 'name', prompts:
 
 export const idKey = (id: RequestId): string => (typeof id === 'string' ? `s:${id}` : `n:${id}`);
 
+/** A tools/call request, for the audit. */
+export interface ToolCallRequest {
+  id: RequestId;
+  tool: string;
+  arguments: unknown;
+}
+
 export interface Checked {
   /** Error responses for the requests denied, with their ids. */
   denials: Json[];
@@ -26,6 +33,9 @@ export interface Checked {
   allowed: unknown[];
   /** The list requests let through (by idKey): their results are filtered. */
   lists: Map<string, NamedKind>;
+  /** The tool calls let through, and those denied. */
+  calls: ToolCallRequest[];
+  deniedCalls: ToolCallRequest[];
 }
 
 /** 2026-07-28's request headers: what the request says it is, for intermediaries. */
@@ -54,6 +64,9 @@ function describe(target: PolicyTarget): string {
   return `${what} ${target.named.name}`;
 }
 
+/** The gate of a deployment without a policy that audits tool calls: everything passes, lists as they are. */
+export const ALLOW_ALL: Policy = { default: 'allow', rules: [], source: 'none' };
+
 export class PolicyGate {
   constructor(readonly policy: Policy) {}
 
@@ -63,7 +76,9 @@ export class PolicyGate {
    * Notifications and responses pass.
    */
   check(messages: readonly unknown[], subject: PolicySubject, declared?: DeclaredTarget): Checked {
-    const checked: Checked = { denials: [], allowed: [], lists: new Map() };
+    const checked: Checked = { denials: [], allowed: [], lists: new Map(), calls: [], deniedCalls: [] };
+    // Without rules nothing is hidden: list answers pass as they are.
+    const filtersLists = this.policy.rules.length > 0;
     const headerTarget = declared?.method ? targetOf(declared.method, { name: declared.name, uri: declared.name }) : undefined;
     const headerDenied = headerTarget ? !decide(this.policy, subject, headerTarget).allowed : false;
     for (const message of messages) {
@@ -73,13 +88,16 @@ export class PolicyGate {
       }
       const target = targetOf(message.method, message.params);
       const denied = headerDenied ? headerTarget! : !decide(this.policy, subject, target).allowed ? target : undefined;
+      const call = message.method === 'tools/call' ? { id: message.id, tool: target.named!.name, arguments: (message.params as Json | undefined)?.arguments } : undefined;
       if (denied) {
         checked.denials.push({ jsonrpc: '2.0', id: message.id, error: { code: POLICY_DENIED_CODE, message: `Denied by this server's policy: you may not use ${describe(denied)}` } });
+        if (call) checked.deniedCalls.push(call);
         continue;
       }
       checked.allowed.push(message);
+      if (call) checked.calls.push(call);
       const kind = LIST_KINDS[message.method];
-      if (kind) checked.lists.set(idKey(message.id), kind);
+      if (kind && filtersLists) checked.lists.set(idKey(message.id), kind);
     }
     return checked;
   }

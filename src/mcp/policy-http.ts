@@ -15,11 +15,15 @@ export const MAX_REWRITTEN_BYTES = 16 * 1024 * 1024;
 
 type Json = Record<string, unknown>;
 
-/** What to do with one POST body. */
-export type Plan =
+/** What to do with one POST body; `checked`: what the gate found in it (undefined: not JSON). */
+export type Plan = { checked?: Checked } & (
   | { kind: 'forward' }
   | { kind: 'answer'; body: unknown }
-  | { kind: 'rewrite'; body: Buffer; respond: (upstreamRes: IncomingMessage, res: ServerResponse) => void };
+  | { kind: 'rewrite'; body: Buffer; respond: (upstreamRes: IncomingMessage, res: ServerResponse) => void }
+);
+
+/** Told each JSON-RPC message of the MCP server's answer (the audit of tool calls). */
+export type AnswerObserver = (message: unknown) => void;
 
 /** The 2026-07-28 headers a request declares itself with, if any. */
 export function declaredTarget(req: IncomingMessage): DeclaredTarget | undefined {
@@ -29,8 +33,12 @@ export function declaredTarget(req: IncomingMessage): DeclaredTarget | undefined
   return { method, name: typeof name === 'string' ? name : undefined };
 }
 
-/** Decides on a body: forward it as it is, answer it here (everything denied), or forward a part and rewrite. */
-export function planFor(gate: PolicyGate, subject: PolicySubject, body: Buffer, declared: DeclaredTarget | undefined): Plan {
+/**
+ * Decides on a body: forward it as it is, answer it here (everything denied), or forward a part
+ * and rewrite the answer. With `observe`, an answer to tool calls is read (passed on as it is) so
+ * that each message of it is told to `observe`.
+ */
+export function planFor(gate: PolicyGate, subject: PolicySubject, body: Buffer, declared: DeclaredTarget | undefined, observe?: AnswerObserver): Plan {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -40,16 +48,18 @@ export function planFor(gate: PolicyGate, subject: PolicySubject, body: Buffer, 
   }
   const batch = Array.isArray(parsed);
   const checked = gate.check(Array.isArray(parsed) ? parsed : [parsed], subject, declared);
-  if (checked.denials.length === 0 && checked.lists.size === 0) return { kind: 'forward' };
-  if (checked.allowed.length === 0) return { kind: 'answer', body: batch ? checked.denials : checked.denials[0] };
+  const observed = observe !== undefined && checked.calls.length > 0;
+  if (checked.denials.length === 0 && checked.lists.size === 0 && !observed) return { kind: 'forward', checked };
+  if (checked.allowed.length === 0) return { kind: 'answer', body: batch ? checked.denials : checked.denials[0], checked };
   const forwarded = checked.denials.length === 0 ? body : Buffer.from(JSON.stringify(batch ? checked.allowed : checked.allowed[0]));
-  return { kind: 'rewrite', body: forwarded, respond: (upstreamRes, res) => rewrite(gate, subject, checked, upstreamRes, res) };
+  return { kind: 'rewrite', body: forwarded, checked, respond: (upstreamRes, res) => rewrite(gate, subject, checked, upstreamRes, res, observe) };
 }
 
 /** The MCP server's answer to what was let through, with lists filtered and a batch's denials added. */
-function rewrite(gate: PolicyGate, subject: PolicySubject, checked: Checked, upstreamRes: IncomingMessage, res: ServerResponse): void {
+function rewrite(gate: PolicyGate, subject: PolicySubject, checked: Checked, upstreamRes: IncomingMessage, res: ServerResponse, observe?: AnswerObserver): void {
   const type = String(upstreamRes.headers['content-type'] ?? '');
   const rewriteMessage = (message: unknown): unknown => {
+    observe?.(message);
     const id = typeof message === 'object' && message !== null ? (message as Json).id : undefined;
     const kind = typeof id === 'string' || typeof id === 'number' ? checked.lists.get(idKey(id)) : undefined;
     return kind ? gate.filter(message, kind, subject) : message;

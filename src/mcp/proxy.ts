@@ -7,7 +7,9 @@ import type { Config } from '../config/types.js';
 import type { ReleasableStreams } from '../http/drain.js';
 import { Problem, problems, sendProblem } from '../http/problems.js';
 import { readBody } from '../http/read-body.js';
-import { PolicyGate, subjectOf } from './policy-gate.js';
+import { ALLOW_ALL, idKey, PolicyGate, subjectOf, type RequestId } from './policy-gate.js';
+import { SESSION_HEADER } from './session-binding.js';
+import { sessionTag, type ToolCallAudit } from '../telemetry/tool-audit.js';
 import { declaredTarget, planFor, writeJson } from './policy-http.js';
 import type { UpstreamTokenRefresher } from './forwarder.js';
 import { McpForwarder } from './forwarder.js';
@@ -23,9 +25,11 @@ export interface McpProxyOptions {
   streams?: ReleasableStreams | undefined;
   /** Who started each MCP session. */
   sessions: McpSessionBindings;
+  /** The audit of tool calls, when MCP_AUTH_PROXY_AUDIT_TOOL_CALLS is on. */
+  toolAudit?: ToolCallAudit | undefined;
 }
 
-export function mcpProxy({ config, refresher, logger, streams, sessions }: McpProxyOptions): RequestHandler {
+export function mcpProxy({ config, refresher, logger, streams, sessions, toolAudit }: McpProxyOptions): RequestHandler {
   const target = config.mcp.serverUrl;
   if (!target) throw new Error('forwarding /mcp needs MCP_SERVER_URL (MCP_SERVER_TRANSPORT=http)');
   const forwarder = new McpForwarder<Response>({
@@ -44,21 +48,39 @@ export function mcpProxy({ config, refresher, logger, streams, sessions }: McpPr
     logger,
     challenge: (res, description) => sendChallenge(res, config, 'invalid_token', description),
   });
-  const gate = config.mcp.policy ? new PolicyGate(config.mcp.policy) : undefined;
+  // The audit reads bodies as the policy does; without a policy it lets everything through.
+  const gate = config.mcp.policy ? new PolicyGate(config.mcp.policy) : toolAudit ? new PolicyGate(ALLOW_ALL) : undefined;
   // req.url is relative to the mount: "/" is the endpoint itself, "/x" a sub-path.
   if (!gate) return (req, res) => forwarder.forward({ req, res, caller: callerOf(res), path: req.url, clientIp: req.ip });
-  // With a policy, a POST's body is read first: what it asks for decides whether it goes on.
+  // With a policy (or the audit), a POST's body is read first: what it asks for decides whether it goes on.
+  let serial = 0;
   return async (req, res) => {
     const caller = callerOf(res);
     const forwarded = { req, res, caller, path: req.url, clientIp: req.ip };
     if (req.method !== 'POST') return forwarder.forward(forwarded);
     const body = await readBody(req, config.mcp.maxBodyBytes);
     if (body instanceof Problem) return sendProblem(res, body);
-    const plan = planFor(gate, subjectOf(caller), body, declaredTarget(req));
+    const request = serial++;
+    const keyOf = (id: RequestId) => `${request}:${idKey(id)}`;
+    const observe = toolAudit ? (message: unknown) => toolAudit.answered(keyOf(answerId(message)), message) : undefined;
+    const plan = planFor(gate, subjectOf(caller), body, declaredTarget(req), observe);
+    if (toolAudit && plan.checked) {
+      const who = { accountId: caller.accountId, clientId: caller.clientId, sessionId: sessionTag(req.headers[SESSION_HEADER]) };
+      for (const call of plan.checked.deniedCalls) toolAudit.denied(who, call.tool, call.arguments);
+      for (const call of plan.checked.calls) toolAudit.started(keyOf(call.id), who, call.tool, call.arguments);
+      // Whatever did not get its answer (the MCP server failed, the client left) ends with the response.
+      if (plan.checked.calls.length > 0) res.once('close', () => plan.checked!.calls.forEach((call) => toolAudit.unanswered(keyOf(call.id))));
+    }
     if (plan.kind === 'answer') return writeJson(res, 200, plan.body);
     if (plan.kind === 'forward') return forwarder.forward({ ...forwarded, body });
     return forwarder.forward({ ...forwarded, body: plan.body, respond: plan.respond });
   };
+}
+
+/** The id of an answer (a key no call has when it has none). */
+function answerId(message: unknown): RequestId {
+  const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : '\0none';
 }
 
 /** Rejects bodies whose declared length is over the cap before any work is done. */

@@ -29,7 +29,13 @@ export const METRIC_NAMES = {
   stdioProcesses: 'mcp_auth_proxy.stdio.processes',
   stdioStartDuration: 'mcp_auth_proxy.stdio.start.duration',
   stdioExits: 'mcp_auth_proxy.stdio.exits',
+  toolCalls: 'mcp_auth_proxy.tool.calls',
+  toolDenials: 'mcp_auth_proxy.tool.denials',
+  toolDuration: 'mcp_auth_proxy.tool.duration',
 } as const;
+
+/** Distinct tool names kept as metric attributes; later ones count as `_other` (bounded series). */
+export const MAX_TOOL_NAMES = 200;
 
 /** How a stdio server process ended: stopped by us (idle, session end, shutdown) or on its own. */
 export type StdioExit = 'stopped' | 'crashed' | 'start_failed';
@@ -46,6 +52,10 @@ export class ProxyMetrics {
   readonly #stdioProcesses: UpDownCounter | undefined;
   readonly #stdioStart: Histogram | undefined;
   readonly #stdioExits: Counter | undefined;
+  readonly #toolCalls: Counter | undefined;
+  readonly #toolDenials: Counter | undefined;
+  readonly #toolDuration: Histogram | undefined;
+  readonly #toolNames = new Set<string>();
   readonly #attributes = new Map<string, Attributes>();
   readonly #requestAttributes = new Map<string, Map<number, Attributes>>();
 
@@ -73,6 +83,31 @@ export class ProxyMetrics {
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
     this.#stdioExits = meter.createCounter(METRIC_NAMES.stdioExits, { description: 'stdio MCP server processes ended, by how (stopped, crashed, start_failed)' });
+    this.#toolCalls = meter.createCounter(METRIC_NAMES.toolCalls, { description: 'tools/call requests that reached the MCP server, by tool and outcome (result, error, transport_error)' });
+    this.#toolDenials = meter.createCounter(METRIC_NAMES.toolDenials, { description: 'tools/call requests MCP_AUTH_PROXY_POLICY denied, by tool' });
+    this.#toolDuration = meter.createHistogram(METRIC_NAMES.toolDuration, {
+      description: 'tools/call requests: time from the request to the MCP server\'s answer, by tool',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+  }
+
+  toolCall(tool: string, outcome: string, seconds: number): void {
+    if (!this.#toolCalls) return;
+    const name = this.#toolName(tool);
+    this.#toolCalls.add(1, this.#attributesOf('tool', name, 'outcome', outcome));
+    this.#toolDuration?.record(seconds, this.#attributesOf('tool', name));
+  }
+
+  toolDenied(tool: string): void {
+    this.#toolDenials?.add(1, this.#attributesOf('tool', this.#toolName(tool)));
+  }
+
+  #toolName(tool: string): string {
+    if (this.#toolNames.has(tool)) return tool;
+    if (this.#toolNames.size >= MAX_TOOL_NAMES) return '_other';
+    this.#toolNames.add(tool);
+    return tool;
   }
 
   stdioProcessSpawned(): void {

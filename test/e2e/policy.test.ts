@@ -11,6 +11,8 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { hashPassword } from '../../src/identity/local-sign-in.js';
 import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
+import { until } from '../helpers/wait.js';
 import { disconnect, signedIn, stdioEnv } from '../helpers/stdio.js';
 import { OTHER_USER, TEST_USER } from '../helpers/upstream-idp.js';
 
@@ -43,6 +45,23 @@ async function post(stack: Stack, token: string, body: unknown, headers: Record<
   return { res, messages: parsed };
 }
 
+interface AuditLine {
+  audit: string;
+  accountId: string;
+  clientId: string;
+  sessionId?: string;
+  method: string;
+  tool: string;
+  allowed: boolean;
+  outcome: string;
+  durationMs: number;
+  arguments?: unknown;
+  result?: unknown;
+}
+
+const auditLines = (stack: Stack): AuditLine[] =>
+  stack.logs.map((line) => JSON.parse(line) as Partial<AuditLine>).filter((line): line is AuditLine => line.audit === 'tool.call');
+
 const toolNames = (client: Client) => client.listTools().then(({ tools }) => tools.map((t) => t.name).sort());
 
 for (const json of [false, true]) {
@@ -58,7 +77,8 @@ for (const json of [false, true]) {
       const file = join(dir, 'policy.json');
       await writeFile(file, JSON.stringify(POLICY));
       stack = await startStack({
-        env: { MCP_AUTH_PROXY_POLICY: file },
+        telemetry: true,
+        env: { MCP_AUTH_PROXY_POLICY: file, MCP_AUTH_PROXY_METRICS_PATH: '/metrics', ...(json ? { MCP_AUTH_PROXY_AUDIT_ARGUMENTS: 'true' } : {}) },
         mcpEnv: { MCP_FIXTURE_LOG_CALLS: 'true', ...(json ? { MCP_FIXTURE_JSON_RESPONSE: 'true' } : {}) },
       });
       const auth = signedIn(TEST_USER);
@@ -83,6 +103,36 @@ for (const json of [false, true]) {
       const echoed = await alice.callTool({ name: 'echo', arguments: { text: 'allowed' } });
       assert.deepEqual(echoed.content, [{ type: 'text', text: 'allowed' }]);
       assert.ok(callLines(stack, 'echo') > 0);
+    });
+
+    it('audits every tool call: one line each (allowed or denied, outcome, duration), metrics per tool', async () => {
+      const before = auditLines(stack).length;
+      await assert.rejects(alice.callTool({ name: 'whoami', arguments: { token: 'not-for-logs-123456' } }));
+      await alice.callTool({ name: 'echo', arguments: { text: 'audited', api_key: 'not-for-logs-abcdef' } });
+      const lines = auditLines(stack).slice(before);
+      assert.equal(lines.length, 2, JSON.stringify(lines));
+      const [denied, allowed] = lines as [AuditLine, AuditLine];
+      assert.deepEqual(
+        { tool: denied.tool, allowed: denied.allowed, outcome: denied.outcome, accountId: denied.accountId, method: denied.method },
+        { tool: 'whoami', allowed: false, outcome: 'denied', accountId: TEST_USER.sub, method: 'tools/call' },
+      );
+      assert.deepEqual({ tool: allowed.tool, allowed: allowed.allowed, outcome: allowed.outcome }, { tool: 'echo', allowed: true, outcome: 'result' });
+      assert.equal(typeof allowed.durationMs, 'number');
+      assert.ok(allowed.clientId);
+      // Never a secret; arguments only when asked for, and then redacted.
+      const text = stack.logs.join('\n');
+      assert.ok(!text.includes('not-for-logs'), 'an argument that looks secret reached the log');
+      if (json) {
+        assert.deepEqual(allowed.arguments, { text: 'audited', api_key: '[redacted]' });
+        assert.deepEqual(allowed.result, { content: [{ type: 'text', text: 'audited' }] });
+      } else {
+        assert.equal(allowed.arguments, undefined);
+        assert.equal(allowed.result, undefined);
+      }
+      const samples = parsePrometheus(await (await fetch(`${stack.baseUrl}/metrics`)).text());
+      assert.ok(sampleValue(samples, 'mcp_auth_proxy_tool_calls_total', { tool: 'echo', outcome: 'result' }) >= 1);
+      assert.ok(sampleValue(samples, 'mcp_auth_proxy_tool_denials_total', { tool: 'whoami' }) >= 1);
+      assert.ok(sampleValue(samples, 'mcp_auth_proxy_tool_duration_count', { tool: 'echo' }) >= 1);
     });
 
     it('applies group rules from the IdP\'s claims (bob, a contractor) and leaves others alone', async () => {
@@ -210,6 +260,13 @@ describe('policy in front of a stdio server (server-everything)', function () {
       assert.deepEqual((await alice.callTool({ name: 'echo', arguments: { message: 'hi' } })).content, [{ type: 'text', text: 'Echo: hi' }]);
       const stateless = await post(stack, auth.savedTokens!.access_token, { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'get-env', arguments: {} } });
       assert.equal((stateless.messages[0]?.error as { code: number }).code, -32003);
+      // A stdio server's calls are audited too (its messages are read anyway).
+      const lines = auditLines(stack).map((l) => [l.tool, l.outcome, typeof l.sessionId]);
+      assert.deepEqual(lines, [
+        ['get-env', 'denied', 'string'],
+        ['echo', 'result', 'string'],
+        ['get-env', 'denied', 'undefined'],
+      ]);
     } finally {
       await disconnect(alice);
     }
@@ -218,6 +275,49 @@ describe('policy in front of a stdio server (server-everything)', function () {
       assert.ok((await toolNames(bob)).includes('get-env'));
     } finally {
       await disconnect(bob);
+    }
+  });
+});
+
+describe('the tool-call audit without a policy', function () {
+  this.timeout(60_000);
+
+  it('auto: off for an HTTP server without a policy (its bodies are not read)', async () => {
+    const stack = await startStack();
+    try {
+      const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+      await client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      await client.close();
+      assert.deepEqual(auditLines(stack), []);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it('true: every call audited, a call whose client left as a transport error', async () => {
+    const stack = await startStack({ env: { MCP_AUTH_PROXY_AUDIT_TOOL_CALLS: 'true' }, mcpEnv: { MCP_FIXTURE_EXTRA_TOOLS: 'true' } });
+    try {
+      const auth = new TestOAuthProvider();
+      const client = await connectWithOAuth(stack.mcpUrl, auth);
+      await client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      await client.close();
+      // A call that never gets its answer: the client gives up first.
+      const abort = new AbortController();
+      const res = await fetch(stack.mcpUrl, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${auth.savedTokens!.access_token}`, 'content-type': 'application/json', accept: MCP_ACCEPT },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'progress', arguments: { steps: 2, intervalMs: 60_000 }, _meta: { progressToken: 1 } } }),
+        signal: abort.signal,
+      });
+      assert.equal(res.status, 200);
+      abort.abort();
+      await until(() => auditLines(stack).length === 2, 'the abandoned call is audited');
+      assert.deepEqual(auditLines(stack).map((l) => [l.tool, l.allowed, l.outcome]), [
+        ['echo', true, 'result'],
+        ['progress', true, 'transport_error'],
+      ]);
+    } finally {
+      await stack.stop();
     }
   });
 });

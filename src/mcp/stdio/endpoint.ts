@@ -24,7 +24,8 @@ import type { UpstreamTokenRefresher } from '../forwarder.js';
 import { SESSION_HEADER, type McpSessionBindings } from '../session-binding.js';
 import type { Attachment } from './channel.js';
 import { TransportLink } from './link.js';
-import { PolicyGate, subjectOf } from '../policy-gate.js';
+import { ALLOW_ALL, idKey, PolicyGate, subjectOf } from '../policy-gate.js';
+import { sessionTag, type ToolCallAudit } from '../../telemetry/tool-audit.js';
 import type { StdioServerPool } from './pool.js';
 
 /** Retry-After of a 503 while the identity provider cannot refresh. */
@@ -38,6 +39,8 @@ export interface StdioEndpointOptions {
   logger: Logger;
   /** Told about open GET streams, which a graceful shutdown ends at once. */
   streams?: ReleasableStreams | undefined;
+  /** The audit of tool calls, when MCP_AUTH_PROXY_AUDIT_TOOL_CALLS is on. */
+  toolAudit?: ToolCallAudit | undefined;
 }
 
 interface LiveSession {
@@ -52,10 +55,13 @@ export class StdioEndpoint {
   readonly #log: Logger;
   readonly #warnEvery: ReturnType<typeof throttledLogger>;
   readonly #gate: PolicyGate | undefined;
+  #sessionsSeen = 0;
 
   constructor(options: StdioEndpointOptions) {
     this.#options = options;
-    this.#gate = options.config.mcp.policy ? new PolicyGate(options.config.mcp.policy) : undefined;
+    // The audit reads what the policy reads; without a policy it lets everything through.
+    const policy = options.config.mcp.policy ?? (options.toolAudit ? ALLOW_ALL : undefined);
+    this.#gate = policy ? new PolicyGate(policy) : undefined;
     this.#log = options.logger;
     this.#warnEvery = throttledLogger(options.logger);
   }
@@ -116,7 +122,7 @@ export class StdioEndpoint {
     const transport = this.#transport(sessionId);
     const link = this.#link(transport, sessionId);
     const attachment = channel.attach(link);
-    transport.onmessage = this.#receiver(attachment, link, caller);
+    transport.onmessage = this.#receiver(attachment, link, caller, sessionId);
     const live = { transport, attachment, link };
     this.#live.set(sessionId, live);
     await this.#serve(live, req, res, body);
@@ -138,9 +144,10 @@ export class StdioEndpoint {
     const transport = this.#transport(undefined);
     const link = this.#link(transport, undefined);
     const attachment = channel.attach(link);
-    transport.onmessage = this.#receiver(attachment, link, caller);
+    transport.onmessage = this.#receiver(attachment, link, caller, undefined);
     res.once('close', () => {
       attachment.detach();
+      link.abandonAll();
       void transport.close();
     });
     await this.#serve({ transport, attachment, link }, req, res, body);
@@ -172,14 +179,31 @@ export class StdioEndpoint {
    * What the client sends, on its way to the process: with MCP_AUTH_PROXY_POLICY, a denied request
    * is answered here and never reaches the server, and list results are filtered on their way back.
    */
-  #receiver(attachment: Attachment, link: TransportLink, caller: McpCaller): (message: JSONRPCMessage) => void {
+  #receiver(attachment: Attachment, link: TransportLink, caller: McpCaller, sessionId: string | undefined): (message: JSONRPCMessage) => void {
     const gate = this.#gate;
     if (!gate) return (message) => attachment.receive(message);
     const subject = subjectOf(caller);
+    const audit = this.#options.toolAudit;
+    const who = { accountId: caller.accountId, clientId: caller.clientId, sessionId: sessionTag(sessionId) };
+    // Calls of this session are told apart from other sessions' with the same ids.
+    const prefix = `${this.#sessionsSeen++}:`;
     return (message) => {
       const checked = gate.check([message], subject);
       for (const denial of checked.denials) link.deliver(denial as JSONRPCMessage);
       for (const [key, kind] of checked.lists) link.rewriteAnswer(key, (answer) => gate.filter(answer, kind, subject) as JSONRPCMessage);
+      if (audit) {
+        for (const call of checked.deniedCalls) audit.denied(who, call.tool, call.arguments);
+        for (const call of checked.calls) {
+          const key = idKey(call.id);
+          audit.started(prefix + key, who, call.tool, call.arguments);
+          link.rewriteAnswer(key, (answer) => (audit.answered(prefix + key, answer), answer), () => audit.unanswered(prefix + key));
+        }
+        const cancelled = cancelledRequest(message);
+        if (cancelled !== undefined) {
+          audit.unanswered(prefix + idKey(cancelled), 'cancelled');
+          link.abandonAnswer(idKey(cancelled));
+        }
+      }
       for (const allowed of checked.allowed) attachment.receive(allowed as JSONRPCMessage);
     };
   }
@@ -197,6 +221,7 @@ export class StdioEndpoint {
     const live = this.#live.get(sessionId);
     this.#live.delete(sessionId);
     live?.attachment.detach();
+    live?.link.abandonAll();
     if (unbind) void this.#options.sessions.unbind(sessionId).catch(() => {});
   }
 
@@ -231,6 +256,13 @@ export class StdioEndpoint {
       void live.transport.close();
     }
   }
+}
+
+/** The request a `notifications/cancelled` cancels. */
+function cancelledRequest(message: JSONRPCMessage): string | number | undefined {
+  if (!('method' in message) || message.method !== 'notifications/cancelled') return undefined;
+  const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
 }
 
 function isInitialize(body: unknown): boolean {

@@ -19,8 +19,8 @@ export class TransportLink implements SessionLink {
   readonly #onGone: (reason: string) => void;
   #streams = 0;
   #waiting: JSONRPCMessage[] = [];
-  /** Answers to rewrite before the client sees them (list results the policy filters), by request id. */
-  readonly #rewrites = new Map<string, (message: JSONRPCMessage) => JSONRPCMessage>();
+  /** Answers to rewrite before the client sees them (list results the policy filters, the audit), by request id. */
+  readonly #rewrites = new Map<string, { rewrite: (message: JSONRPCMessage) => JSONRPCMessage; abandon?: (() => void) | undefined }>();
   /** Messages dropped because too many waited (for the log). */
   dropped = 0;
 
@@ -29,18 +29,35 @@ export class TransportLink implements SessionLink {
     this.#onGone = onGone;
   }
 
-  /** The answer to this request (by idKey) is rewritten on its way to the client. */
-  rewriteAnswer(key: string, rewrite: (message: JSONRPCMessage) => JSONRPCMessage): void {
-    this.#rewrites.set(key, rewrite);
+  /**
+   * The answer to this request (by idKey) is rewritten on its way to the client; `abandon` is
+   * called instead if none comes (the session ended first, or the client cancelled it).
+   */
+  rewriteAnswer(key: string, rewrite: (message: JSONRPCMessage) => JSONRPCMessage, abandon?: () => void): void {
+    this.#rewrites.set(key, { rewrite, abandon });
+  }
+
+  /** No answer will come to this request (the client cancelled it). */
+  abandonAnswer(key: string): void {
+    const entry = this.#rewrites.get(key);
+    this.#rewrites.delete(key);
+    entry?.abandon?.();
+  }
+
+  /** The session ended: no answer will come to what still waits. */
+  abandonAll(): void {
+    const entries = [...this.#rewrites.values()];
+    this.#rewrites.clear();
+    for (const entry of entries) entry.abandon?.();
   }
 
   deliver(given: JSONRPCMessage, relatedRequestId?: RequestId): void {
     let message = given;
     if (isResponse(message) && this.#rewrites.size > 0) {
       const key = idKey((message as { id: RequestId }).id);
-      const rewrite = this.#rewrites.get(key);
+      const entry = this.#rewrites.get(key);
       this.#rewrites.delete(key);
-      if (rewrite) message = rewrite(message);
+      if (entry) message = entry.rewrite(message);
     }
     // Stateless requests (no session) have no GET stream to wait for.
     const forTheStream = relatedRequestId === undefined && !isResponse(message) && this.#transport.sessionId !== undefined;
@@ -57,6 +74,7 @@ export class TransportLink implements SessionLink {
 
   gone(reason: string): void {
     this.#waiting = [];
+    this.abandonAll();
     this.#onGone(reason);
   }
 
