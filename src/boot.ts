@@ -115,7 +115,7 @@ export async function startProxy(config: Config, logger: Logger, signal?: AbortS
     };
     const callers = new CallerCache(bus, { ttlMs: config.mcp.tokenCacheTtlMs, maxEntries: 10_000 });
     const metrics = new ProxyMetrics(telemetry.meter);
-    const audit = new AuditLog(logger);
+    const audit = new AuditLog(logger, telemetry.auditLogs);
     const refresher = new UpstreamRefresher(store, vault, providers, bus, logger, onGrantEnd, { metrics, audit });
     // An operator's template that fails is logged once per file and error; ours stands in.
     const templateFailures = new Set<string>();

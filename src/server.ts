@@ -85,7 +85,7 @@ export function createApp(parts: AppParts): Express {
   app.use(protectedResourceRouter(config));
   // Sessions live at most as long as a grant (a new sign-in of the same person keeps them).
   const sessions = new McpSessionBindings(parts.store, config.provider.grantTtl);
-  const toolAudit = config.mcp.toolAudit.enabled ? new ToolCallAudit(logger, metrics, config.mcp.toolAudit.withArguments) : undefined;
+  const toolAudit = config.mcp.toolAudit.enabled ? new ToolCallAudit(parts.audit, metrics, config.mcp.toolAudit.withArguments) : undefined;
   // The MCP endpoint: no body parser, no page headers; bytes and streams pass as they are.
   app.use(
     config.mcp.mountPath,

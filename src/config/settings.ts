@@ -509,6 +509,11 @@ export const SETTINGS = {
     description: '`otlp` or `none`. For Prometheus, set MCP_AUTH_PROXY_METRICS_PATH (the scrape endpoint is served on the main port).',
     parse: parse.choiceList(['otlp', 'none']),
   }),
+  OTEL_LOGS_EXPORTER: setting({
+    description:
+      '`otlp`: the audit lines (grants, tool calls) are also exported as OpenTelemetry log records (to OTEL_EXPORTER_OTLP_LOGS_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, over http/protobuf or http/json); the proxy\'s other logs stay on stdout. Unset or `none`: audit lines only on stdout.',
+    parse: parse.choiceList(['otlp', 'none']),
+  }),
   OTEL_EXPORTER_OTLP_HEADERS: setting({
     description: 'Headers sent with every OTLP export (`key=value,...`, e.g. an API key), read by the SDK. Never passed to the MCP server.',
     secret: true,

@@ -19,6 +19,11 @@ export function telemetryConfig(env: Environment, v: ParsedSettings, problems: s
     !declined(v.OTEL_METRICS_EXPORTER) &&
     (chosen(v.OTEL_METRICS_EXPORTER) || !!v.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || !!v.OTEL_EXPORTER_OTLP_ENDPOINT);
 
+  const auditLogs = !disabled && chosen(v.OTEL_LOGS_EXPORTER);
+  const logsProtocol = env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  if (auditLogs && logsProtocol !== undefined && !['http/protobuf', 'http/json'].includes(logsProtocol.trim())) {
+    problems.push(`OTEL_LOGS_EXPORTER: audit log records are exported over http/protobuf or http/json, not ${logsProtocol} (set OTEL_EXPORTER_OTLP_LOGS_PROTOCOL)`);
+  }
   const metricsPath = v.MCP_AUTH_PROXY_METRICS_PATH?.replace(/(.)\/+$/, '$1');
   const before = problems.length;
   if (metricsPath !== undefined) {
@@ -46,6 +51,7 @@ export function telemetryConfig(env: Environment, v: ParsedSettings, problems: s
     serviceName,
     traces,
     otlpMetrics,
+    auditLogs,
     metricsPath,
     metricsToken: v.MCP_AUTH_PROXY_METRICS_TOKEN,
     sdkEnvironment,

@@ -156,6 +156,8 @@ export interface TelemetryConfig {
   traces: boolean;
   /** Metrics are exported over OTLP: an endpoint or OTEL_METRICS_EXPORTER=otlp is set. */
   otlpMetrics: boolean;
+  /** Audit lines are also exported as OTLP log records: OTEL_LOGS_EXPORTER=otlp. */
+  auditLogs: boolean;
   /** Prometheus scrape path on the main port. */
   metricsPath: string | undefined;
   metricsToken: string | undefined;

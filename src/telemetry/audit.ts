@@ -2,6 +2,7 @@
 // `{audit, grantId, accountId, clientId, kind | reason}` and never a token. Operators search
 // their logs for `audit` to answer who was given access, by which client, and when it ended.
 import type { Logger } from 'pino';
+import type { AuditRecordExporter } from './telemetry.js';
 
 export interface GrantOwner {
   /** The user: the upstream identity provider's `sub`. */
@@ -33,7 +34,17 @@ export type GrantRevocationReason =
 export type AuditEvent = 'grant.created' | 'grant.refreshed' | 'grant.revoked';
 
 export class AuditLog {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    /** OTEL_LOGS_EXPORTER=otlp: each line also goes out as a log record. */
+    private readonly exporter?: AuditRecordExporter | undefined,
+  ) {}
+
+  /** One audit line: the log (stdout) and, when configured, OTLP. */
+  write(fields: Record<string, unknown> & { audit: string }, msg: string): void {
+    this.logger.info(fields, msg);
+    this.exporter?.emit(msg, fields);
+  }
 
   grantCreated(grantId: string, owner: GrantOwner): void {
     this.#write('grant.created', grantId, owner, {}, 'grant created');
@@ -48,6 +59,6 @@ export class AuditLog {
   }
 
   #write(audit: AuditEvent, grantId: string, owner: GrantOwner, extra: Record<string, string>, msg: string): void {
-    this.logger.info({ audit, grantId, accountId: owner.accountId, clientId: owner.clientId, ...extra }, msg);
+    this.write({ audit, grantId, accountId: owner.accountId, clientId: owner.clientId, ...extra }, msg);
   }
 }

@@ -43,13 +43,16 @@ export async function startSdk(config: Config, logger: Logger): Promise<Telemetr
     started = { meter: provider.getMeter(METER_NAME), stop: () => provider.shutdown() };
   }
 
+  const auditLogs = settings.auditLogs ? await (await import('./audit-export.js')).startAuditLogExport(resource) : undefined;
+
   let stopping: Promise<void> | undefined;
   return {
     meter: started.meter,
     scrape: prometheus ? (req, res) => prometheus.getMetricsRequestHandler(req, res) : undefined,
+    auditLogs: auditLogs?.exporter,
     shutdown() {
       stopping ??= Promise.race([
-        started.stop().catch((err: Error) => logger.warn({ message: err.message }, 'OpenTelemetry shutdown failed')),
+        Promise.all([started.stop(), auditLogs?.stop()]).then(() => {}).catch((err: Error) => logger.warn({ message: err.message }, 'OpenTelemetry shutdown failed')),
         new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_LIMIT_MS).unref()),
       ]);
       return stopping;

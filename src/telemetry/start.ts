@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 import type { Config, TelemetryConfig } from '../config/types.js';
 import { NO_TELEMETRY, type Telemetry } from './telemetry.js';
 
-/** The rule README states: traces, OTLP metrics or the Prometheus endpoint asked for, and not disabled. */
+/** The rule README states: traces, OTLP metrics, the Prometheus endpoint or audit log records asked for, and not disabled. */
 export function telemetryWanted(settings: TelemetryConfig): boolean {
-  return !settings.disabled && (settings.traces || settings.otlpMetrics || settings.metricsPath !== undefined);
+  return !settings.disabled && (settings.traces || settings.otlpMetrics || settings.metricsPath !== undefined || settings.auditLogs);
 }
 
 export async function startTelemetry(config: Config, logger: Logger): Promise<Telemetry> {
@@ -20,7 +20,7 @@ export async function startTelemetry(config: Config, logger: Logger): Promise<Te
     const { startSdk } = await import('./sdk.js');
     const telemetry = await startSdk(config, logger);
     logger.info(
-      { traces: settings.traces, otlpMetrics: settings.otlpMetrics, metricsPath: settings.metricsPath, serviceName: settings.serviceName },
+      { traces: settings.traces, otlpMetrics: settings.otlpMetrics, metricsPath: settings.metricsPath, auditLogs: settings.auditLogs, serviceName: settings.serviceName },
       'OpenTelemetry started',
     );
     return telemetry;

@@ -9,8 +9,15 @@ export interface Telemetry {
   meter: Meter | undefined;
   /** Writes the Prometheus text format; set when MCP_AUTH_PROXY_METRICS_PATH is. */
   scrape: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** Where audit lines are also exported as log records (OTEL_LOGS_EXPORTER=otlp). */
+  auditLogs?: AuditRecordExporter | undefined;
   /** Exports what is pending (spans, metrics) and stops the SDK; never throws. */
   shutdown(): Promise<void>;
+}
+
+/** Exports one audit line as an OpenTelemetry log record. */
+export interface AuditRecordExporter {
+  emit(message: string, attributes: Record<string, unknown>): void;
 }
 
 /** The name our metrics are recorded under. */

@@ -4,7 +4,7 @@
 // MCP_AUTH_PROXY_AUDIT_ARGUMENTS=true, and then with secret-looking fields redacted and bounded.
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from 'pino';
+import type { AuditLog } from './audit.js';
 import type { ProxyMetrics } from './metrics.js';
 
 /** How a call ended: the MCP server's result (isError included), its JSON-RPC error, or no answer. */
@@ -58,7 +58,7 @@ export class ToolCallAudit {
   readonly #open = new Map<string, OpenCall>();
 
   constructor(
-    private readonly logger: Logger,
+    private readonly log: AuditLog,
     private readonly metrics: ProxyMetrics,
     private readonly withArguments: boolean,
   ) {}
@@ -102,7 +102,7 @@ export class ToolCallAudit {
 
   #write(caller: ToolCaller, tool: string, fields: Record<string, unknown>, args: unknown, result: unknown): void {
     const detail = this.withArguments ? { arguments: bounded(args), ...(result !== undefined ? { result: bounded(result) } : {}) } : {};
-    this.logger.info(
+    this.log.write(
       { audit: 'tool.call', accountId: caller.accountId, clientId: caller.clientId, sessionId: caller.sessionId, method: 'tools/call', tool, ...fields, ...detail },
       'tool call',
     );

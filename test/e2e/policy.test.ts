@@ -13,6 +13,7 @@ import { connectWithOAuth, TestOAuthProvider } from '../helpers/mcp-client.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 import { until } from '../helpers/wait.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { disconnect, signedIn, stdioEnv } from '../helpers/stdio.js';
 import { OTHER_USER, TEST_USER } from '../helpers/upstream-idp.js';
 
@@ -319,5 +320,47 @@ describe('the tool-call audit without a policy', function () {
     } finally {
       await stack.stop();
     }
+  });
+});
+
+describe('audit lines exported as OpenTelemetry log records (OTEL_LOGS_EXPORTER=otlp)', function () {
+  this.timeout(60_000);
+  const OTEL = ['OTEL_LOGS_EXPORTER', 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL'];
+  let receiver: OtlpReceiver;
+
+  before(async () => (receiver = await startOtlpReceiver()));
+  after(async () => {
+    // The SDK reads OTEL_* from process.env, where the stack put them: later suites must not see them.
+    for (const name of OTEL) delete process.env[name];
+    await receiver?.stop();
+  });
+
+  it('sends grant and tool-call audit lines to the OTLP endpoint, the other logs staying on stdout', async () => {
+    const stack = await startStack({
+      telemetry: true,
+      env: {
+        OTEL_LOGS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${receiver.url}/v1/logs`,
+        OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http/json',
+        MCP_AUTH_PROXY_POLICY: JSON.stringify({ rules: [{ effect: 'deny', tools: ['whoami'] }] }),
+      },
+    });
+    try {
+      const client = await connectWithOAuth(stack.mcpUrl, new TestOAuthProvider());
+      await assert.rejects(client.callTool({ name: 'whoami', arguments: {} }));
+      await client.callTool({ name: 'echo', arguments: { text: 'x' } });
+      await client.close();
+    } finally {
+      // Shutdown flushes what is pending.
+      await stack.stop();
+    }
+    const records = receiver.logs.map((r) => [r.body, r.attributes.audit, r.attributes.tool, r.attributes.outcome]);
+    assert.deepEqual(records, [
+      ['grant created', 'grant.created', undefined, undefined],
+      ['tool call', 'tool.call', 'whoami', 'denied'],
+      ['tool call', 'tool.call', 'echo', 'result'],
+    ]);
+    assert.equal(receiver.logs[0]!.resource['service.name'], 'unnamed_mcp_remote_auth_proxy');
+    assert.equal(receiver.logs[1]!.attributes.accountId, TEST_USER.sub);
   });
 });

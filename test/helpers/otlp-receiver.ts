@@ -1,5 +1,5 @@
 // An OTLP/HTTP receiver for tests: accepts the JSON encoding (OTEL_EXPORTER_OTLP_PROTOCOL=
-// http/json) on /v1/traces and /v1/metrics and keeps what it received, flattened.
+// http/json) on /v1/traces, /v1/metrics and /v1/logs and keeps what it received, flattened.
 import { once } from 'node:events';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -39,10 +39,21 @@ export interface ReceivedMetric {
   points: { attributes: Record<string, unknown>; value: number | undefined }[];
 }
 
+export interface ReceivedLogRecord {
+  body: unknown;
+  severityText: string | undefined;
+  scope: string;
+  resource: Record<string, unknown>;
+  attributes: Record<string, unknown>;
+}
+
 export interface OtlpReceiver {
   url: string;
   spans: ReceivedSpan[];
   metrics: ReceivedMetric[];
+  logs: ReceivedLogRecord[];
+  /** Resolves once `count` log records have come. */
+  waitForLogs(count: number, timeoutMs?: number): Promise<ReceivedLogRecord[]>;
   /** Resolves once some received span satisfies `match`. */
   waitForSpan(match: (span: ReceivedSpan) => boolean, timeoutMs?: number): Promise<ReceivedSpan>;
   waitForMetric(name: string, timeoutMs?: number): Promise<ReceivedMetric>;
@@ -80,6 +91,13 @@ interface TracesRequest {
   }[];
 }
 
+interface LogsRequest {
+  resourceLogs?: {
+    resource?: { attributes?: KeyValue[] };
+    scopeLogs?: { scope?: { name?: string }; logRecords?: { body?: AnyValue; severityText?: string; attributes?: KeyValue[] }[] }[];
+  }[];
+}
+
 interface MetricsRequest {
   resourceMetrics?: {
     resource?: { attributes?: KeyValue[] };
@@ -96,6 +114,7 @@ interface MetricsRequest {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const metrics: ReceivedMetric[] = [];
+  const logs: ReceivedLogRecord[] = [];
   const events = new EventEmitter();
 
   const server = createServer((req, res) => {
@@ -117,6 +136,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
                 attributes: attributesOf(s.attributes),
                 text: JSON.stringify(s),
               });
+            }
+          }
+        }
+      } else if (req.url === '/v1/logs') {
+        for (const rl of (body as LogsRequest).resourceLogs ?? []) {
+          const resource = attributesOf(rl.resource?.attributes);
+          for (const sl of rl.scopeLogs ?? []) {
+            for (const r of sl.logRecords ?? []) {
+              logs.push({ body: r.body ? valueOf(r.body) : undefined, severityText: r.severityText, scope: sl.scope?.name ?? '', resource, attributes: attributesOf(r.attributes) });
             }
           }
         }
@@ -169,6 +197,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     metrics,
+    logs,
+    waitForLogs: (count, timeoutMs = 10_000) => waitFor(() => (logs.length >= count ? logs : undefined), `${count} log records`, timeoutMs),
     waitForSpan: (match, timeoutMs = 10_000) => waitFor(() => spans.find(match), 'matching span', timeoutMs),
     waitForMetric: (name, timeoutMs = 10_000) => waitFor(() => [...metrics].reverse().find((m) => m.name === name), `metric ${name}`, timeoutMs),
     stop() {
