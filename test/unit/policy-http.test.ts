@@ -40,15 +40,17 @@ const listen = (server: Server) => new Promise<void>((resolve) => server.listen(
 describe('policy on HTTP answers', () => {
   it('filters a list in an SSE stream whose event arrives in pieces, keeping its id and other events', async () => {
     const event = `id: 7\r\nevent: message\r\ndata: ${JSON.stringify(TOOLS)}\r\n\r\n`;
+    const listChanged = 'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n\n';
     const { status, headers, text } = await through((res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 's1' });
       res.write(': keep-alive comment\n\n');
+      res.write(listChanged);
       res.write(event.slice(0, 30));
       setImmediate(() => res.end(event.slice(30)));
     });
     assert.equal(status, 200);
     assert.equal(headers['mcp-session-id'], 's1');
-    assert.ok(text.startsWith(': keep-alive comment\n\n'), text);
+    assert.ok(text.startsWith(`: keep-alive comment\n\n${listChanged}`), 'list_changed flows as it is');
     assert.match(text, /id: 7\nevent: message\ndata: \{"jsonrpc":"2.0","id":1,"result":\{"tools":\[\{"name":"echo"\}\]\}\}\n\n$/);
   });
 
