@@ -68,6 +68,8 @@ describe('documented command lines, in both layouts (SLOW: packages once)', func
       IDENTITY_CLIENT_SECRET: 'secret',
       MCP_AUTH_PROXY_REDIS_URL: redis.url,
       OIDC_PROVIDER_JWKS: JSON.stringify([privateKey.export({ format: 'jwk' })]),
+      // The policy docs/policy.md's examples ask about.
+      MCP_AUTH_PROXY_POLICY: JSON.stringify({ default: 'allow', rules: [{ name: 'contractors read only', effect: 'deny', tools: ['merge_*'], groups: ['contractors'] }] }),
     };
   });
   afterEach(async () => Promise.all([...live].map(stopProcess)));

@@ -101,6 +101,7 @@ describe('config', () => {
         windowMs: 60000,
         registration: { max: 30, windowMs: 3600000 },
         mcp: { max: 0, windowMs: 60000 },
+        mcpConcurrent: 0,
       });
       assert.equal(config.verifyRelease, false);
       assert.deepEqual(config.telemetry, {
@@ -108,6 +109,7 @@ describe('config', () => {
         serviceName: 'unnamed_mcp_remote_auth_proxy',
         traces: false,
         otlpMetrics: false,
+        auditLogs: false,
         metricsPath: undefined,
         metricsToken: undefined,
         sdkEnvironment: {},

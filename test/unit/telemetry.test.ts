@@ -60,6 +60,8 @@ describe('telemetry', () => {
       ],
       ['OTEL_SDK_DISABLED=true with an endpoint', { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, { traces: false, otlpMetrics: false, wanted: false }],
       ['the metrics path alone', { MCP_AUTH_PROXY_METRICS_PATH: '/metrics' }, { traces: false, otlpMetrics: false, wanted: true }],
+      // Audit log records alone: an endpoint is for traces and metrics; OTEL_LOGS_EXPORTER is asked for.
+      ['OTEL_LOGS_EXPORTER=otlp alone', { OTEL_LOGS_EXPORTER: 'otlp' }, { traces: false, otlpMetrics: false, wanted: true }],
     ];
     for (const [name, env, expected] of cases) {
       it(name, () => {
@@ -67,6 +69,15 @@ describe('telemetry', () => {
         assert.deepEqual({ traces: settings.traces, otlpMetrics: settings.otlpMetrics, wanted: telemetryWanted(settings) }, expected);
       });
     }
+
+    it('exports audit log records over http only, and says so', () => {
+      assert.equal(telemetryOf({ OTEL_LOGS_EXPORTER: 'otlp' }).auditLogs, true);
+      assert.equal(telemetryOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).auditLogs, false);
+      assert.throws(
+        () => loadConfig({ ...BASE, OTEL_LOGS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+        /OTEL_LOGS_EXPORTER: audit log records are exported over http\/protobuf or http\/json, not grpc/,
+      );
+    });
 
     it('starts nothing (and imports nothing) when not wanted', async () => {
       const { logger } = capture();
