@@ -66,11 +66,6 @@ export class StdioEndpoint {
     this.#warnEvery = throttledLogger(options.logger);
   }
 
-  /** Sessions this instance holds. */
-  get sessions(): number {
-    return this.#live.size;
-  }
-
   handler(): RequestHandler {
     return (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
@@ -247,14 +242,6 @@ export class StdioEndpoint {
       return undefined;
     }
     return { ...caller, upstream: fresh };
-  }
-
-  /** Ends every session (shutdown): the pool stops the processes. */
-  close(): void {
-    for (const [sessionId, live] of this.#live) {
-      this.#live.delete(sessionId);
-      void live.transport.close();
-    }
   }
 }
 
