@@ -15,7 +15,8 @@ export const MCP_HEADERS: Record<string, string> = {
 };
 
 export interface Target {
-  name: 'proxy' | 'direct' | 'baseline' | 'proxyB' | 'stdio';
+  /** With --policy: `policy` (the proxy with a policy), and `-list` for tools/list instead of tools/call echo. */
+  name: 'proxy' | 'direct' | 'baseline' | 'proxyB' | 'stdio' | 'policy' | 'proxy-list' | 'policy-list';
   url: string;
   headers: Record<string, string>;
   /** The process that serves this path in front of the MCP server (none for direct). */

@@ -31,6 +31,9 @@ export interface Options {
   stdioOnly: boolean;
   stdioStarts: number;
   stdioSessions: number;
+  /** The policy line (bench/policy.ts) after the HTTP measurements; policyOnly: instead of them. */
+  policy: boolean;
+  policyOnly: boolean;
 }
 
 const USAGE =
@@ -39,7 +42,7 @@ const USAGE =
   '                            [--proxy-root DIR] [--compare-root DIR] [--proxy-node-args "--max-semi-space-size=4 ..."]\n' +
   '                            [--proxy-env NAME=VALUE]...\n' +
   '                            [--max-wait-quiet s] [--quiet-pct %] [--phase-wait s] [--retry-pct %] [--settle s]\n' +
-  '                            [--stdio | --stdio-only] [--stdio-starts n] [--stdio-sessions n]\n';
+  '                            [--stdio | --stdio-only] [--stdio-starts n] [--stdio-sessions n] [--policy | --policy-only]\n';
 
 function defaults(): Options {
   return {
@@ -66,6 +69,8 @@ function defaults(): Options {
     stdioOnly: false,
     stdioStarts: 20,
     stdioSessions: 5,
+    policy: false,
+    policyOnly: false,
   };
 }
 
@@ -115,6 +120,8 @@ export function parseArgs(argv: string[]): Options {
       case '--stdio-starts': o.stdioStarts = Math.round(num(flag, value(), 1, 500)); break;
       // Below MCP_SERVER_STDIO_MAX_PROCESSES (50): they are open at once.
       case '--stdio-sessions': o.stdioSessions = Math.round(num(flag, value(), 1, 40)); break;
+      case '--policy': o.policy = true; break;
+      case '--policy-only': o.policy = o.policyOnly = true; break;
       case '--help':
       case '-h':
         process.stdout.write(USAGE);

@@ -1,11 +1,13 @@
 // The processes the benchmark measures: the proxy (`node bin/mcp-auth-proxy.js start` from a
-// build, its output kept in a log file) and the bare pipe proxy of --baseline; started, waited
-// for, and stopped without leaving anything behind (the proxy's MCP server child included).
+// build, its output kept in a log file), a second proxy beside it (--compare-root, --policy) and
+// the bare pipe proxy of --baseline; started, waited for, and stopped without leaving anything
+// behind (the proxy's MCP server child included).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { baseEnvironment, type Env } from '../test/helpers/processes.js';
-import { waitForPort } from '../test/helpers/ports.js';
+import { freePort, waitForPort } from '../test/helpers/ports.js';
+import type { Cleanups } from './cleanups.js';
 import { rssKb } from './proc.js';
 import { log, sleep } from './stats.js';
 
@@ -75,6 +77,42 @@ export async function stopProxy(p: ProxyProcess, childPid: number | undefined): 
       // already gone
     }
   }
+}
+
+/** A second proxy beside the first (--compare-root, --policy), listening; the cleanups stop it. */
+export interface SecondProxy {
+  pid: number;
+  /** Its /mcp endpoint. */
+  url: string;
+}
+
+export interface SecondProxyOptions {
+  /** The checkout whose build runs. */
+  root: string;
+  /** The first proxy's environment. */
+  env: Env;
+  /** What this one changes (MCP_AUTH_PROXY_POLICY …). */
+  extraEnv?: Env;
+  nodeArgs: string[];
+  logFile: string;
+  cleanups: Cleanups;
+  /** For the error if it exits before listening. */
+  name: string;
+}
+
+/**
+ * Starts a proxy from `root` with the first proxy's environment (same BASE_URL, so the bearer
+ * tokens' audience matches, same Redis and keys) on a port of its own, plus `extraEnv`; it forwards
+ * to the first proxy's MCP server (no child of its own), so both load the same server.
+ */
+export async function startSecondProxy(options: SecondProxyOptions): Promise<SecondProxy> {
+  const port = await freePort();
+  const env: Env = { ...options.env, ...options.extraEnv, PORT: String(port) };
+  for (const k of ['MCP_SERVER_RUN_COMMAND', 'MCP_SERVER_RUN_ARGS_JSON', 'MCP_SERVER_RUN_ENV_JSON']) delete env[k];
+  const proxy = spawnProxy(options.root, env, options.nodeArgs, options.logFile);
+  options.cleanups.push(() => stopProxy(proxy, undefined));
+  await waitForProxy(proxy, port, options.name);
+  return { pid: proxy.pid, url: `http://127.0.0.1:${port}/mcp` };
 }
 
 export interface BaselineProcess {

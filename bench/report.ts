@@ -1,8 +1,10 @@
-// The report: the measurements as text tables (phases, proxy vs direct, SSE, memory, heap) and
-// the issue's targets checked against them. Only text; writing it out is the caller's business.
+// The report: the measurements as text tables (phases, proxy vs direct, SSE, memory, heap, and the
+// stdio and policy lines) and the issue's targets checked against them. Only text; writing it out
+// is the caller's business.
 import type { PhaseResult, Target } from './load.js';
 import type { HeapProbe, IdleMb } from './memory.js';
 import type { Options } from './options.js';
+import type { PolicyResult } from './policy.js';
 import type { SseResult } from './sse.js';
 import { fmt, mean, median, percentile, table } from './stats.js';
 import type { CallRow, StdioResult } from './stdio.js';
@@ -29,6 +31,8 @@ export interface Measurements {
   heapProbes: HeapProbe[];
   /** --stdio. */
   stdio?: StdioResult;
+  /** --policy. */
+  policy?: PolicyResult;
 }
 
 /** One line of the proxy-vs-direct table, and the two numbers the targets are about. */
@@ -44,10 +48,7 @@ export function buildReport(opts: Options, m: Measurements): string {
   const summaryRows = [1, 32].map((c) => compare(m.results, 'proxy', c));
   return [
     ...heading(opts, m),
-    table(
-      ['phase', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'requests', 'CPU% proxy', 'mcp', 'loadgen', 'other', 'proxy CPU ms/req'],
-      m.results.map(phaseRow),
-    ),
+    table(PHASE_HEADERS, m.results.map(phaseRow)),
     '',
     ...comparisonSection(opts, m.results, summaryRows),
     ...sseSection(opts, m.sse),
@@ -57,33 +58,46 @@ export function buildReport(opts: Options, m: Measurements): string {
     'Targets:',
     table(['target', 'measured', ''], targetChecks(m, summaryRows).map(([name, value, ok]) => [name, value, ok ? 'PASS' : 'MISS'])),
     ...(m.stdio ? ['', ...stdioSection(opts, m.stdio)] : []),
+    ...(m.policy ? ['', ...policySection(opts, m.policy)] : []),
   ].join('\n');
 }
 
-/** --stdio-only: the stdio section alone. */
-export function buildStdioReport(opts: Options, m: { version: string; cpus: number; stdio: StdioResult }): string {
+/** --stdio-only, --policy-only: their sections alone. */
+export function buildExtrasReport(opts: Options, m: { version: string; cpus: number; stdio?: StdioResult | undefined; policy?: PolicyResult | undefined }): string {
   return [
     '',
-    `== stdio results (${new Date().toISOString()}, node ${process.version}, proxy build ${m.version}) ==`,
-    ...(opts.proxyNodeArgs.length > 0 ? [`proxy node flags: ${opts.proxyNodeArgs.join(' ')}`] : []),
+    `== ${[m.stdio && 'stdio', m.policy && 'policy'].filter(Boolean).join(' and ')} results (${new Date().toISOString()}, node ${process.version}, proxy build ${m.version}) ==`,
+    ...proxySettings(opts),
     `CPU% columns: % of one core (${m.cpus} cores in all)`,
-    '',
-    ...stdioSection(opts, m.stdio),
+    ...(m.stdio ? ['', ...stdioSection(opts, m.stdio)] : []),
+    ...(m.policy ? ['', ...policySection(opts, m.policy)] : []),
   ].join('\n');
+}
+
+/** --proxy-node-args and --proxy-env, when given. */
+function proxySettings(opts: Options): string[] {
+  const extraEnv = Object.entries(opts.proxyEnv).map(([k, v]) => `${k}=${v}`);
+  return [
+    ...(opts.proxyNodeArgs.length > 0 ? [`proxy node flags: ${opts.proxyNodeArgs.join(' ')}`] : []),
+    ...(extraEnv.length > 0 ? [`proxy env: ${extraEnv.join(' ')}`] : []),
+  ];
 }
 
 function heading(opts: Options, m: Measurements): string[] {
-  const extraEnv = Object.entries(opts.proxyEnv).map(([k, v]) => `${k}=${v}`);
   return [
     '',
     `== Results (${new Date().toISOString()}, node ${process.version}, proxy build ${m.version}) ==`,
-    ...(opts.proxyNodeArgs.length > 0 ? [`proxy node flags: ${opts.proxyNodeArgs.join(' ')}`] : []),
-    ...(extraEnv.length > 0 ? [`proxy env: ${extraEnv.join(' ')}`] : []),
+    ...proxySettings(opts),
     `phases: ${opts.duration} s each, ${opts.rounds} rounds, interleaved proxy/direct; POST /mcp tools/call echo`,
     `CPU% columns: % of one core (${m.cpus} cores in all) for the proxy, its MCP server child, this load generator, and every other process on the machine`,
     '',
   ];
 }
+
+/** The CPU time the proxy (or whatever stands in front of the MCP server) spent per request of a phase. */
+const cpuMsPerReq = (r: PhaseResult) => r.cpu.proxyMs / Math.max(1, r.total);
+
+const PHASE_HEADERS = ['phase', 'req/s', 'p50 ms', 'p99 ms', 'errors/non-2xx', 'requests', 'CPU% proxy', 'mcp', 'loadgen', 'other', 'proxy CPU ms/req'];
 
 function phaseRow(r: PhaseResult): (string | number)[] {
   return [
@@ -97,7 +111,7 @@ function phaseRow(r: PhaseResult): (string | number)[] {
     fmt(r.cpu.child, 0),
     fmt(r.cpu.loadgen, 0),
     fmt(r.cpu.other, 0),
-    r.target !== 'direct' ? fmt(r.cpu.proxyMs / Math.max(1, r.total), 3) : '',
+    r.target !== 'direct' ? fmt(cpuMsPerReq(r), 3) : '',
   ];
 }
 
@@ -106,8 +120,7 @@ function compare(results: PhaseResult[], via: 'proxy' | 'baseline' | 'proxyB', c
   const pick = (t: Target['name']) => results.filter((r) => r.target === t && r.connections === c);
   const p = pick(via);
   const d = pick('direct');
-  const pm = { rps: mean(p.map((r) => r.rps)), p50: mean(p.map((r) => r.p50)), p99: mean(p.map((r) => r.p99)) };
-  const dm = { rps: mean(d.map((r) => r.rps)), p50: mean(d.map((r) => r.p50)), p99: mean(d.map((r) => r.p99)) };
+  const [pm, dm] = [means(p), means(d)];
   // Phases of a round are interleaved, so the i-th of each path ran side by side.
   const perRound = p.map((r, i) => r.rps / d[i]!.rps);
   const addedPerRound = p.map((r, i) => r.p50 - d[i]!.p50);
@@ -123,11 +136,17 @@ function compare(results: PhaseResult[], via: 'proxy' | 'baseline' | 'proxyB', c
       fmt(pm.p50 - dm.p50, 3),
       `${fmt(Math.min(...addedPerRound), 2)}..${fmt(Math.max(...addedPerRound), 2)}`,
       fmt(pm.p99 - dm.p99, 2),
-      fmt(mean(p.map((r) => r.cpu.proxyMs / Math.max(1, r.total))), 3),
+      fmt(pm.cpuMsPerReq, 3),
     ],
     ratio: pm.rps / dm.rps,
     addedP50: pm.p50 - dm.p50,
   };
+}
+
+/** The means over the rounds of one path at one concurrency. */
+function means(rounds: PhaseResult[]): { rps: number; p50: number; p99: number; cpuMsPerReq: number } {
+  const of = (f: (r: PhaseResult) => number) => mean(rounds.map(f));
+  return { rps: of((r) => r.rps), p50: of((r) => r.p50), p99: of((r) => r.p99), cpuMsPerReq: of(cpuMsPerReq) };
 }
 
 function comparisonSection(opts: Options, results: PhaseResult[], summaryRows: Comparison[]): string[] {
@@ -305,4 +324,56 @@ function stdioComparison(calls: CallRow[], c: number): string {
     `c=${c}: stdio through the proxy adds ${fmt(stdio.p50 - direct.p50, 2)} ms p50 to a direct stdio call (${fmt(stdio.rps / direct.rps, 2)} of its req/s); ` +
     `against the HTTP line: ${fmt(stdio.rps / http.rps, 2)} of its req/s, proxy CPU ${fmt(stdio.proxyMsPerReq ?? NaN, 3)} vs ${fmt(http.proxyMsPerReq ?? NaN, 3)} ms/req`
   );
+}
+
+/** --policy: every phase, then each request and concurrency with the policy against without (the default path). */
+function policySection(opts: Options, p: PolicyResult): string[] {
+  const requests = [
+    { request: 'tools/call echo', none: 'proxy', policy: 'policy' },
+    { request: 'tools/list', none: 'proxy-list', policy: 'policy-list' },
+  ] as const;
+  const concurrencies = [...new Set(p.results.map((r) => r.connections))];
+  const rows = requests.flatMap(({ request, none, policy }) =>
+    concurrencies.map((c) => {
+      const pick = (t: Target['name']) => p.results.filter((r) => r.target === t && r.connections === c);
+      // Phases of a round are interleaved: the i-th of each ran side by side, a pair. On a shared
+      // machine a pair with a phase that other processes disturbed (beyond --retry-pct, even
+      // after its rerun) is left out when an undisturbed pair remains.
+      const withPolicy = pick(policy);
+      const all = pick(none).map((r, i) => ({ n: r, w: withPolicy[i]! }));
+      const clean = all.filter(({ n, w }) => Math.max(n.cpu.other, w.cpu.other) <= opts.retryPct);
+      const pairs = clean.length > 0 ? clean : all;
+      const [nm, wm] = [means(pairs.map((x) => x.n)), means(pairs.map((x) => x.w))];
+      // The ratio of each pair, which saw the same moment of the machine: median (range).
+      const perRound = (f: (r: PhaseResult) => number) => {
+        const ratios = pairs.map(({ n, w }) => f(w) / f(n));
+        return `${fmt(median(ratios), 3)} (${fmt(Math.min(...ratios), 2)}..${fmt(Math.max(...ratios), 2)})`;
+      };
+      return [
+        `${request} c=${c}`,
+        `${pairs.length}/${all.length}`,
+        `${fmt(nm.rps, 0)} / ${fmt(wm.rps, 0)}`,
+        fmt(wm.rps / nm.rps, 3),
+        perRound((r) => r.rps),
+        `${fmt(nm.p50)} / ${fmt(wm.p50)}`,
+        `${fmt(nm.p99)} / ${fmt(wm.p99)}`,
+        `${fmt(nm.cpuMsPerReq, 3)} / ${fmt(wm.cpuMsPerReq, 3)}`,
+        fmt(wm.cpuMsPerReq / nm.cpuMsPerReq, 3),
+        perRound(cpuMsPerReq),
+      ];
+    }),
+  );
+  return [
+    'MCP_AUTH_PROXY_POLICY: the proxy above, without a policy (the default path: the plain forwarder, the body not read), against a second',
+    `proxy with the same Redis, keys, token and MCP server and MCP_AUTH_PROXY_POLICY=${p.policy}`,
+    `(${opts.duration} s phases, ${opts.rounds} rounds, interleaved; proxy* = without, policy* = with; *-list = tools/list, the others tools/call echo):`,
+    table(PHASE_HEADERS, p.results.map(phaseRow)),
+    `tools/list shows [${p.listed.none.join(', ')}] without the policy, [${p.listed.policy.join(', ')}] with it`,
+    '',
+    `With the policy / without: means of the rounds kept (those whose two phases had other processes <= ${opts.retryPct}% of a core), and the ratio of each round's pair, median (range):`,
+    table(
+      ['request', 'rounds kept', 'req/s without / with', 'ratio', 'per round', 'p50 ms without / with', 'p99 ms without / with', 'proxy CPU ms/req without / with', 'CPU ratio', 'per round'],
+      rows,
+    ),
+  ];
 }

@@ -1,9 +1,10 @@
 // Benchmark of the /mcp proxy path: throughput and latency through the proxy vs straight to the
 // MCP server (interleaved), time to the first SSE headers, and the proxy process's memory; with
-// --stdio (or --stdio-only), what stdio MCP servers cost (bench/stdio.ts).
+// --stdio (or --stdio-only), what stdio MCP servers cost (bench/stdio.ts); with --policy (or
+// --policy-only), what MCP_AUTH_PROXY_POLICY costs (bench/policy.ts).
 //
 //   npx tsx bench/run.ts [--duration 10] [--soak 60] [--rounds 2] [--log-level warn]
-//                        [--sse-delay 250] [--profile] [--no-build] [--proxy-root DIR] [--stdio]
+//                        [--sse-delay 250] [--profile] [--no-build] [--proxy-root DIR] [--stdio] [--policy]
 //
 // The proxy runs in its own process (`node bin/mcp-auth-proxy.js start`, the compiled build) and
 // spawns the MCP fixture server as its child, exactly as in production; only the load generator,
@@ -26,8 +27,9 @@ import { checkOnce, MCP_HEADERS, phase, phaseOnce, runLoad, type PhaseResult, ty
 import { HeapProbes, peakMb, quarterMeansMb, RssSampler, type IdleMb } from './memory.js';
 import { parseArgs, ROOT, type Options } from './options.js';
 import { childPids, waitForQuiet } from './proc.js';
-import { spawnBaseline, spawnProxy, stopProxy, waitForProxy, type ProxyProcess } from './processes.js';
-import { buildReport, buildStdioReport, type Measurements, type SoakResult } from './report.js';
+import { spawnBaseline, spawnProxy, startSecondProxy, stopProxy, waitForProxy, type ProxyProcess } from './processes.js';
+import { measurePolicy, type PolicyResult } from './policy.js';
+import { buildExtrasReport, buildReport, type Measurements, type SoakResult } from './report.js';
 import { findSseProbe, measureSse, type SseResult } from './sse.js';
 import { measureStdio, type StdioResult } from './stdio.js';
 import { fmt, log, sleep } from './stats.js';
@@ -46,7 +48,7 @@ interface Run {
 
 /** The parts up and checked: the proxy under test, its memory watchers, and the paths to load. */
 interface Stack {
-  /** The proxy's environment (the stdio proxy of --stdio starts from it). */
+  /** The proxy's environment (the stdio proxy of --stdio and the policy proxy of --policy start from it). */
   env: Env;
   proxy: ProxyProcess;
   childPid: number | undefined;
@@ -72,11 +74,12 @@ async function main(): Promise<void> {
     const cpus = availableParallelism();
     log(`node ${process.version}, ${cpus} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; proxy build: ${version}`);
     const stack = await startStack(run);
-    const measured = opts.stdioOnly ? undefined : await measure(run, stack);
+    const measured = opts.stdioOnly || opts.policyOnly ? undefined : await measure(run, stack);
     profileFile = measured?.profileFile;
     const stdio = opts.stdio ? await stdioLine(run, stack) : undefined;
-    if (measured) writeReport(run, buildReport(opts, { version, cpus, ...measured, stdio }));
-    else if (stdio) writeReport(run, buildStdioReport(opts, { version, cpus, stdio }));
+    const policy = opts.policy ? await policyLine(run, stack) : undefined;
+    if (measured) writeReport(run, buildReport(opts, { version, cpus, ...measured, stdio, policy }));
+    else writeReport(run, buildExtrasReport(opts, { version, cpus, stdio, policy }));
   } finally {
     await run.cleanups.close();
   }
@@ -170,21 +173,14 @@ async function startBaseline(run: Run, mcpPort: number): Promise<Target> {
   return { name: 'baseline', url: `http://127.0.0.1:${basePort}/mcp`, headers: { ...MCP_HEADERS }, pid: base.pid };
 }
 
-/**
- * --compare-root: a second build, interleaved with the first: same public BASE_URL (so the token's
- * audience matches), same Redis and keys, and the first proxy's MCP server (no child of its own).
- */
+/** --compare-root: a second build, interleaved with the first, sharing its Redis, keys and MCP server. */
 async function startCompared(run: Run, root: string, environment: ProxyEnvironment, headers: Record<string, string>): Promise<Target> {
   const { opts, stamp, cleanups } = run;
   ensureBuild(root, opts.build);
-  const portB = await freePort();
-  const envB: Record<string, string> = { ...environment.env, PORT: String(portB) };
-  for (const k of ['MCP_SERVER_RUN_COMMAND', 'MCP_SERVER_RUN_ARGS_JSON', 'MCP_SERVER_RUN_ENV_JSON']) delete envB[k];
-  const proxyB = spawnProxy(root, envB, opts.proxyNodeArgs, join(RESULTS, `proxyB-${stamp}.log`));
-  cleanups.push(() => stopProxy(proxyB, undefined));
-  await waitForProxy(proxyB, portB, 'the compared proxy');
-  log(`compared proxy (${root}, ${gitDescription(root)}) pid ${proxyB.pid} on 127.0.0.1:${portB}`);
-  return { name: 'proxyB', url: `http://127.0.0.1:${portB}/mcp`, headers, pid: proxyB.pid };
+  const logFile = join(RESULTS, `proxyB-${stamp}.log`);
+  const proxyB = await startSecondProxy({ root, env: environment.env, nodeArgs: opts.proxyNodeArgs, logFile, cleanups, name: 'the compared proxy' });
+  log(`compared proxy (${root}, ${gitDescription(root)}) pid ${proxyB.pid} on ${proxyB.url}`);
+  return { name: 'proxyB', url: proxyB.url, headers, pid: proxyB.pid };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,6 +275,18 @@ function stdioLine(run: Run, stack: Stack): Promise<StdioResult> {
     logPrefix: join(RESULTS, `proxy-stdio-${run.stamp}`),
     http: stack.proxyTarget,
     httpSampler: stack.sampler,
+  });
+}
+
+/** --policy: a proxy with MCP_AUTH_PROXY_POLICY next to this one (which has none), interleaved (bench/policy.ts). */
+function policyLine(run: Run, stack: Stack): Promise<PolicyResult> {
+  return measurePolicy({
+    opts: run.opts,
+    cleanups: run.cleanups,
+    env: stack.env,
+    logFile: join(RESULTS, `proxy-policy-${run.stamp}.log`),
+    proxy: stack.proxyTarget,
+    sampler: stack.sampler,
   });
 }
 
