@@ -203,6 +203,11 @@ describe('the released command (bin/mcp-auth-proxy.js on dist/)', function () {
         env: async () => (await goodSetup({ MCP_SERVER_RUN_ARGS_JSON: JSON.stringify(['-e', 'process.exit(3)']) })).env,
       },
       {
+        name: 'an invalid MCP_AUTH_PROXY_POLICY',
+        variable: 'MCP_AUTH_PROXY_POLICY: rule 1: unknown key "tool" (did you mean "tools"?)',
+        env: async () => (await goodSetup({ MCP_AUTH_PROXY_POLICY: '{"rules":[{"effect":"deny","tool":["whoami"]}]}' })).env,
+      },
+      {
         name: 'a stdio MCP server command that is not there',
         variable: 'MCP_SERVER_RUN_COMMAND: no-such-stdio-server was not found',
         env: async () => (await goodSetup({ MCP_SERVER_TRANSPORT: 'stdio', MCP_SERVER_RUN_COMMAND: 'no-such-stdio-server' })).env,
