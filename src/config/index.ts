@@ -168,7 +168,10 @@ function loadSingle(given: Environment): Config {
   const githubOrgs = parsed.IDENTITY_ALLOWED_GITHUB_ORGS ?? [];
   const googleDomains = parsed.IDENTITY_ALLOWED_GOOGLE_DOMAINS ?? [];
   // A preset's scopes and metadata stand in for the defaults, never for a value given.
-  const presetContext = { githubMemberships: githubOrgs.length > 0, googleDomains };
+  // A policy's group rules see a GitHub user's organisations and teams: they must be read too.
+  const policyNamesGroups = parsed.MCP_AUTH_PROXY_POLICY?.rules.some((rule) => rule.subjects.groups !== undefined) ?? false;
+  const githubMemberships = githubOrgs.length > 0 || policyNamesGroups;
+  const presetContext = { githubMemberships, googleDomains };
   const identityScopes = (sources.IDENTITY_SCOPE ? undefined : presetScopes(provider, presetContext)) ?? parsed.IDENTITY_SCOPE ?? [];
   const identityMetadata = parsed.IDENTITY_SERVER_METADATA_FILE ?? (identityUrl ? presetMetadata(provider, identityUrl) : undefined);
   // With a metadata file (or a preset's) the IdP's scopes are known now; with discovery, at startup (boot.ts).
@@ -229,6 +232,7 @@ function loadSingle(given: Environment): Config {
       githubOrgs,
       googleDomains,
       entraTenants: v.IDENTITY_ALLOWED_ENTRA_TENANTS ?? [],
+      githubMemberships: v.IDENTITY_PROVIDER === 'github' && githubMemberships,
     },
   };
 

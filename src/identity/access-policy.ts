@@ -16,6 +16,11 @@ export interface AccessPolicy {
   googleDomains: readonly string[];
   /** Entra ID tenant ids (the `tid` claim), lower-case. */
   entraTenants: readonly string[];
+  /**
+   * Read the GitHub user's organisations and teams at sign-in (IDENTITY_ALLOWED_GITHUB_ORGS, or an
+   * MCP_AUTH_PROXY_POLICY rule naming groups: they are the user's groups there).
+   */
+  githubMemberships: boolean;
 }
 
 export type AccessDecision = { allowed: true } | { allowed: false; reason: string };
@@ -23,10 +28,13 @@ export type AccessDecision = { allowed: true } | { allowed: false; reason: strin
 export const isRestricted = (policy: AccessPolicy): boolean =>
   policy.emails.length + policy.domains.length + policy.groups.length + policy.githubUsers.length + policy.githubOrgs.length + policy.googleDomains.length + policy.entraTenants.length > 0;
 
-/** The user's groups: the IDENTITY_GROUPS_CLAIM claim (a list of strings, or one string). */
+/**
+ * The user's groups: the IDENTITY_GROUPS_CLAIM claim (a list of strings, or one string), and with
+ * GitHub their organisations (`acme`) and teams (`acme/platform`) when they were read.
+ */
 export function groupsOf(profile: Record<string, unknown>, claim: string): string[] {
-  const raw = profile[claim];
-  return Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
+  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((g): g is string => typeof g === 'string') : typeof value === 'string' ? [value] : []);
+  return [...strings(profile[claim]), ...strings(profile.github_orgs), ...strings(profile.github_teams)];
 }
 
 export function checkAccess(policy: AccessPolicy, profile: Record<string, unknown>): AccessDecision {
@@ -40,7 +48,8 @@ export function checkAccess(policy: AccessPolicy, profile: Record<string, unknow
     }
   }
   if (policy.groups.length > 0) {
-    const groups = groupsOf(profile, policy.groupsClaim);
+    const raw = profile[policy.groupsClaim];
+    const groups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
     if (!groups.some((group) => policy.groups.includes(group))) return { allowed: false, reason: 'not in an allowed group' };
   }
   if (policy.githubUsers.length + policy.githubOrgs.length > 0 && !githubAllowed(policy, profile)) {

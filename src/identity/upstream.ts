@@ -247,7 +247,7 @@ export class UpstreamIdentity {
 
   /** Organisation and team memberships are read only when an allowlist needs them. */
   get #githubMemberships(): { memberships: boolean } {
-    return { memberships: this.settings.access.githubOrgs.length > 0 };
+    return { memberships: this.settings.access.githubMemberships };
   }
 
   newChecks(): AuthorizationChecks {

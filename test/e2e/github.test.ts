@@ -145,6 +145,23 @@ describe('signing in with GitHub (IDENTITY_PROVIDER=github)', function () {
     }
   });
 
+  it('a policy\'s group rules see the GitHub user\'s organisations and teams (read:org is asked for)', async () => {
+    const github = await startGithubStandIn();
+    const stack = await githubStack(github, { MCP_AUTH_PROXY_POLICY: JSON.stringify({ rules: [{ effect: 'deny', tools: ['echo'], groups: ['acme/platform'] }] }) });
+    try {
+      const client = await connectWithOAuth(stack.mcpUrl, signIn(github));
+      try {
+        assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['whoami']);
+      } finally {
+        await client.close();
+      }
+      assert.ok(github.authorizations.at(-1)!.scopes.includes('read:org'));
+    } finally {
+      await stack.stop();
+      await github.stop();
+    }
+  });
+
   it('says the server is misconfigured when GitHub refuses the client secret (an error sent with HTTP 200)', async () => {
     const github = await startGithubStandIn();
     const stack = await githubStack(github, { IDENTITY_CLIENT_SECRET: 'not-the-secret' });

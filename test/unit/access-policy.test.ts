@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { checkAccess, isRestricted, type AccessPolicy } from '../../src/identity/access-policy.js';
 import { accountIdOf } from '../../src/interactions/sign-in-completion.js';
 
-const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', githubUsers: [], githubOrgs: [], googleDomains: [], entraTenants: [], ...p });
+const policy = (p: Partial<AccessPolicy>): AccessPolicy => ({ emails: [], domains: [], groups: [], groupsClaim: 'groups', githubUsers: [], githubOrgs: [], googleDomains: [], entraTenants: [], githubMemberships: false, ...p });
 const verified = (email: string, extra: Record<string, unknown> = {}) => ({ email, email_verified: true, ...extra });
 
 describe('access policy rules', () => {
