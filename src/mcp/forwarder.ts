@@ -216,23 +216,24 @@ export class McpForwarder<Res extends ServerResponse = ServerResponse> {
         chunks.push(body);
         received = body.length;
         bodyDone = true;
+      } else {
+        // Stream the request body as it arrives, keeping a copy for a replay after a 401.
+        req.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxBodyBytes) {
+            req.removeAllListeners('data');
+            abandonCurrent();
+            req.resume();
+            return fail(problems.bodyTooLarge(maxBodyBytes));
+          }
+          chunks.push(chunk);
+          if (!retried && current && !current.destroyed) current.write(chunk);
+        });
+        req.on('end', () => {
+          bodyDone = true;
+          if (!retried && current && !current.destroyed) current.end();
+        });
       }
-      // Stream the request body as it arrives, keeping a copy for a replay after a 401.
-      if (!body) req.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > maxBodyBytes) {
-          req.removeAllListeners('data');
-          abandonCurrent();
-          req.resume();
-          return fail(problems.bodyTooLarge(maxBodyBytes));
-        }
-        chunks.push(chunk);
-        if (!retried && current && !current.destroyed) current.write(chunk);
-      });
-      if (!body) req.on('end', () => {
-        bodyDone = true;
-        if (!retried && current && !current.destroyed) current.end();
-      });
       // The client went away: stop the upstream request (and any stream it holds open).
       res.on('close', () => {
         if (!res.writableFinished) current?.destroy();
