@@ -28,13 +28,19 @@ export type AccessDecision = { allowed: true } | { allowed: false; reason: strin
 export const isRestricted = (policy: AccessPolicy): boolean =>
   policy.emails.length + policy.domains.length + policy.groups.length + policy.githubUsers.length + policy.githubOrgs.length + policy.googleDomains.length + policy.entraTenants.length > 0;
 
+/** The strings of a list (anything else: none). GitHub's memberships are always lists. */
+const listOf = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+/** A claim holding a list of strings, or one string. */
+const stringsOf = (value: unknown): string[] => (typeof value === 'string' ? [value] : listOf(value));
+/** A GitHub user's organisations and teams, when they were read. */
+const githubMembershipsOf = (profile: Record<string, unknown>): string[] => [...listOf(profile.github_orgs), ...listOf(profile.github_teams)];
+
 /**
- * The user's groups: the IDENTITY_GROUPS_CLAIM claim (a list of strings, or one string), and with
- * GitHub their organisations (`acme`) and teams (`acme/platform`) when they were read.
+ * The user's groups: the IDENTITY_GROUPS_CLAIM claim, and with GitHub their organisations (`acme`)
+ * and teams (`acme/platform`) when they were read.
  */
 export function groupsOf(profile: Record<string, unknown>, claim: string): string[] {
-  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((g): g is string => typeof g === 'string') : typeof value === 'string' ? [value] : []);
-  return [...strings(profile[claim]), ...strings(profile.github_orgs), ...strings(profile.github_teams)];
+  return [...stringsOf(profile[claim]), ...githubMembershipsOf(profile)];
 }
 
 export function checkAccess(policy: AccessPolicy, profile: Record<string, unknown>): AccessDecision {
@@ -48,8 +54,8 @@ export function checkAccess(policy: AccessPolicy, profile: Record<string, unknow
     }
   }
   if (policy.groups.length > 0) {
-    const raw = profile[policy.groupsClaim];
-    const groups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
+    // The claim alone: IDENTITY_ALLOWED_GROUPS is about the IdP's groups, not GitHub memberships.
+    const groups = stringsOf(profile[policy.groupsClaim]);
     if (!groups.some((group) => policy.groups.includes(group))) return { allowed: false, reason: 'not in an allowed group' };
   }
   if (policy.githubUsers.length + policy.githubOrgs.length > 0 && !githubAllowed(policy, profile)) {
@@ -69,9 +75,7 @@ export function checkAccess(policy: AccessPolicy, profile: Record<string, unknow
 
 /** The login is listed, or one of the user's organisations (`acme`) or teams (`acme/platform`) is. */
 function githubAllowed(policy: AccessPolicy, profile: Record<string, unknown>): boolean {
-  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
   const login = typeof profile.login === 'string' ? profile.login.toLowerCase() : undefined;
   if (login !== undefined && policy.githubUsers.includes(login)) return true;
-  const memberships = [...strings(profile.github_orgs), ...strings(profile.github_teams)];
-  return memberships.some((membership) => policy.githubOrgs.includes(membership));
+  return githubMembershipsOf(profile).some((membership) => policy.githubOrgs.includes(membership));
 }
