@@ -5,19 +5,18 @@
 import { decide, NAMED_METHODS, visible, type NamedKind, type PolicySubject, type PolicyTarget } from '../policy/decide.js';
 import type { Policy } from '../policy/policy.js';
 import type { McpCaller } from './caller.js';
+import { idKey, type RequestId } from './jsonrpc-ids.js';
 
 /** The JSON-RPC error code of a request the policy denies (implementation-defined server error range). */
 export const POLICY_DENIED_CODE = -32003;
 
 type Json = Record<string, unknown>;
-export type RequestId = string | number;
 
 /** The list requests whose results are filtered, and what they list. */
 export const LIST_KINDS: Readonly<Record<string, NamedKind>> = { 'tools/list': 'tools', 'prompts/list': 'prompts', 'resources/list': 'resources' };
 /** The field naming a listed item. */
 const ITEM_NAME: Readonly<Record<NamedKind, string>> = { tools: 'name', prompts: 'name', resources: 'uri' };
 
-export const idKey = (id: RequestId): string => (typeof id === 'string' ? `s:${id}` : `n:${id}`);
 
 /** A tools/call request, for the audit. */
 export interface ToolCallRequest {

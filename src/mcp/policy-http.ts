@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { PolicySubject } from '../policy/decide.js';
 import { copyResponseHead } from './headers.js';
-import { idKey, type Checked, type DeclaredTarget, type PolicyGate } from './policy-gate.js';
+import type { Checked, DeclaredTarget, PolicyGate } from './policy-gate.js';
+import { idKey } from './jsonrpc-ids.js';
 
 /** The largest plain-JSON answer rewritten; a larger one is refused rather than shown unfiltered. */
 export const MAX_REWRITTEN_BYTES = 16 * 1024 * 1024;

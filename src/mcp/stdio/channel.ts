@@ -14,6 +14,7 @@ import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.
 import { ErrorCode, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { ChildExit } from '../process-group.js';
 import { describeExit } from '../process-group.js';
+import { idKey, idOfKey } from '../jsonrpc-ids.js';
 
 /** Where messages for one attached session go (its HTTP transport). */
 export interface SessionLink {
@@ -33,7 +34,6 @@ export interface ChannelProcess {
 type Json = Record<string, unknown>;
 type Message = JSONRPCMessage & Json;
 
-const keyOf = (id: RequestId): string => (typeof id === 'string' ? `s:${id}` : `n:${id}`);
 const isRequest = (m: Message): boolean => typeof m.method === 'string' && m.id !== undefined;
 const isNotification = (m: Message): boolean => typeof m.method === 'string' && m.id === undefined;
 const errorResponse = (id: RequestId, message: string, code: number = ErrorCode.InternalError): JSONRPCMessage => ({
@@ -193,7 +193,7 @@ export class ProcessChannel {
     if (isRequest(message)) return this.#clientRequest(session, message);
     if (isNotification(message)) return this.#clientNotification(session, message);
     // A response to a server-to-client request: only from the session that was asked.
-    const key = keyOf(message.id as RequestId);
+    const key = idKey(message.id as RequestId);
     if (this.#asked.get(key) !== session) return;
     this.#asked.delete(key);
     this.#process.send(message);
@@ -247,7 +247,7 @@ export class ProcessChannel {
       forwarded = { ...forwarded, params: withProgressToken(message, pending.progressToken) };
     }
     this.#pending.set(processId, pending);
-    session.open.set(keyOf(id), { id, processId });
+    session.open.set(idKey(id), { id, processId });
     this.#process.send(forwarded as JSONRPCMessage);
   }
 
@@ -256,9 +256,9 @@ export class ProcessChannel {
     if (message.method === 'notifications/cancelled') {
       const params = message.params as Json | undefined;
       const requestId = params?.requestId as RequestId | undefined;
-      const open = requestId === undefined ? undefined : session.open.get(keyOf(requestId));
+      const open = requestId === undefined ? undefined : session.open.get(idKey(requestId));
       if (!open) return;
-      session.open.delete(keyOf(open.id));
+      session.open.delete(idKey(open.id));
       this.#forget(open.processId);
       return this.#process.send({ ...message, params: { ...params, requestId: open.processId } } as JSONRPCMessage);
     }
@@ -275,7 +275,7 @@ export class ProcessChannel {
     this.#forget(processId as number);
     if (pending.method === 'initialize') this.#initializeAnswered(message, pending);
     if (!pending.session) return;
-    pending.session.open.delete(keyOf(pending.id));
+    pending.session.open.delete(idKey(pending.id));
     pending.session.link.deliver({ ...message, id: pending.id } as JSONRPCMessage);
   }
 
@@ -299,7 +299,7 @@ export class ProcessChannel {
     if (!session) {
       return this.#process.send(errorResponse(message.id as RequestId, 'No client of this server can take the request now', ErrorCode.InvalidRequest));
     }
-    this.#asked.set(keyOf(message.id as RequestId), session);
+    this.#asked.set(idKey(message.id as RequestId), session);
     session.link.deliver(message, session.latestOpen());
   }
 
@@ -313,9 +313,9 @@ export class ProcessChannel {
     }
     if (message.method === 'notifications/cancelled') {
       const requestId = params?.requestId as RequestId | undefined;
-      const asked = requestId === undefined ? undefined : this.#asked.get(keyOf(requestId));
+      const asked = requestId === undefined ? undefined : this.#asked.get(idKey(requestId));
       if (!asked) return;
-      this.#asked.delete(keyOf(requestId!));
+      this.#asked.delete(idKey(requestId!));
       return asked.link.deliver(message, asked.latestOpen());
     }
     // What changed on the server concerns every session; anything else may be about one request.
@@ -380,9 +380,6 @@ export class ProcessChannel {
   }
 }
 
-function idOfKey(key: string): RequestId {
-  return key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
-}
 
 function deferred(): { resolve: () => void; reject: (err: Error) => void; promise: Promise<void> } {
   let resolve!: () => void;

@@ -24,7 +24,8 @@ import type { UpstreamTokenRefresher } from '../forwarder.js';
 import { SESSION_HEADER, type McpSessionBindings } from '../session-binding.js';
 import type { Attachment } from './channel.js';
 import { TransportLink } from './link.js';
-import { ALLOW_ALL, idKey, PolicyGate, subjectOf } from '../policy-gate.js';
+import { ALLOW_ALL, PolicyGate, subjectOf } from '../policy-gate.js';
+import { idKey } from '../jsonrpc-ids.js';
 import { sessionTag, type ToolCallAudit } from '../../telemetry/tool-audit.js';
 import type { StdioServerPool } from './pool.js';
 

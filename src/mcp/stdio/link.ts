@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { SessionLink } from './channel.js';
-import { idKey } from '../policy-gate.js';
+import { idKey } from '../jsonrpc-ids.js';
 
 /** Messages kept for a GET stream that is not open yet; beyond, the oldest go. */
 const MAX_WAITING = 100;
