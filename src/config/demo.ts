@@ -39,6 +39,12 @@ export function demoEnvironment(port: number): Record<string, string> {
   };
 }
 
+/** The MCP server's own settings: with MCP_SERVER_TRANSPORT=stdio they go with the demo's sign-in. */
+export const STDIO_SERVER_SETTINGS = new Set<string>(['MCP_SERVER_TRANSPORT', 'MCP_SERVER_RUN_COMMAND', 'MCP_SERVER_RUN_ARGS_JSON', 'MCP_SERVER_RUN_DIR', 'MCP_SERVER_RUN_ENV_JSON']);
+
+/** A stdio server of one's own (`start -- <command>`), read from the raw environment (before parsing). */
+export const ownsStdioServer = (env: Environment): boolean => env.MCP_SERVER_TRANSPORT?.trim().toLowerCase() === 'stdio';
+
 /** The demo's stand-in settings under the given ones (PORT decides its ports). */
 export function withDemoDefaults(env: Environment, problems: string[]): Environment {
   let port = 3001;
@@ -52,7 +58,7 @@ export function withDemoDefaults(env: Environment, problems: string[]): Environm
     port = 3001;
   }
   // With a stdio server of one's own, the demo stands in for the identity provider only.
-  const ownStdioServer = env.MCP_SERVER_TRANSPORT?.trim().toLowerCase() === 'stdio';
-  const standIns = Object.entries(demoEnvironment(port)).filter(([name]) => !isSet(env, name) && !(ownStdioServer && name.startsWith('MCP_SERVER_RUN_')));
+  const own = ownsStdioServer(env);
+  const standIns = Object.entries(demoEnvironment(port)).filter(([name]) => !isSet(env, name) && !(own && STDIO_SERVER_SETTINGS.has(name)));
   return { ...env, ...Object.fromEntries(standIns) };
 }

@@ -6,7 +6,7 @@ import { generateKeyPairSync, hkdfSync, type JsonWebKey } from 'node:crypto';
 import { SETTINGS, type ParsedSettings, type SettingName, type SettingValues } from './settings.js';
 import type { Config, Environment, IdentityBlock } from './types.js';
 import { isSet, readSettings, type SettingSources } from './environment.js';
-import { withDemoDefaults } from './demo.js';
+import { ownsStdioServer, STDIO_SERVER_SETTINGS, withDemoDefaults } from './demo.js';
 import { childEnvironment, NEVER_PASSED } from './child-environment.js';
 import { telemetryConfig } from './telemetry.js';
 import { credentialsOf, credentialsProblems } from './credentials.js';
@@ -41,9 +41,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-/** The MCP server's own settings: with MCP_SERVER_TRANSPORT=stdio they may go with the demo. */
-const STDIO_SERVER_SETTINGS = new Set<string>(['MCP_SERVER_TRANSPORT', 'MCP_SERVER_RUN_COMMAND', 'MCP_SERVER_RUN_ARGS_JSON', 'MCP_SERVER_RUN_DIR', 'MCP_SERVER_RUN_ENV_JSON']);
 
 /** The settings that say where things are; with none of them set (outside production), the demo runs. */
 export const DEPLOYMENT_SETTINGS = (Object.keys(SETTINGS) as SettingName[]).filter((name) => 'deployment' in SETTINGS[name]);
@@ -97,7 +94,7 @@ function loadSingle(given: Environment): Config {
   const problems: string[] = [];
   const production = given.NODE_ENV === 'production';
   // A stdio server of one's own (`start -- <command>`) runs behind the demo's sign-in as well.
-  const ownStdioServer = given.MCP_SERVER_TRANSPORT?.trim().toLowerCase() === 'stdio';
+  const ownStdioServer = ownsStdioServer(given);
   const demo = !production && !DEPLOYMENT_SETTINGS.some((name) => isSet(given, name) && !(ownStdioServer && STDIO_SERVER_SETTINGS.has(name)));
   const env = demo ? withDemoDefaults(given, problems) : given;
   const sources: SettingSources = {};
