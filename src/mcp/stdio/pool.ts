@@ -148,14 +148,15 @@ export class StdioServerPool {
   #spawn(key: string | undefined, owner: ProcessOwner | undefined): Entry {
     if (this.#closing) throw problems.unavailable('The proxy is shutting down', 5);
     const config = this.#config;
-    const running = [...this.#entries].filter((e) => !e.stopping);
-    const own = owner ? running.filter((e) => e.owner?.accountId === owner.accountId) : [];
-    if (owner && own.length >= config.maxProcessesPerUser) this.#evictIdle(own);
-    if (running.filter((e) => !e.stopping).length >= config.maxProcesses) {
+    // What counts against the limits: processes not being stopped (an eviction below stops one).
+    const running = () => [...this.#entries].filter((e) => !e.stopping);
+    const owners = () => (owner ? running().filter((e) => e.owner?.accountId === owner.accountId) : []);
+    if (owner && owners().length >= config.maxProcessesPerUser) this.#evictIdle(owners());
+    if (running().length >= config.maxProcesses) {
       this.#log.warn({ max: config.maxProcesses }, 'MCP_SERVER_STDIO_MAX_PROCESSES reached: a new session was refused');
       throw problems.stdioCapacity(config.maxProcesses, CAPACITY_RETRY_AFTER_SECONDS);
     }
-    if (owner && own.filter((e) => !e.stopping).length >= config.maxProcessesPerUser) {
+    if (owner && owners().length >= config.maxProcessesPerUser) {
       throw problems.stdioUserCapacity(config.maxProcessesPerUser, CAPACITY_RETRY_AFTER_SECONDS);
     }
     const env = { ...config.env };
