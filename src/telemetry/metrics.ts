@@ -19,6 +19,10 @@ const METHODS = new Set(['GET', 'POST', 'DELETE', 'OPTIONS', 'HEAD', 'PUT', 'PAT
 // Seconds; the SDK's default boundaries are meant for milliseconds.
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/** A histogram of durations in seconds, with our buckets. */
+const secondsHistogram = (meter: Meter, name: string, description: string): Histogram =>
+  meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: DURATION_BUCKETS } });
+
 export const METRIC_NAMES = {
   logins: 'mcp_auth_proxy.logins',
   consents: 'mcp_auth_proxy.consents',
@@ -71,25 +75,13 @@ export class ProxyMetrics {
       description: 'Refreshes of upstream (identity provider) tokens, by outcome',
     });
     this.#denials = meter.createCounter(METRIC_NAMES.denials, { description: 'Refused requests, by reason' });
-    this.#mcpDuration = meter.createHistogram(METRIC_NAMES.mcpRequestDuration, {
-      description: 'Proxied /mcp requests: time until the response ended (SSE streams: their whole life), by method and status',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    });
+    this.#mcpDuration = secondsHistogram(meter, METRIC_NAMES.mcpRequestDuration, 'Proxied /mcp requests: time until the response ended (SSE streams: their whole life), by method and status');
     this.#stdioProcesses = meter.createUpDownCounter(METRIC_NAMES.stdioProcesses, { description: 'stdio MCP server processes alive' });
-    this.#stdioStart = meter.createHistogram(METRIC_NAMES.stdioStartDuration, {
-      description: 'stdio MCP server processes: time from spawn to the answer to initialize',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    });
+    this.#stdioStart = secondsHistogram(meter, METRIC_NAMES.stdioStartDuration, 'stdio MCP server processes: time from spawn to the answer to initialize');
     this.#stdioExits = meter.createCounter(METRIC_NAMES.stdioExits, { description: 'stdio MCP server processes ended, by how (stopped, crashed, start_failed)' });
-    this.#toolCalls = meter.createCounter(METRIC_NAMES.toolCalls, { description: 'tools/call requests that reached the MCP server, by tool and outcome (result, error, transport_error)' });
+    this.#toolCalls = meter.createCounter(METRIC_NAMES.toolCalls, { description: 'tools/call requests that reached the MCP server, by tool and outcome (result, error, transport_error, cancelled)' });
     this.#toolDenials = meter.createCounter(METRIC_NAMES.toolDenials, { description: 'tools/call requests MCP_AUTH_PROXY_POLICY denied, by tool' });
-    this.#toolDuration = meter.createHistogram(METRIC_NAMES.toolDuration, {
-      description: 'tools/call requests: time from the request to the MCP server\'s answer, by tool',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    });
+    this.#toolDuration = secondsHistogram(meter, METRIC_NAMES.toolDuration, 'tools/call requests: time from the request to the MCP server\'s answer, by tool');
   }
 
   toolCall(tool: string, outcome: string, seconds: number): void {
